@@ -1,0 +1,81 @@
+"""Alembic environment for outreach.
+
+The metadata comes from ``outreach.models``. The database comes from the
+caller: a connection handed in as ``config.attributes["connection"]`` (what
+``outreach init`` and ``outreach db`` do), else ``sqlalchemy.url`` in the
+config, else ``-x db=URL`` or ``$OUTREACH_DATABASE_URL`` on the ``alembic``
+command line.
+"""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy.engine import Engine
+
+from outreach.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def _url() -> str:
+    from outreach.config import database_url
+
+    url = config.get_main_option("sqlalchemy.url")
+    if url:
+        return url
+    return database_url(context.get_x_argument(as_dictionary=True).get("db"))
+
+
+def _configure(**kwargs) -> None:
+    context.configure(
+        target_metadata=target_metadata,
+        compare_type=True,
+        compare_server_default=False,
+        **kwargs,
+    )
+
+
+def run_migrations_offline() -> None:
+    url = _url()
+    _configure(
+        url=url,
+        literal_binds=True,
+        dialect_opts={"paramstyle": "named"},
+        render_as_batch=url.startswith("sqlite"),
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _run_with(connection) -> None:
+    _configure(connection=connection, render_as_batch=connection.dialect.name == "sqlite")
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if isinstance(connection, Engine):  # pytest-alembic hands in an engine
+        with connection.connect() as conn:
+            _run_with(conn)
+            conn.commit()
+        return
+    if connection is not None:
+        _run_with(connection)
+        return
+    from outreach.db import make_engine
+
+    engine = make_engine(_url())
+    try:
+        with engine.connect() as conn:
+            _run_with(conn)
+            conn.commit()
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

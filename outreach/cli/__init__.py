@@ -1,0 +1,110 @@
+"""The ``outreach`` command line: a thin skin over the library.
+
+Command groups live in their own modules and are imported only when invoked,
+so ``outreach --help`` and ``outreach --version`` never load SQLAlchemy,
+Alembic or Jinja2.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from outreach import __version__
+from outreach.cli.state import AppState, handle_errors
+
+#: name -> (module, attribute, one-line help shown by ``outreach --help``)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": (
+        "outreach.cli.database",
+        "init_cmd",
+        "Create the database, or upgrade it to the newest schema.",
+    ),
+    "info": (
+        "outreach.cli.database",
+        "info_cmd",
+        "Show the database in use, its schema revision and row counts.",
+    ),
+    "db": (
+        "outreach.cli.database",
+        "db_group",
+        "Schema migrations: upgrade, downgrade, current, history.",
+    ),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            module_name, attr, _help = self.lazy[cmd_name]
+            command = getattr(importlib.import_module(module_name), attr)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Use the short help recorded above so that --help imports nothing.
+        rows = [(name, self.lazy[name][2]) for name in self.list_commands(ctx) if name in self.lazy]
+        rows += [
+            (name, cmd.get_short_help_str(formatter.width))
+            for name, cmd in sorted(self.commands.items())
+            if name not in self.lazy and not cmd.hidden
+        ]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(sorted(rows))
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with handle_errors(ctx):
+            return super().invoke(ctx)
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, "--version", prog_name="outreach")
+@click.option(
+    "--db",
+    "db_url",
+    metavar="PATH|URL",
+    envvar="OUTREACH_DATABASE_URL",
+    show_envvar=True,
+    help="Database: a SQLite file path or a postgresql:// URL.  [default: ./outreach.db]",
+)
+@click.option(
+    "--as",
+    "actor",
+    metavar="NAME",
+    envvar="OUTREACH_USER",
+    show_envvar=True,
+    help="Who is acting, for the activity log.  [default: your login name]",
+)
+@click.pass_context
+def cli(ctx: click.Context, db_url: str | None, actor: str | None) -> None:
+    """Directory, campaign letters, responses and status reports for
+    advocacy coalitions working ahead of UN dialogues.
+
+    Start with `outreach init`, then see `outreach COMMAND --help`.
+    """
+    ctx.obj = AppState(db_url=db_url, actor=actor)
+
+
+def main() -> None:
+    cli.main(prog_name="outreach")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

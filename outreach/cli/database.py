@@ -1,0 +1,132 @@
+"""``outreach init``, ``outreach info`` and ``outreach db ...``."""
+
+from __future__ import annotations
+
+import click
+
+from outreach.cli.output import emit, emit_record, output_options
+from outreach.cli.state import AppState, db_option, pass_state
+
+
+@click.command("init")
+@db_option
+@pass_state
+def init_cmd(state: AppState) -> None:
+    """Create the database, or upgrade it to the newest schema.
+
+    Safe to run again: an up-to-date database is left as it is.
+    """
+    db = state.database(check_schema=False)
+    changed = db.init()
+    revision = db.current_revision()
+    if changed:
+        click.echo(f"Database ready at schema {revision}: {db.safe_url}")
+    else:
+        click.echo(f"Database already at schema {revision}, nothing to do: {db.safe_url}")
+
+
+@click.command("info")
+@db_option
+@output_options
+@pass_state
+def info_cmd(state: AppState, fmt: str) -> None:
+    """Show the database in use, its schema revision and row counts."""
+    db = state.database(check_schema=False)
+    info = db.info()
+    if info.revision is None:
+        status = "not initialised: run `outreach init`"
+    elif info.revision == info.head:
+        status = "up to date"
+    else:
+        status = f"needs `outreach db upgrade` (code is at {info.head})"
+    record = {
+        "database": info.url,
+        "backend": info.backend,
+        "schema": info.revision or "-",
+        "status": status,
+    }
+    if fmt == "table":
+        emit_record(record, fmt)
+        if info.counts:
+            click.echo()
+            emit([{"table": t, "rows": n} for t, n in info.counts.items()], ["table", "rows"], fmt)
+    elif fmt == "json":
+        emit_record({**record, "rows": info.counts}, fmt)
+    else:
+        emit_record({**record, **{f"rows_{t}": n for t, n in info.counts.items()}}, fmt)
+
+
+@click.group("db")
+def db_group() -> None:
+    """Schema migrations: upgrade, downgrade, current, history."""
+
+
+@db_group.command("upgrade")
+@db_option
+@click.argument("revision", default="head")
+@pass_state
+def db_upgrade(state: AppState, revision: str) -> None:
+    """Upgrade the schema to REVISION (default: the newest)."""
+    db = state.database(check_schema=False)
+    before = db.current_revision()
+    db.upgrade(revision)
+    after = db.current_revision()
+    if before == after:
+        click.echo(f"Schema already at {after}.")
+    else:
+        click.echo(f"Schema upgraded from {before or 'empty'} to {after}.")
+
+
+@db_group.command("downgrade")
+@db_option
+@click.argument("revision")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_state
+def db_downgrade(state: AppState, revision: str, yes: bool) -> None:
+    """Downgrade the schema to REVISION (`base` removes every table and its data)."""
+    db = state.database(check_schema=False)
+    if not yes:
+        click.confirm(
+            f"Downgrading {db.safe_url} to {revision} can drop data. Continue?",
+            abort=True,
+        )
+    before = db.current_revision()
+    db.downgrade(revision)
+    click.echo(f"Schema downgraded from {before} to {db.current_revision() or 'empty'}.")
+
+
+@db_group.command("current")
+@db_option
+@pass_state
+def db_current(state: AppState) -> None:
+    """Print the database's schema revision."""
+    from outreach.db import head_revision
+
+    db = state.database(check_schema=False)
+    revision = db.current_revision()
+    head = head_revision()
+    if revision is None:
+        click.echo("none (run `outreach init`)")
+    elif revision == head:
+        click.echo(f"{revision} (head)")
+    else:
+        click.echo(f"{revision} (code is at {head}: run `outreach db upgrade`)")
+
+
+@db_group.command("history")
+@db_option
+@output_options
+@pass_state
+def db_history(state: AppState, fmt: str) -> None:
+    """List the schema migrations, newest first."""
+    db = state.database(check_schema=False)
+    rows = [
+        {
+            "revision": r.revision,
+            "down": r.down_revision or "-",
+            "mark": ("head " if r.is_head else "") + ("current" if r.is_current else ""),
+            "description": r.doc,
+        }
+        for r in db.history()
+    ]
+    emit(rows, ["revision", "down", "mark", "description"], fmt)

@@ -1,0 +1,126 @@
+"""What every command shares: the state object on ``ctx.obj``, the ``--db``
+option accepted after the subcommand too, and error handling.
+
+Nothing here imports SQLAlchemy at module level.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from outreach.errors import OutreachError, ValidationError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sqlalchemy.orm import Session
+
+    from outreach.db import Database
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CLIError(click.ClickException):
+    """A user error, printed as ``Error: ...`` (plus any problem lines)."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+    def show(self, file: Any = None) -> None:
+        for line in self.problems:
+            click.echo(line, err=True)
+        click.echo(f"Error: {self.format_message()}", err=True)
+
+
+@dataclass
+class AppState:
+    db_url: str | None = None
+    actor: str | None = None
+    _db: Database | None = field(default=None, repr=False)
+
+    def database(self, ctx: click.Context | None = None, *, check_schema: bool = True) -> Database:
+        """The command's database, opened once and closed when the command ends."""
+        if self._db is None:
+            from outreach.db import Database
+
+            db = Database(self.db_url, actor=self.actor, check_schema=check_schema)
+            ctx = ctx or click.get_current_context()
+            ctx.find_root().call_on_close(db.dispose)
+            self._db = db
+        return self._db
+
+    @contextlib.contextmanager
+    def session(self, *, immediate: bool = False) -> Iterator[Session]:
+        """One unit of work for the command: committed at the end, rolled back on error."""
+        with self.database().session(immediate=immediate) as session:
+            yield session
+
+
+pass_state = click.make_pass_decorator(AppState, ensure=True)
+
+
+def db_option(fn: F) -> F:
+    """Accept ``--db`` after the subcommand as well as before it."""
+
+    def callback(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+        if value:
+            state = ctx.ensure_object(AppState)
+            state.db_url = value
+            state._db = None
+
+    return click.option(
+        "--db",
+        "_db_override",
+        metavar="PATH|URL",
+        expose_value=False,
+        is_eager=True,
+        callback=callback,
+        help="Database: a SQLite file path or a postgresql:// URL.",
+    )(fn)
+
+
+def _is_database_exception(exc: BaseException) -> bool:
+    return type(exc).__module__.split(".")[0] in ("sqlalchemy", "sqlite3", "psycopg")
+
+
+@contextlib.contextmanager
+def handle_errors(ctx: click.Context) -> Iterator[None]:
+    """Turn library errors into one-line messages and a non-zero exit."""
+    try:
+        yield
+    except ValidationError as exc:
+        raise CLIError(str(exc), exc.problems) from None
+    except OutreachError as exc:
+        raise CLIError(str(exc)) from None
+    except FileNotFoundError as exc:
+        raise CLIError(f"{exc.filename}: no such file") from None
+    except Exception as exc:
+        if not _is_database_exception(exc):
+            raise
+        from outreach.config import mask_url
+
+        state = ctx.find_object(AppState)
+        where = mask_url(state._db.url) if state and state._db else "the database"
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        message = detail[0] if detail else type(exc).__name__
+        if "locked" in message or "could not serialize" in message:
+            hint = "another outreach command is busy with it; try again in a moment"
+        else:
+            hint = "check the database and run `outreach info`"
+        raise CLIError(f"{where}: {mask_url(message)}; {hint}") from None
+
+
+def wrap_errors(fn: F) -> F:
+    """Decorator for commands outside the root group (used by tests)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with handle_errors(click.get_current_context()):
+            return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,374 @@
+"""Database access: engines, sessions, schema checks and migrations.
+
+:class:`Database` is the library's entry point::
+
+    db = Database("campaign.db")          # or a postgresql:// URL
+    db.init()                             # create or upgrade the schema
+    with db.session() as session:         # one unit of work, committed on exit
+        ...
+
+Service functions take that ``session`` and never commit; whoever opened it
+(a CLI command, a test, a script) owns the transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from outreach.activity import ACTOR_KEY
+from outreach.config import current_user, database_url, mask_url
+from outreach.errors import DatabaseError, SchemaError
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+@dataclass(frozen=True)
+class Revision:
+    revision: str
+    down_revision: str | None
+    doc: str
+    is_head: bool
+    is_current: bool
+
+
+@dataclass(frozen=True)
+class DatabaseInfo:
+    url: str
+    backend: str
+    revision: str | None
+    head: str
+    counts: dict[str, int]
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    # Let SQLAlchemy (not the driver) decide when transactions begin.
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA foreign_keys = ON")
+    cur.execute("PRAGMA journal_mode = WAL")
+    cur.execute("PRAGMA synchronous = NORMAL")
+    cur.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    mode = conn.get_execution_options().get("outreach_begin", "")
+    conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine for *url* with outreach's settings for its backend."""
+    sa_url = sa.make_url(url)
+    if sa_url.get_backend_name() == "sqlite":
+        database = sa_url.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            folder = Path(database).parent
+            if not folder.is_dir():
+                raise DatabaseError(
+                    f"database {database}: folder {folder} does not exist; create it or "
+                    "choose another --db path"
+                )
+        kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+        engine = sa.create_engine(sa_url, **kwargs)
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    if sa_url.get_backend_name() == "postgresql":
+        kwargs.setdefault("pool_pre_ping", True)
+        return sa.create_engine(sa_url, **kwargs)
+    raise DatabaseError(f"unsupported database {mask_url(url)}: use SQLite or PostgreSQL")
+
+
+def _alembic_config(connection: Connection | None = None, url: str | None = None) -> Any:
+    from alembic.config import Config
+
+    from outreach.resources import migrations_path
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_path()))
+    if url is not None:
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+_script_cache: dict[str, Any] = {}
+
+
+def _script_directory() -> Any:
+    if "script" not in _script_cache:
+        from alembic.script import ScriptDirectory
+
+        _script_cache["script"] = ScriptDirectory.from_config(_alembic_config())
+    return _script_cache["script"]
+
+
+def head_revision() -> str:
+    """The schema revision this version of outreach expects."""
+    heads = _script_directory().get_heads()
+    if len(heads) != 1:  # pragma: no cover - guarded by tests/test_migrations.py
+        raise SchemaError(f"outreach ships several migration heads {heads}; reinstall outreach")
+    return heads[0]
+
+
+def known_revisions() -> set[str]:
+    return {script.revision for script in _script_directory().walk_revisions()}
+
+
+class Database:
+    """An outreach database (SQLite file or PostgreSQL), opened lazily."""
+
+    def __init__(
+        self,
+        url: str | Path | None = None,
+        *,
+        actor: str | None = None,
+        engine: Engine | None = None,
+        check_schema: bool = True,
+    ) -> None:
+        if engine is not None:
+            self.url = engine.url.render_as_string(hide_password=False)
+        else:
+            self.url = database_url(url)
+        self.actor = current_user(actor)
+        self._engine = engine
+        self._sessionmaker: sessionmaker[Session] | None = None
+        self._check_schema = check_schema
+        self._schema_checked = False
+        self._may_create = False
+
+    # -- plumbing ------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        return f"Database({self.safe_url!r})"
+
+    @property
+    def safe_url(self) -> str:
+        """The URL with any password masked: safe to print or log."""
+        return mask_url(self.url)
+
+    @property
+    def backend(self) -> str:
+        return sa.make_url(self.url).get_backend_name()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.backend == "sqlite"
+
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file, or ``None`` for a server database."""
+        if not self.is_sqlite:
+            return None
+        database = sa.make_url(self.url).database
+        return Path(database) if database and database != ":memory:" else None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.url)
+        return self._engine
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.dispose()
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A connection, with connection failures turned into :class:`DatabaseError`."""
+        path = self.path
+        if path is not None and not self._may_create and not path.exists():
+            raise SchemaError(f"no database at {path}: run `outreach init --db {path}` first")
+        try:
+            conn = self.engine.connect()
+        except sa.exc.OperationalError as exc:
+            raise DatabaseError(
+                f"cannot open database {self.safe_url}: {_first_line(exc.orig)}"
+            ) from None
+        with conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def session(self, *, immediate: bool = False) -> Iterator[Session]:
+        """One unit of work: commit when the block ends, roll back on error.
+
+        *immediate* takes SQLite's write lock at the start (``BEGIN
+        IMMEDIATE``) so that a command that will write never fails half-way
+        on a lock held by another process.
+        """
+        if self._check_schema and not self._schema_checked:
+            self.check_schema()
+        if self._sessionmaker is None:
+            self._sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        session = self._sessionmaker()
+        session.info[ACTOR_KEY] = self.actor
+        try:
+            if immediate and self.is_sqlite:
+                session.connection(execution_options={"outreach_begin": "IMMEDIATE"})
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    # -- schema --------------------------------------------------------------
+
+    def current_revision(self) -> str | None:
+        """The schema revision stamped in the database, ``None`` if none."""
+        if self.path is not None and not self.path.exists():
+            return None
+        with self.connect() as conn:
+            if not sa.inspect(conn).has_table("alembic_version"):
+                return None
+            return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+    def check_schema(self) -> None:
+        """Raise :class:`SchemaError` unless the schema is exactly what this code expects."""
+        with self.connect() as conn:
+            inspector = sa.inspect(conn)
+            if not inspector.has_table("alembic_version"):
+                if inspector.get_table_names():
+                    raise SchemaError(
+                        f"{self.safe_url} is not an outreach database (it has other tables); "
+                        "choose another --db"
+                    )
+                raise SchemaError(
+                    f"{self.safe_url} has no outreach schema yet: run `outreach init`"
+                )
+            rev = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        head = head_revision()
+        if rev == head:
+            self._schema_checked = True
+            return
+        if rev is None:
+            raise SchemaError(f"{self.safe_url} has no schema revision: run `outreach init`")
+        if rev in known_revisions():
+            raise SchemaError(
+                f"the database schema is at revision {rev}, older than this outreach "
+                f"({head}): run `outreach db upgrade`"
+            )
+        raise SchemaError(
+            f"the database schema ({rev}) is newer than this outreach knows ({head}): "
+            "upgrade outreach (pip install -U outreach)"
+        )
+
+    def _run_alembic(self, fn: Any, *args: Any) -> None:
+        from alembic.util.exc import CommandError
+
+        self._may_create = True
+        with self.connect() as conn:
+            cfg = _alembic_config(connection=conn)
+            try:
+                fn(cfg, *args)
+            except CommandError as exc:
+                raise SchemaError(str(exc)) from None
+            conn.commit()
+        self._schema_checked = False
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Bring the schema up to *revision* (default: the newest)."""
+        from alembic import command
+
+        current = self.current_revision()
+        if current is not None and current not in known_revisions():
+            raise SchemaError(
+                f"the database schema ({current}) is newer than this outreach knows: "
+                "upgrade outreach (pip install -U outreach)"
+            )
+        self._run_alembic(command.upgrade, revision)
+
+    def downgrade(self, revision: str) -> None:
+        """Take the schema down to *revision* (``base`` drops every table)."""
+        from alembic import command
+
+        self._run_alembic(command.downgrade, revision)
+
+    def init(self) -> bool:
+        """Create the schema, or upgrade it to the newest; safe to run again.
+
+        Returns True if anything changed.
+        """
+        self._may_create = True
+        before = self.current_revision()
+        if before is None:
+            with self.connect() as conn:
+                tables = sa.inspect(conn).get_table_names()
+            if tables:
+                raise SchemaError(
+                    f"{self.safe_url} is not an outreach database (it has other tables); "
+                    "choose another --db"
+                )
+        self.upgrade("head")
+        return before != head_revision()
+
+    def history(self) -> list[Revision]:
+        """Every migration, newest first."""
+        current = self.current_revision()
+        heads = set(_script_directory().get_heads())
+        out = []
+        for script in _script_directory().walk_revisions():
+            down = script.down_revision
+            out.append(
+                Revision(
+                    revision=script.revision,
+                    down_revision=down if isinstance(down, str) or down is None else ",".join(down),
+                    doc=(script.doc or "").strip(),
+                    is_head=script.revision in heads,
+                    is_current=script.revision == current,
+                )
+            )
+        return out
+
+    def info(self) -> DatabaseInfo:
+        """What ``outreach info`` shows: the database, its revision and row counts."""
+        from outreach.models import TABLES
+
+        if self.path is not None and not self.path.exists():
+            raise SchemaError(f"no database at {self.path}: run `outreach init --db {self.path}`")
+        revision = self.current_revision()
+        counts: dict[str, int] = {}
+        if revision is not None:
+            with self.connect() as conn:
+                for model in TABLES:
+                    table = model.__table__
+                    counts[table.name] = conn.execute(
+                        sa.select(sa.func.count()).select_from(table)
+                    ).scalar_one()
+        return DatabaseInfo(
+            url=self.safe_url,
+            backend=self.backend,
+            revision=revision,
+            head=head_revision(),
+            counts=counts,
+        )
+
+
+def _first_line(exc: BaseException | None) -> str:
+    text = str(exc or "").strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def to_utc(value: dt.datetime) -> dt.datetime:
+    """Make *value* timezone-aware UTC (naive values are taken as UTC)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)

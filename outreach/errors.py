@@ -1,0 +1,41 @@
+"""The exceptions outreach raises.
+
+Every error a user can cause derives from :class:`OutreachError`. They know
+nothing of the command line: the CLI turns them into one-line messages.
+"""
+
+from __future__ import annotations
+
+
+class OutreachError(Exception):
+    """Root of every error that is the user's to fix (bad input, wrong state)."""
+
+    exit_code = 1
+
+
+class ConfigurationError(OutreachError):
+    """A setting, option or database URL is wrong or missing."""
+
+
+class DatabaseError(OutreachError):
+    """The database cannot be reached or used."""
+
+
+class SchemaError(DatabaseError):
+    """The database schema does not match this version of outreach."""
+
+
+class NotFoundError(OutreachError):
+    """A named record does not exist."""
+
+
+class ValidationError(OutreachError):
+    """Input failed validation; ``problems`` lists every problem found."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems or [])
+
+
+class ConflictError(OutreachError):
+    """The change would duplicate or contradict something that exists."""
