@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from outreach.errors import (  # noqa: E402  (errors are light and always wanted)
+from outreach.errors import (
     ConfigurationError,
     ConflictError,
     DatabaseError,

@@ -43,7 +43,9 @@ def database_url(value: str | os.PathLike[str] | None = None) -> str:
         )
     path = Path(raw).expanduser()
     if path.is_dir():
-        raise ConfigurationError(f"--db {raw}: is a folder; give a file name such as {raw}/outreach.db")
+        raise ConfigurationError(
+            f"--db {raw}: is a folder; give a file name such as {raw}/outreach.db"
+        )
     return "sqlite:///" + str(path.resolve())
 
 

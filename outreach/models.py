@@ -169,10 +169,14 @@ class Contact(TimestampMixin, Base):
     """A person or an office at an organization: who a letter is addressed to."""
 
     __tablename__ = "contacts"
-    __table_args__ = (Index("ix_contacts_organization_id_is_primary", "organization_id", "is_primary"),)
+    __table_args__ = (
+        Index("ix_contacts_organization_id_is_primary", "organization_id", "is_primary"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="RESTRICT"))
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT")
+    )
     kind: Mapped[ContactKind] = mapped_column(
         str_enum(ContactKind, "contact_kind"), default=ContactKind.PERSON
     )
@@ -307,7 +311,9 @@ class Letter(TimestampMixin, Base):
     status: Mapped[LetterStatus] = mapped_column(
         str_enum(LetterStatus, "letter_status"), default=LetterStatus.DRAFT
     )
-    channel: Mapped[Channel] = mapped_column(str_enum(Channel, "letter_channel"), default=Channel.EMAIL)
+    channel: Mapped[Channel] = mapped_column(
+        str_enum(Channel, "letter_channel"), default=Channel.EMAIL
+    )
     #: The address used, as it was when the letter was made.
     to_address: Mapped[str | None] = mapped_column(Text)
     approved_at: Mapped[dt.datetime | None]

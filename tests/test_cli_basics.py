@@ -78,8 +78,14 @@ def test_init_is_safe_to_run_twice_and_info_shows_the_schema(empty_db_url, tmp_p
     assert data["status"] == "up to date"
     assert data["rows"]["organizations"] == 0
     assert set(data["rows"]) >= {
-        "organizations", "contacts", "dialogues", "campaigns",
-        "letters", "responses", "attachments", "activity",
+        "organizations",
+        "contacts",
+        "dialogues",
+        "campaigns",
+        "letters",
+        "responses",
+        "attachments",
+        "activity",
     }
 
 
@@ -104,9 +110,7 @@ def test_default_database_is_outreach_db_in_the_current_folder(tmp_path, monkeyp
 
 
 def test_info_masks_the_password() -> None:
-    result = CliRunner().invoke(
-        cli, ["info", "--db", "postgresql://coord:s3cret@127.0.0.1:1/none"]
-    )
+    result = CliRunner().invoke(cli, ["info", "--db", "postgresql://coord:s3cret@127.0.0.1:1/none"])
     assert result.exit_code == 1
     assert "s3cret" not in result.output
     assert "coord:***@" in result.output
@@ -133,9 +137,8 @@ def test_bad_database_option_is_one_line_error(args, message) -> None:
 def test_uninitialised_database_says_run_init(tmp_path) -> None:
     path = tmp_path / "new.db"
     db = Database(path)
-    with pytest.raises(outreach.SchemaError, match="outreach init"):
-        with db.session():
-            pass
+    with pytest.raises(outreach.SchemaError, match="outreach init"), db.session():
+        pass
     assert not path.exists(), "opening a missing database must not create it"
 
 

@@ -36,7 +36,9 @@ def test_contact_email_unique_ignoring_case_and_blank_allowed_many_times(db: Dat
         org = _org()
         s.add(org)
         s.flush()
-        s.add(m.Contact(organization=org, name="Office of the Chairperson", kind=m.ContactKind.OFFICE))
+        s.add(
+            m.Contact(organization=org, name="Office of the Chairperson", kind=m.ContactKind.OFFICE)
+        )
         s.add(m.Contact(organization=org, name="Desk officer", email=None))
         s.add(m.Contact(organization=org, name="A. Person", email="Desk@AU.example"))
     with pytest.raises(IntegrityError), db.session() as s:
@@ -85,13 +87,23 @@ def test_activity_records_the_actor(db: Database) -> None:
         org = _org()
         s.add(org)
         s.flush()
-        record_activity(s, action="create", entity="organization", entity_id=org.id,
-                        organization_id=org.id, summary="added AU",
-                        changes={"name": [None, "African Union"]})
+        record_activity(
+            s,
+            action="create",
+            entity="organization",
+            entity_id=org.id,
+            organization_id=org.id,
+            summary="added AU",
+            changes={"name": [None, "African Union"]},
+        )
     with db.session() as s:
         row = s.scalars(sa.select(m.Activity)).one()
         assert (row.actor, row.action, row.entity, row.summary) == (
-            "tester", "create", "organization", "added AU")
+            "tester",
+            "create",
+            "organization",
+            "added AU",
+        )
         assert row.changes == {"name": [None, "African Union"]}
         assert row.at.tzinfo is not None
 

@@ -100,9 +100,7 @@ def emit(
     rows = list(rows)
     if fmt == "json":
         keys = json_columns
-        data = [
-            {k: to_json_value(row.get(k)) for k in (keys or row.keys())} for row in rows
-        ]
+        data = [{k: to_json_value(row.get(k)) for k in (keys or row.keys())} for row in rows]
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     elif fmt == "csv":
         buf = io.StringIO()
