@@ -1,0 +1,112 @@
+"""Who to chase: recipients whose letter went out and who have not answered."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from outreach.models import Contact, Letter, LetterStatus, Organization, Response
+from outreach.types import utcnow
+
+
+@dataclass(frozen=True)
+class DueFollowup:
+    """One silent recipient of a campaign."""
+
+    #: The first letter sent to this recipient in the campaign (round 0).
+    original_letter_id: int
+    #: The most recent letter sent to them (the original or the last reminder).
+    latest_letter_id: int
+    organization_id: int
+    contact_id: int
+    acronym: str
+    organization_name: str
+    contact_name: str
+    #: When the original letter went out.
+    sent_at: dt.datetime
+    #: When the most recent letter (original or reminder) went out.
+    last_sent_at: dt.datetime
+    #: Whole days since the original letter went out.
+    days_waiting: int
+    #: Reminders already sent (rounds above 0).
+    followups_sent: int
+
+
+def due_followups(
+    session: Session,
+    *,
+    campaign_id: int,
+    after: dt.timedelta = dt.timedelta(days=14),
+    now: dt.datetime | None = None,
+) -> list[DueFollowup]:
+    """Recipients of *campaign_id* whose latest letter went out at least *after*
+    ago and from whose organization no response has been logged for the
+    campaign; oldest first."""
+    now = now or utcnow()
+    sent = (
+        sa.select(
+            Letter.id,
+            Letter.organization_id,
+            Letter.contact_id,
+            Letter.round,
+            Letter.sent_at,
+        )
+        .where(
+            Letter.campaign_id == campaign_id,
+            Letter.status == LetterStatus.SENT,
+            Letter.sent_at.is_not(None),
+        )
+        .order_by(Letter.contact_id, Letter.round, Letter.sent_at)
+    )
+    answered = set(
+        session.scalars(
+            sa.select(Response.organization_id).where(Response.campaign_id == campaign_id)
+        )
+    )
+    by_contact: dict[int, list[sa.Row]] = {}
+    for row in session.execute(sent):
+        if row.organization_id in answered:
+            continue
+        by_contact.setdefault(row.contact_id, []).append(row)
+    if not by_contact:
+        return []
+    names = {
+        r.id: r
+        for r in session.execute(
+            sa.select(
+                Contact.id, Contact.name, Organization.acronym, Organization.name.label("org")
+            )
+            .join(Organization, Contact.organization_id == Organization.id)
+            .where(Contact.id.in_(list(by_contact)))
+        )
+    }
+    out = []
+    for contact_id, rows in by_contact.items():
+        originals = [r for r in rows if r.round == 0]
+        if not originals:
+            continue
+        original = originals[0]
+        latest = max(rows, key=lambda r: (r.round, r.sent_at))
+        if now - latest.sent_at < after:
+            continue
+        info = names[contact_id]
+        out.append(
+            DueFollowup(
+                original_letter_id=original.id,
+                latest_letter_id=latest.id,
+                organization_id=original.organization_id,
+                contact_id=contact_id,
+                acronym=info.acronym,
+                organization_name=info.org,
+                contact_name=info.name,
+                sent_at=original.sent_at,
+                last_sent_at=latest.sent_at,
+                days_waiting=(now - original.sent_at).days,
+                followups_sent=len({r.round for r in rows if r.round > 0}),
+            )
+        )
+    out.sort(key=lambda d: (d.sent_at, d.acronym))
+    return out
