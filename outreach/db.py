@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,16 +115,42 @@ def _script_directory() -> Any:
     return _script_cache["script"]
 
 
+_REVISION_RE = re.compile(r"^revision(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", re.M)
+_DOWN_RE = re.compile(r"^down_revision(?::[^=]*)?=\s*(None|['\"]([^'\"]+)['\"])", re.M)
+
+
+def _revision_graph() -> dict[str, str | None]:
+    """revision -> down_revision, read straight from the migration files.
+
+    Checking the schema happens on every command, so this avoids importing
+    Alembic (about 0.1 s); ``tests/test_migrations.py`` checks that it agrees
+    with Alembic's own reading of the scripts.
+    """
+    if "graph" not in _script_cache:
+        from outreach.resources import migrations_path
+
+        graph: dict[str, str | None] = {}
+        for path in sorted((migrations_path() / "versions").glob("*.py")):
+            text = path.read_text(encoding="utf-8")
+            rev, down = _REVISION_RE.search(text), _DOWN_RE.search(text)
+            if rev is None or down is None:
+                raise SchemaError(f"cannot read migration {path.name}; reinstall outreach")
+            graph[rev.group(1)] = down.group(2)
+        _script_cache["graph"] = graph
+    return _script_cache["graph"]
+
+
 def head_revision() -> str:
     """The schema revision this version of outreach expects."""
-    heads = _script_directory().get_heads()
+    graph = _revision_graph()
+    heads = sorted(set(graph) - {down for down in graph.values() if down})
     if len(heads) != 1:  # pragma: no cover - guarded by tests/test_migrations.py
         raise SchemaError(f"outreach ships several migration heads {heads}; reinstall outreach")
     return heads[0]
 
 
 def known_revisions() -> set[str]:
-    return {script.revision for script in _script_directory().walk_revisions()}
+    return set(_revision_graph())
 
 
 class Database:

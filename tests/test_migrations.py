@@ -201,3 +201,13 @@ def test_upgrade_keeps_every_row(empty_db_url: str) -> None:
         name = session.execute(sa.text("SELECT name FROM contacts WHERE id = 2")).scalar_one()
         assert name == "José Müller-Ñúñez"
     db.dispose()
+
+
+def test_fast_revision_reader_agrees_with_alembic() -> None:
+    from alembic.script import ScriptDirectory
+
+    from outreach import db as db_module
+
+    script = ScriptDirectory.from_config(db_module._alembic_config())
+    assert db_module.head_revision() == script.get_current_head()
+    assert db_module.known_revisions() == {s.revision for s in script.walk_revisions()}
