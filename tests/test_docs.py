@@ -1,0 +1,25 @@
+"""The README stays true: its CLI reference matches the code's --help."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from outreach.cli import reference
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_readme_cli_reference_is_current() -> None:
+    text = README.read_text(encoding="utf-8")
+    assert reference.splice(text, reference.render()) == text, (
+        "README.md's CLI reference is out of date: run "
+        "`python -m outreach.cli.reference --write README.md`"
+    )
+
+
+def test_readme_opens_with_the_two_fresh_machine_commands() -> None:
+    text = README.read_text(encoding="utf-8")
+    run_at, test_at = text.index("<!-- ci:run -->"), text.index("<!-- ci:test -->")
+    assert run_at < test_at < text.index("## The database")
+    assert "pip install ." in text[run_at:test_at]
+    assert "pytest" in text[test_at : text.index("```", text.index("```", test_at) + 3)]
