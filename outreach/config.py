@@ -34,9 +34,9 @@ def database_url(value: str | os.PathLike[str] | None = None) -> str:
     if _URL_SCHEME.match(raw):
         scheme, rest = raw.split("://", 1)
         if scheme in ("postgresql", "postgres"):
-            return "postgresql+psycopg://" + rest
+            return _checked_url("postgresql+psycopg://" + rest)
         if scheme.startswith("postgresql+") or scheme.startswith("sqlite+"):
-            return raw
+            return _checked_url(raw)
         raise ConfigurationError(
             f"database URL scheme {scheme!r} is not supported: use a file path "
             "(SQLite) or postgresql://user@host/dbname"
@@ -49,9 +49,29 @@ def database_url(value: str | os.PathLike[str] | None = None) -> str:
     return "sqlite:///" + str(path.resolve())
 
 
+def _checked_url(url: str) -> str:
+    """*url* if SQLAlchemy can parse it; else an error that does not show the password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        raise ConfigurationError(
+            f"database URL {mask_url(url)} is malformed ({mask_url(str(exc))}); "
+            "write it as postgresql://user:password@host:port/dbname"
+        ) from None
+    return url
+
+
 def mask_url(url: str) -> str:
-    """Return *url* with any password replaced by ``***``."""
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+    """Return *url* with any password replaced by ``***``.
+
+    Masks everything between ``user:`` and the last ``@`` (a password may
+    itself hold ``@`` or ``/``) and ``password=`` query parameters.
+    """
+    url = re.sub(r"(://[^:/@?#]*:).*@", r"\1***@", url)
+    return re.sub(r"(?i)([?&](?:password|passwd|pwd)=)[^&]*", r"\1***", url)
 
 
 def current_user(explicit: str | None = None) -> str:

@@ -32,6 +32,12 @@ from outreach.errors import DatabaseError, SchemaError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
+#: PostgreSQL advisory lock taken by ``session(immediate=True)``: commands that
+#: write queue for it one after another, as they queue for SQLite's write lock,
+#: so two coordinators' imports never race each other into a unique violation.
+#: (Advisory locks are per database; the number spells "outreach".)
+PG_WRITE_LOCK_KEY = 0x6F75747265616368
+
 
 @dataclass(frozen=True)
 class Revision:
@@ -249,6 +255,8 @@ class Database:
         try:
             if immediate and self.is_sqlite:
                 session.connection(execution_options={"outreach_begin": "IMMEDIATE"})
+            elif immediate:
+                _pg_write_lock(session.connection())
             yield session
             session.commit()
         except BaseException:
@@ -387,6 +395,22 @@ class Database:
             head=head_revision(),
             counts=counts,
         )
+
+
+def _pg_write_lock(conn: Connection) -> None:
+    """Wait (at most as long as SQLite's busy timeout) for the write lock; it is
+    released when the transaction ends."""
+    conn.exec_driver_sql(f"SET LOCAL lock_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    try:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_WRITE_LOCK_KEY})
+    except sa.exc.OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
+            raise
+        raise DatabaseError(
+            "the database is locked: another outreach command is busy with it; "
+            "try again in a moment"
+        ) from None
+    conn.exec_driver_sql("SET LOCAL lock_timeout = DEFAULT")
 
 
 def _first_line(exc: BaseException | None) -> str:

@@ -265,6 +265,10 @@ class Campaign(TimestampMixin, Base):
     starts_on: Mapped[dt.date | None] = mapped_column(Date)
     ends_on: Mapped[dt.date | None] = mapped_column(Date)
     closed_at: Mapped[dt.datetime | None]
+    # (letters area, revision 0002) the reminder template and the language of
+    # the template without a language suffix.
+    followup_template: Mapped[str | None] = mapped_column(String(200))
+    default_language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
 
     dialogue: Mapped[Dialogue | None] = relationship(back_populates="campaigns")
 
@@ -415,3 +419,78 @@ TABLES = [
     Attachment,
     Activity,
 ]
+
+
+# --- sending and responses: the queue of imported e-mail (issue 5) --------------
+
+
+class InboundStatus(enum.StrEnum):
+    #: Matched automatically to an organization when imported: a response was made.
+    MATCHED = "matched"
+    #: Not matched: waiting for a coordinator (``outreach responses unmatched``).
+    UNMATCHED = "unmatched"
+    #: Matched by hand (``outreach responses assign``).
+    ASSIGNED = "assigned"
+    #: Set aside by hand (``outreach responses ignore``): spam, bounces, noise.
+    IGNORED = "ignored"
+
+
+class InboundMessage(Base):
+    """An e-mail read by ``outreach responses import``, matched or not.
+
+    Every imported message leaves one row (so importing a mailbox twice adds
+    nothing); its raw bytes are kept in the attachments store by SHA-256.
+    """
+
+    __tablename__ = "inbound_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    from_address: Mapped[str | None] = mapped_column(String(500))
+    to_address: Mapped[str | None] = mapped_column(Text)
+    subject: Mapped[str | None] = mapped_column(Text)
+    date: Mapped[dt.datetime | None]
+    raw_size: Mapped[int] = mapped_column(Integer)
+    raw_sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[InboundStatus] = mapped_column(
+        str_enum(InboundStatus, "inbound_status"), default=InboundStatus.UNMATCHED, index=True
+    )
+    #: Why it was (not) matched: "thread", "contact", "domain", "automatic reply", ...
+    reason: Mapped[str | None] = mapped_column(Text)
+    response_id: Mapped[int | None] = mapped_column(
+        ForeignKey("responses.id", ondelete="SET NULL"), index=True
+    )
+    imported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    response: Mapped[Response | None] = relationship()
+
+
+TABLES.append(InboundMessage)
+
+
+# --- campaigns and letters: campaign recipients (revision 0002) -------------------
+
+
+class CampaignRecipient(Base):
+    """An organization a campaign writes to, optionally to a chosen contact."""
+
+    __tablename__ = "campaign_recipients"
+    __table_args__ = (UniqueConstraint("campaign_id", "organization_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT"), index=True
+    )
+    #: Write to this contact instead of the organization's primary contact.
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    added_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    campaign: Mapped[Campaign] = relationship()
+    organization: Mapped[Organization] = relationship()
+    contact: Mapped[Contact | None] = relationship()
+
+
+TABLES.insert(TABLES.index(Letter), CampaignRecipient)

@@ -33,6 +33,66 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "db_group",
         "Schema migrations: upgrade, downgrade, current, history.",
     ),
+    "dialogues": (
+        "outreach.cli.dialogues",
+        "dialogues_group",
+        "UN dialogues that campaigns work toward.",
+    ),
+    "campaigns": (
+        "outreach.cli.campaigns",
+        "campaigns_group",
+        "Campaigns: create, edit, close, clone; choose recipients.",
+    ),
+    "letters": (
+        "outreach.cli.letters",
+        "letters_group",
+        "Generate, preview, review and send campaign letters.",
+    ),
+    "responses": (
+        "outreach.cli.responses",
+        "responses_group",
+        "Log, import and match responses; the unmatched queue.",
+    ),
+    "followups": (
+        "outreach.cli.followups",
+        "followups_cmd",
+        "Recipients who have not answered, oldest first.",
+    ),
+    "orgs": (
+        "outreach.cli.orgs",
+        "orgs_group",
+        "Organizations: add, list, show, edit, remove, merge, import, export.",
+    ),
+    "contacts": (
+        "outreach.cli.contacts",
+        "contacts_group",
+        "Contacts: add, list, show, edit, remove, merge, import, export, forget.",
+    ),
+    "backup": (
+        "outreach.cli.backup",
+        "backup_cmd",
+        "Write every record and attachment to a portable zip archive.",
+    ),
+    "restore": (
+        "outreach.cli.backup",
+        "restore_cmd",
+        "Load a backup archive into an empty database (SQLite or PostgreSQL).",
+    ),
+    "log": (
+        "outreach.cli.log",
+        "log_cmd",
+        "Show the activity log: who changed what, when, before and after.",
+    ),
+    "report": (
+        "outreach.cli.report",
+        "report_group",
+        "Status reports: a campaign, a dialogue, an organization's history.",
+    ),
+    "demo": (
+        "outreach.cli.demo",
+        "demo_cmd",
+        "Build a complete sample campaign on a fresh database and show its report.",
+    ),
 }
 
 

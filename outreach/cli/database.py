@@ -10,8 +10,13 @@ from outreach.cli.state import AppState, db_option, pass_state
 
 @click.command("init")
 @db_option
+@click.option(
+    "--with-directory",
+    is_flag=True,
+    help="Also load the shipped directory of regional organizations (safe to repeat).",
+)
 @pass_state
-def init_cmd(state: AppState) -> None:
+def init_cmd(state: AppState, with_directory: bool = False) -> None:
     """Create the database, or upgrade it to the newest schema.
 
     Safe to run again: an up-to-date database is left as it is.
@@ -23,6 +28,13 @@ def init_cmd(state: AppState) -> None:
         click.echo(f"Database ready at schema {revision}: {db.safe_url}")
     else:
         click.echo(f"Database already at schema {revision}, nothing to do: {db.safe_url}")
+    if with_directory:
+        from outreach.cli.orgs import print_import_result
+        from outreach.importing import load_shipped_directory
+
+        with db.session(immediate=True) as session:
+            result = load_shipped_directory(session=session)
+        print_import_result(result)
 
 
 @click.command("info")

@@ -1,11 +1,438 @@
 """Sending commands attached to the ``letters`` group: send, confirm, resend, mark-sent.
 
-Placeholder until the sending work lands: ``COMMANDS`` lists the click
-commands that ``outreach.cli.letters`` adds to its group.
+``COMMANDS`` lists the click commands that ``outreach.cli.letters`` adds to its
+group, so they run as ``outreach letters send --campaign C``. Only click and
+the standard library are imported here; the library is imported inside the
+commands.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+from typing import Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from outreach.cli.output import emit, output_options
+from outreach.cli.state import AppState, db_option, pass_state, wrap_errors
+
+_SMTP_SECURITY = ("ssl", "starttls", "none")
+
+
+def _org_ids(session: Any, acronyms: tuple[str, ...]) -> list[int]:
+    import sqlalchemy as sa
+
+    from outreach.errors import NotFoundError
+    from outreach.models import Organization
+
+    ids = []
+    for acronym in acronyms:
+        org_id = session.scalar(
+            sa.select(Organization.id).where(Organization.acronym_key == acronym.casefold())
+        )
+        if org_id is None:
+            raise NotFoundError(f"no organization {acronym!r}: see `outreach orgs list`")
+        ids.append(org_id)
+    return ids
+
+
+def _campaign_id(session: Any, slug: str | None) -> int | None:
+    if slug is None:
+        return None
+    from outreach.sending import campaign_by_slug
+
+    return campaign_by_slug(session, slug).id
+
+
+@click.command("send")
+@click.option("--campaign", "campaign_slug", required=True, metavar="SLUG", help="The campaign.")
+@click.option(
+    "--send",
+    "really",
+    is_flag=True,
+    help="Really send. Without it, a dry run shows what would be sent and changes nothing.",
+)
+@click.option("--limit", type=click.IntRange(min=1), help="Send at most N letters this run.")
+@click.option(
+    "--rate",
+    metavar="RATE",
+    help='At most so many messages per period, e.g. "30/min" or "50 per 5 min".  '
+    "[default: unlimited]",
+)
+@click.option(
+    "--letter",
+    "letter_ids",
+    type=int,
+    multiple=True,
+    metavar="ID",
+    help="Only this letter (repeatable).",
+)
+@click.option(
+    "--retry-failed", is_flag=True, help="Also send letters that failed in an earlier run."
+)
+@click.option("--show", is_flag=True, help="Dry run: print every message in full.")
+@click.option(
+    "--html",
+    is_flag=True,
+    help="Add an HTML version of each letter (right to left for Arabic) to the plain text.",
+)
+@click.option(
+    "--failures-csv",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the failures of this run to FILE as CSV.",
+)
+@click.option(
+    "--smtp-host",
+    envvar="OUTREACH_SMTP_HOST",
+    show_envvar=True,
+    metavar="HOST",
+    help="The SMTP server.  [default: localhost]",
+)
+@click.option(
+    "--smtp-port",
+    type=click.IntRange(1, 65535),
+    envvar="OUTREACH_SMTP_PORT",
+    show_envvar=True,
+    help="[default: 465 for ssl, 587 for starttls, 25 for none]",
+)
+@click.option(
+    "--smtp-security",
+    type=click.Choice(_SMTP_SECURITY),
+    envvar="OUTREACH_SMTP_SECURITY",
+    show_envvar=True,
+    help="ssl (port 465), starttls (587) or none (trusted networks only).  [default: starttls]",
+)
+@click.option(
+    "--smtp-user",
+    envvar="OUTREACH_SMTP_USER",
+    show_envvar=True,
+    metavar="USER",
+    help="Log in as USER; the password comes from OUTREACH_SMTP_PASSWORD or a prompt.",
+)
+@click.option(
+    "--from",
+    "from_address",
+    envvar="OUTREACH_MAIL_FROM",
+    show_envvar=True,
+    metavar="ADDRESS",
+    help="From address.  [default: the campaign's sender]",
+)
+@click.option("--from-name", metavar="NAME", help="Name shown with the From address.")
+@click.option(
+    "--reply-to",
+    envvar="OUTREACH_MAIL_REPLY_TO",
+    show_envvar=True,
+    metavar="ADDRESS",
+    help="Where replies should go, if not the From address.",
+)
+@click.option(
+    "--bcc",
+    envvar="OUTREACH_MAIL_BCC",
+    show_envvar=True,
+    metavar="ADDRESS",
+    help="The secretariat's archive address: gets a blind copy of every letter.",
+)
+@click.option("--retry-delay", type=float, default=1.0, hidden=True)
+@db_option
+@pass_state
+@wrap_errors
+def send_cmd(
+    state: AppState,
+    campaign_slug: str,
+    really: bool,
+    limit: int | None,
+    rate: str | None,
+    letter_ids: tuple[int, ...],
+    retry_failed: bool,
+    show: bool,
+    html: bool,
+    failures_csv: str | None,
+    smtp_host: str | None,
+    smtp_port: int | None,
+    smtp_security: str | None,
+    smtp_user: str | None,
+    from_address: str | None,
+    from_name: str | None,
+    reply_to: str | None,
+    bcc: str | None,
+    retry_delay: float,
+) -> None:
+    """Send a campaign's approved e-mail letters, each at most once.
+
+    A dry run by default: shows what would be sent and changes nothing. Add
+    --send to hand the messages to the SMTP server. A letter left half-way
+    by an earlier run (the process died while the server was taking it) is
+    not sent again: it is listed, and `letters confirm` or `letters resend`
+    settles it. Sending the campaign again sends only what has not gone.
+    """
+    from outreach.sending import (
+        ENV_SMTP_PASSWORD,
+        MailIdentity,
+        RetryPolicy,
+        Sender,
+        SmtpSettings,
+        SmtpTransport,
+        campaign_by_slug,
+        parse_rate,
+    )
+
+    parsed_rate = parse_rate(rate)
+    db = state.database()
+    with db.session() as session:
+        campaign = campaign_by_slug(session, campaign_slug)
+        identity = MailIdentity.for_campaign(
+            campaign,
+            from_address=from_address,
+            from_name=from_name,
+            reply_to=reply_to,
+            bcc=bcc,
+        )
+    transport = None
+    settings = None
+    if really:
+        password = os.environ.get(ENV_SMTP_PASSWORD) or None
+        settings = SmtpSettings.from_env(
+            host=smtp_host,
+            port=smtp_port,
+            security=smtp_security,
+            user=smtp_user,
+            password=password,
+        )
+        if settings.user and not settings.password:
+            from dataclasses import replace
+
+            settings = replace(
+                settings,
+                password=click.prompt(
+                    f"SMTP password for {settings.user}", hide_input=True, err=True
+                ),
+            )
+        transport = SmtpTransport(settings)
+
+    sender = Sender(
+        db,
+        identity,
+        transport=transport,
+        dry_run=not really,
+        rate=parsed_rate,
+        retry=RetryPolicy(base_delay=retry_delay),
+        html=html,
+    )
+    options = {"limit": limit, "retry_failed": retry_failed, "letter_ids": letter_ids}
+    if really and sys.stderr.isatty():
+        with db.session() as session:
+            todo, _ = sender.plan(session, campaign_by_slug(session, campaign_slug), **options)
+        with click.progressbar(length=len(todo), label="Sending", file=sys.stderr) as bar:
+            sender.progress = lambda _outcome: bar.update(1)
+            report = sender.send_campaign(campaign_slug, **options)
+    else:
+        report = sender.send_campaign(campaign_slug, **options)
+
+    _print_report(report, identity, settings, show=show)
+    if failures_csv:
+        n = report.write_failures_csv(failures_csv)
+        click.echo(f"Wrote {n} failure(s) to {failures_csv}.", err=True)
+    if report.failures or report.aborted:
+        sys.exit(1)
+
+
+def _print_report(report: Any, identity: Any, settings: Any, *, show: bool) -> None:
+    from outreach.sending import FAILED, IN_DOUBT, SENT, WOULD_FAIL, WOULD_SEND
+
+    echo = click.echo
+    if report.dry_run:
+        n = report.count(WOULD_SEND)
+        echo(
+            f"Dry run for campaign {report.campaign}: {n} letter(s) would be sent "
+            f"from {identity.from_address}"
+            + (f", with a blind copy to {identity.bcc}" if identity.bcc else "")
+            + ". Nothing was sent; add --send to send."
+        )
+        if show:
+            for o in report.outcomes:
+                if o.message is not None:
+                    echo(f"\n----- letter {o.letter_id} ({o.acronym}) -----")
+                    echo(o.message.as_string())
+        elif report.outcomes:
+            emit(
+                [
+                    {
+                        "letter": o.letter_id,
+                        "org": o.acronym,
+                        "to": o.to_address,
+                        "subject": o.subject,
+                        "status": o.status,
+                    }
+                    for o in report.outcomes
+                ],
+                ["letter", "org", "to", "subject", "status"],
+                "table",
+            )
+    else:
+        sent = report.count(SENT)
+        parts = [f"Sent {sent} letter(s) for campaign {report.campaign}"]
+        if settings is not None:
+            parts.append(f"via {settings.describe()}")
+        echo(" ".join(parts) + f" in {report.elapsed:.1f} s.")
+        if report.count(FAILED):
+            echo(f"{report.count(FAILED)} letter(s) failed.")
+        if report.count(IN_DOUBT):
+            echo(f"{report.count(IN_DOUBT)} letter(s) in doubt (may or may not have arrived).")
+    failures = [o for o in report.outcomes if o.status in (FAILED, IN_DOUBT, WOULD_FAIL)]
+    if failures:
+        echo("\nFailures:")
+        for o in failures:
+            echo(f"  letter {o.letter_id}  {o.acronym}  {o.to_address or '-'}  [{o.status}]")
+            echo(f"      {o.error}")
+    warned = [o for o in report.outcomes if o.warnings]
+    for o in warned:
+        for w in o.warnings:
+            echo(f"Warning: letter {o.letter_id}: {w}", err=True)
+    if report.aborted:
+        echo(f"\nStopped early: {report.aborted}")
+    if report.in_doubt:
+        echo(
+            f"\n{len(report.in_doubt)} letter(s) were being handed to the server when an earlier "
+            "run stopped; they were NOT sent again. Check the archive copy or ask the recipient, "
+            "then run `outreach letters confirm ID` if it arrived or `outreach letters resend ID`:"
+        )
+        for p in report.in_doubt:
+            echo(f"  letter {p.letter_id}  {p.acronym}  {p.to_address or '-'}  {p.message_id}")
+    if report.awaiting_approval:
+        echo(
+            f"\n{len(report.awaiting_approval)} letter(s) are drafts awaiting approval (not sent)."
+        )
+    if report.failed_before:
+        echo(
+            f"\n{len(report.failed_before)} letter(s) failed in an earlier run and were not "
+            "retried (add --retry-failed after fixing them)."
+        )
+    if report.skipped:
+        echo(f"\n{len(report.skipped)} letter(s) skipped: the contact asked not to be contacted.")
+    if report.remaining:
+        echo(f"\n{report.remaining} approved letter(s) left for a later run (--limit).")
+    if report.other_channels:
+        echo(
+            f"\n{report.other_channels} approved letter(s) go by post, fax or hand: print them "
+            "with `outreach letters write`, then record them with `outreach letters mark-sent`."
+        )
+
+
+@click.command("confirm")
+@click.argument("letter_ids", type=int, nargs=-1, metavar="[LETTER_ID]...")
+@click.option("--campaign", "campaign_slug", metavar="SLUG", help="Every letter in doubt in it.")
+@output_options
+@db_option
+@pass_state
+@wrap_errors
+def confirm_cmd(
+    state: AppState, letter_ids: tuple[int, ...], campaign_slug: str | None, fmt: str
+) -> None:
+    """Confirm that letters left in doubt (status `sending`) did arrive: mark them sent."""
+    from outreach.sending import confirm_letters
+
+    with state.session(immediate=True) as session:
+        letters = confirm_letters(
+            session, letter_ids=letter_ids, campaign_id=_campaign_id(session, campaign_slug)
+        )
+        rows = [_letter_row(letter) for letter in letters]
+    _emit_letters(rows, fmt, f"Confirmed {len(rows)} letter(s) as sent.")
+
+
+@click.command("resend")
+@click.argument("letter_ids", type=int, nargs=-1, metavar="[LETTER_ID]...")
+@click.option("--campaign", "campaign_slug", metavar="SLUG", help="Every letter in doubt in it.")
+@output_options
+@db_option
+@pass_state
+@wrap_errors
+def resend_cmd(
+    state: AppState, letter_ids: tuple[int, ...], campaign_slug: str | None, fmt: str
+) -> None:
+    """Put letters in doubt (or failed) back to approved with a new Message-ID.
+
+    The next `letters send --send` sends them again.
+    """
+    from outreach.sending import resend_letters
+
+    with state.session(immediate=True) as session:
+        letters = resend_letters(
+            session, letter_ids=letter_ids, campaign_id=_campaign_id(session, campaign_slug)
+        )
+        rows = [_letter_row(letter) for letter in letters]
+    _emit_letters(
+        rows, fmt, f"{len(rows)} letter(s) back to approved; `letters send --send` sends them."
+    )
+
+
+@click.command("mark-sent")
+@click.argument("letter_ids", type=int, nargs=-1, metavar="[LETTER_ID]...")
+@click.option("--campaign", "campaign_slug", metavar="SLUG", help="Letters of this campaign.")
+@click.option("--org", "acronyms", multiple=True, metavar="ACRONYM", help="Only this organization.")
+@click.option(
+    "--channel",
+    type=click.Choice(["post", "fax", "hand"]),
+    required=True,
+    help="How the letters were delivered.",
+)
+@click.option(
+    "--on",
+    "on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="The day they went out.  [default: today]",
+)
+@output_options
+@db_option
+@pass_state
+@wrap_errors
+def mark_sent_cmd(
+    state: AppState,
+    letter_ids: tuple[int, ...],
+    campaign_slug: str | None,
+    acronyms: tuple[str, ...],
+    channel: str,
+    on: Any,
+    fmt: str,
+) -> None:
+    """Record letters delivered by post, fax or by hand as sent."""
+    from outreach.errors import ValidationError
+    from outreach.sending import mark_sent
+
+    if acronyms and campaign_slug is None and not letter_ids:
+        raise ValidationError("--org needs --campaign (or give letter ids)")
+    with state.session(immediate=True) as session:
+        letters = mark_sent(
+            session,
+            channel=channel,
+            on=on.date() if on is not None else None,
+            letter_ids=letter_ids,
+            campaign_id=_campaign_id(session, campaign_slug),
+            organization_ids=_org_ids(session, acronyms),
+        )
+        rows = [_letter_row(letter) for letter in letters]
+    _emit_letters(rows, fmt, f"Marked {len(rows)} letter(s) as sent by {channel}.")
+
+
+def _letter_row(letter: Any) -> dict[str, Any]:
+    return {
+        "letter": letter.id,
+        "org": letter.organization.acronym,
+        "status": letter.status,
+        "channel": letter.channel,
+        "sent_at": letter.sent_at,
+        "message_id": letter.message_id,
+    }
+
+
+def _emit_letters(rows: list[dict[str, Any]], fmt: str, message: str) -> None:
+    if fmt == "table":
+        click.echo(message)
+        if rows:
+            emit(rows, ["letter", "org", "status", "channel", "sent_at", "message_id"], fmt)
+    else:
+        emit(rows, ["letter", "org", "status", "channel", "sent_at", "message_id"], fmt)
+
+
+COMMANDS: list[click.Command] = [send_cmd, confirm_cmd, resend_cmd, mark_sent_cmd]

@@ -1,0 +1,116 @@
+"""``outreach backup FILE`` and ``outreach restore FILE [--force]``."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+
+import click
+
+from outreach.cli.state import AppState, db_option, pass_state
+
+
+@contextlib.contextmanager
+def _progress(label: str, total: int) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on a terminal's stderr; nothing in a pipe."""
+    if total <= 0 or not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        yield bar.update
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{int(value)} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} bytes"  # pragma: no cover
+
+
+@click.command("backup")
+@db_option
+@click.argument("file", type=click.Path(dir_okay=True, writable=True))
+@click.option("--overwrite", is_flag=True, help="Replace FILE if it already exists.")
+@pass_state
+def backup_cmd(state: AppState, file: str, overwrite: bool) -> None:
+    """Write every record and attachment file to the zip archive FILE.
+
+    FILE may be a folder: the archive is then named after the current time.
+    The archive is portable: `outreach restore` loads it into an empty
+    SQLite or PostgreSQL database.
+    """
+    import sqlalchemy as sa
+
+    from outreach.backup import attachments_folder, backup
+
+    db = state.database(check_schema=False)
+    total = 0
+    if db.current_revision() is not None:
+        with db.connect() as conn:
+            names = set(sa.inspect(conn).get_table_names()) - {"alembic_version"}
+            total = sum(
+                conn.execute(sa.select(sa.func.count()).select_from(sa.table(name))).scalar_one()
+                for name in names
+            )
+    folder = attachments_folder(db)
+    if folder is not None and folder.is_dir():
+        total += sum(1 for p in folder.rglob("*") if p.is_file())
+    with _progress("Backing up", total) as progress:
+        result = backup(db, file, overwrite=overwrite, progress=progress)
+    click.echo(
+        f"Backup written to {result.path} ({_size(result.size)}): {result.total_rows} rows "
+        f"in {len(result.rows)} tables, {result.attachments} attachment files "
+        f"({_size(result.attachment_bytes)}), schema {result.schema_revision}."
+    )
+    if result.missing_attachments:
+        click.echo(
+            f"Warning: {len(result.missing_attachments)} attachment record(s) have no file in "
+            f"the store (first: {result.missing_attachments[0]}); the archive holds the "
+            "record(s) without the file.",
+            err=True,
+        )
+
+
+@click.command("restore")
+@db_option
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Delete everything already in the database before restoring (in the same "
+    "transaction: a failed restore keeps it).",
+)
+@pass_state
+def restore_cmd(state: AppState, file: str, force: bool) -> None:
+    """Load the backup FILE into an empty database (SQLite or PostgreSQL).
+
+    The archive is checked (format, checksums, schema revision) before
+    anything changes, and loaded in one transaction: if anything fails, the
+    database is left as it was. A database that is not empty is refused
+    unless --force, which deletes its rows first. An archive from an older
+    schema is loaded at that schema and upgraded. A new SQLite file is
+    created; attachment files go into the database's attachments folder.
+    """
+    from outreach.backup import Archive, restore
+
+    with Archive(file) as archive:
+        total = sum(archive.table_rows.values()) + len(archive.attachment_members)
+    db = state.database(check_schema=False)
+    with _progress("Restoring", total) as progress:
+        result = restore(db, file, force=force, progress=progress)
+    if result.emptied:
+        click.echo(
+            f"Emptied {db.safe_url} first: deleted {sum(result.emptied.values())} rows "
+            f"from {len(result.emptied)} tables (--force).",
+            err=True,
+        )
+    upgraded = f", upgraded from schema {result.upgraded_from}" if result.upgraded_from else ""
+    click.echo(
+        f"Restored {result.total_rows} rows in {len(result.rows)} tables and "
+        f"{result.attachments} attachment files from {result.path} "
+        f"(written {result.created_at} by {result.created_by or 'unknown'}, schema "
+        f"{result.schema_revision}{upgraded}) into {db.safe_url}."
+    )

@@ -1,0 +1,310 @@
+"""``outreach campaigns``: outreach efforts ahead of a dialogue, and their recipients."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from outreach.cli.output import emit, emit_record, output_options
+from outreach.cli.state import AppState, db_option, pass_state
+
+_SENDER_OPTIONS = {
+    "sender_name": "name",
+    "sender_organization": "organization",
+    "sender_email": "email",
+    "sender_address": "address",
+    "sender_phone": "phone",
+    "sender_website": "website",
+    "signatory_title": "signatory_title",
+}
+
+
+@click.group("campaigns")
+def campaigns_group() -> None:
+    """Campaigns: create, list, show, edit, close, clone; choose recipients."""
+
+
+def _details(fn):  # type: ignore[no-untyped-def]
+    options = [
+        click.option("--dialogue", help="The dialogue it works toward (its name)."),
+        click.option("--template", help="Letter template name, e.g. third-pillar."),
+        click.option("--followup-template", help="Reminder template, e.g. third-pillar-reminder."),
+        click.option(
+            "--language",
+            "default_language",
+            help="Language of the template without a language suffix (default en).",
+        ),
+        click.option("--signatory", help="Who signs the letters."),
+        click.option("--signatory-title", help="The signatory's title."),
+        click.option("--sender-name", help="Sender name for the e-mail From header."),
+        click.option("--sender-organization", help="Sender organization, for the letterhead."),
+        click.option("--sender-email", help="Sender e-mail address."),
+        click.option("--sender-address", help="Sender postal address (use \\n for new lines)."),
+        click.option("--sender-phone"),
+        click.option("--sender-website"),
+        click.option(
+            "--vars",
+            "vars_file",
+            type=click.Path(dir_okay=False),
+            help="Template variables from a TOML or YAML file.",
+        ),
+        click.option(
+            "--set",
+            "set_items",
+            multiple=True,
+            metavar="NAME=VALUE",
+            help="A template variable (repeatable).",
+        ),
+        click.option("--starts-on", help="YYYY-MM-DD"),
+        click.option("--ends-on", help="YYYY-MM-DD"),
+    ]
+    for decorator in reversed(options):
+        fn = decorator(fn)
+    return fn
+
+
+def _split(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(campaign fields, sender fields, variables) from the command's options."""
+    from outreach.campaigns import load_variables, parse_set
+
+    sender: dict[str, Any] = {}
+    for option, key in _SENDER_OPTIONS.items():
+        value = values.pop(option, None)
+        if value is not None:
+            sender[key] = value.replace("\\n", "\n") if key == "address" else value
+    variables: dict[str, Any] = {}
+    vars_file = values.pop("vars_file", None)
+    if vars_file:
+        variables.update(load_variables(vars_file))
+    variables.update(parse_set(values.pop("set_items", ()) or ()))
+    fields = {k: v for k, v in values.items() if v is not None}
+    return fields, sender, variables
+
+
+def _recipient_filters(fn):  # type: ignore[no-untyped-def]
+    options = [
+        click.option(
+            "--kind", "kinds", multiple=True, help="Organizations of this kind (repeatable)."
+        ),
+        click.option(
+            "--region", "regions", multiple=True, help="Organizations in this region (repeatable)."
+        ),
+        click.option(
+            "--tag", "tags", multiple=True, help="Organizations with this tag (repeatable)."
+        ),
+    ]
+    for decorator in reversed(options):
+        fn = decorator(fn)
+    return fn
+
+
+@campaigns_group.command("create")
+@click.argument("slug")
+@click.option("--title", required=True, help="The campaign's title.")
+@_details
+@_recipient_filters
+@click.option("--org", "acronyms", multiple=True, help="A recipient by acronym (repeatable).")
+@click.option(
+    "--templates",
+    type=click.Path(file_okay=False),
+    envvar="OUTREACH_TEMPLATES",
+    help="Your template folder (searched before the shipped letters/).",
+)
+@db_option
+@pass_state
+def create_cmd(
+    state: AppState,
+    slug: str,
+    title: str,
+    kinds: tuple[str, ...],
+    regions: tuple[str, ...],
+    tags: tuple[str, ...],
+    acronyms: tuple[str, ...],
+    templates: str | None,
+    **values: Any,
+) -> None:
+    """Create a campaign called SLUG, optionally with its first recipients."""
+    from outreach.campaigns import add_recipients, create_campaign
+
+    fields, sender, variables = _split(values)
+    with state.session(immediate=True) as session:
+        campaign = create_campaign(
+            session,
+            slug=slug,
+            title=title,
+            sender=sender,
+            variables=variables,
+            templates=templates,
+            **fields,
+        )
+        added: list[str] = []
+        if kinds or regions or tags or acronyms:
+            added = add_recipients(
+                session, campaign.id, kinds=kinds, regions=regions, tags=tags, acronyms=acronyms
+            ).added
+    click.echo(f"Created campaign {slug} with {len(added)} recipients")
+
+
+@campaigns_group.command("list")
+@click.option("--status", type=click.Choice(["draft", "active", "closed"]))
+@output_options
+@db_option
+@pass_state
+def list_cmd(state: AppState, status: str | None, fmt: str) -> None:
+    """List campaigns with their recipient and letter counts."""
+    from outreach.campaigns import list_campaigns
+
+    with state.session() as session:
+        rows = list_campaigns(session, status=status)
+    emit(rows, ["slug", "status", "dialogue", "template", "recipients", "letters", "title"], fmt)
+
+
+@campaigns_group.command("show")
+@click.argument("campaign")
+@output_options
+@db_option
+@pass_state
+def show_cmd(state: AppState, campaign: str, fmt: str) -> None:
+    """Show a campaign: template, sender, variables, recipients, letters."""
+    from outreach.campaigns import campaign_summary, get_campaign
+
+    with state.session() as session:
+        record = campaign_summary(session, get_campaign(session, campaign))
+    emit_record(record, fmt)
+
+
+@campaigns_group.command("edit")
+@click.argument("campaign")
+@click.option("--title", help="The campaign's title.")
+@_details
+@click.option(
+    "--unset",
+    "unset_variables",
+    multiple=True,
+    metavar="NAME",
+    help="Remove a template variable (repeatable).",
+)
+@click.option(
+    "--templates",
+    type=click.Path(file_okay=False),
+    envvar="OUTREACH_TEMPLATES",
+    help="Your template folder.",
+)
+@db_option
+@pass_state
+def edit_cmd(
+    state: AppState,
+    campaign: str,
+    unset_variables: tuple[str, ...],
+    templates: str | None,
+    **values: Any,
+) -> None:
+    """Change a campaign (only the options given; sender and variables merge)."""
+    from outreach.campaigns import edit_campaign
+
+    fields, sender, variables = _split(values)
+    with state.session(immediate=True) as session:
+        changes = edit_campaign(
+            session,
+            campaign,
+            sender_updates=sender,
+            variable_updates=variables,
+            unset_variables=unset_variables,
+            templates=templates,
+            **fields,
+        )
+    click.echo(f"Changed {', '.join(changes)}" if changes else "Nothing to change")
+
+
+@campaigns_group.command("close")
+@click.argument("campaign")
+@db_option
+@pass_state
+def close_cmd(state: AppState, campaign: str) -> None:
+    """Close a campaign: no more letters are generated for it."""
+    from outreach.campaigns import close_campaign
+
+    with state.session(immediate=True) as session:
+        c = close_campaign(session, campaign)
+    click.echo(f"Closed campaign {c.slug}")
+
+
+@campaigns_group.command("clone")
+@click.argument("campaign")
+@click.argument("new_slug")
+@click.option("--title", help="Title of the new campaign (default: the same).")
+@click.option("--dialogue", help="The dialogue the new campaign works toward.")
+@db_option
+@pass_state
+def clone_cmd(
+    state: AppState, campaign: str, new_slug: str, title: str | None, dialogue: str | None
+) -> None:
+    """Start NEW_SLUG from CAMPAIGN: same template, sender, variables and recipients."""
+    from outreach.campaigns import clone_campaign
+
+    with state.session(immediate=True) as session:
+        c = clone_campaign(session, campaign, slug=new_slug, title=title, dialogue=dialogue)
+    click.echo(f"Created campaign {c.slug} from {campaign}")
+
+
+@campaigns_group.command("recipients")
+@click.argument("campaign")
+@output_options
+@db_option
+@pass_state
+def recipients_cmd(state: AppState, campaign: str, fmt: str) -> None:
+    """List a campaign's recipients."""
+    from outreach.campaigns import list_recipients
+
+    with state.session() as session:
+        rows = list_recipients(session, campaign)
+    emit(rows, ["acronym", "kind", "region", "contact_id", "name"], fmt)
+
+
+@campaigns_group.command("add-recipients")
+@click.argument("campaign")
+@click.argument("acronyms", nargs=-1)
+@_recipient_filters
+@click.option("--contact", help="Write to this contact (id or e-mail) instead of the primary one.")
+@db_option
+@pass_state
+def add_recipients_cmd(
+    state: AppState,
+    campaign: str,
+    acronyms: tuple[str, ...],
+    kinds: tuple[str, ...],
+    regions: tuple[str, ...],
+    tags: tuple[str, ...],
+    contact: str | None,
+) -> None:
+    """Add recipients by ACRONYMS and/or filters (all filters must match)."""
+    from outreach.campaigns import add_recipients
+
+    with state.session(immediate=True) as session:
+        change = add_recipients(
+            session,
+            campaign,
+            kinds=kinds,
+            regions=regions,
+            tags=tags,
+            acronyms=acronyms,
+            contact=contact,
+        )
+    click.echo(f"Added {len(change.added)}: {', '.join(change.added) or '-'}")
+    if change.already:
+        click.echo(f"Already recipients: {', '.join(change.already)}")
+
+
+@campaigns_group.command("remove-recipients")
+@click.argument("campaign")
+@click.argument("acronyms", nargs=-1, required=True)
+@db_option
+@pass_state
+def remove_recipients_cmd(state: AppState, campaign: str, acronyms: tuple[str, ...]) -> None:
+    """Remove recipients by acronym (letters already made are kept)."""
+    from outreach.campaigns import remove_recipients
+
+    with state.session(immediate=True) as session:
+        change = remove_recipients(session, campaign, acronyms=acronyms)
+    click.echo(f"Removed {len(change.removed)}: {', '.join(change.removed)}")

@@ -1,0 +1,310 @@
+"""``outreach contacts ...``: the people and offices letters are addressed to."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from outreach.cli.orgs import (
+    _report_changes,
+    _split,
+    export_format,
+    export_options,
+    filter_options,
+    import_options,
+    run_import,
+    write_export,
+)
+from outreach.cli.output import emit, emit_record, output_options
+from outreach.cli.state import AppState, db_option, pass_state
+
+CONTACT_COLUMNS = ["id", "organization", "name", "position", "email", "language", "flags"]
+
+
+def contact_row(contact: Any) -> dict[str, Any]:
+    flags = []
+    if contact.is_primary:
+        flags.append("primary")
+    if contact.do_not_contact:
+        flags.append("do-not-contact")
+    if contact.archived_at is not None:
+        flags.append("archived")
+    if contact.forgotten_at is not None:
+        flags.append("forgotten")
+    return {
+        "id": contact.id,
+        "organization": contact.organization.acronym,
+        "kind": contact.kind,
+        "name": contact.name,
+        "position": contact.position,
+        "salutation": contact.salutation,
+        "email": contact.email,
+        "phone": contact.phone,
+        "postal_address": contact.postal_address,
+        "language": contact.language,
+        "is_primary": contact.is_primary,
+        "do_not_contact": contact.do_not_contact,
+        "do_not_contact_reason": contact.do_not_contact_reason,
+        "tags": list(contact.tags or []),
+        "notes": contact.notes,
+        "flags": " ".join(flags),
+        "archived_at": contact.archived_at,
+        "forgotten_at": contact.forgotten_at,
+    }
+
+
+def contact_field_options(fn: Any) -> Any:
+    for option in reversed(
+        [
+            click.option("--kind", help="person or office."),
+            click.option("--position", help='e.g. "Secretary-General".'),
+            click.option("--salutation", help='How the letter opens, e.g. "Your Excellency".'),
+            click.option("--email", help="E-mail address."),
+            click.option("--phone", help="Telephone number."),
+            click.option("--postal-address", help="Postal address (use \\n for new lines)."),
+            click.option("--language", help="Preferred language, ISO 639-1 (en, fr, ar...)."),
+            click.option(
+                "--primary/--not-primary",
+                "is_primary",
+                default=None,
+                help="The organization's main contact.",
+            ),
+            click.option(
+                "--do-not-contact/--may-contact",
+                "do_not_contact",
+                default=None,
+                help="Never make letters for this contact.",
+            ),
+            click.option("--reason", "do_not_contact_reason", help="Why not to contact."),
+            click.option("--notes", help="Free notes."),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+def _values(fields: dict[str, Any]) -> dict[str, Any]:
+    values = {k: v for k, v in fields.items() if v is not None}
+    if "postal_address" in values:
+        values["postal_address"] = values["postal_address"].replace("\\n", "\n")
+    return values
+
+
+@click.group("contacts")
+def contacts_group() -> None:
+    """Contacts: add, list, show, edit, remove, merge, import, export, forget."""
+
+
+@contacts_group.command("add")
+@db_option
+@click.argument("organization")
+@click.argument("name")
+@contact_field_options
+@click.option("--tag", "tags", multiple=True, help="A tag (repeat for several).")
+@pass_state
+def contacts_add(
+    state: AppState, organization: str, name: str, tags: tuple[str, ...], **fields: Any
+) -> None:
+    """Add a contact NAME (a person, or an office such as "Office of the
+    Secretary-General") at the organization ORGANIZATION (its acronym)."""
+    from outreach.directory import add_contact, get_organization
+
+    values = _values(fields)
+    if tags:
+        values["tags"] = _split(tags)
+    with state.session(immediate=True) as session:
+        org = get_organization(session, organization)
+        contact = add_contact(session=session, organization=org, name=name, **values)
+        click.echo(f"Added contact #{contact.id}: {contact.name} ({org.acronym})")
+
+
+@contacts_group.command("list")
+@db_option
+@click.option("--org", "organization", help="Only contacts at this organization.")
+@filter_options
+@output_options
+@pass_state
+def contacts_list(state: AppState, fmt: str, **filters: Any) -> None:
+    """List contacts, filtered by organization, region, kind, tag, language or text."""
+    from outreach.directory import list_contacts
+
+    with state.session() as session:
+        rows = [contact_row(c) for c in list_contacts(session=session, **filters)]
+    emit(rows, CONTACT_COLUMNS, fmt)
+
+
+@contacts_group.command("show")
+@db_option
+@click.argument("contact")
+@output_options
+@pass_state
+def contacts_show(state: AppState, contact: str, fmt: str) -> None:
+    """Show a contact, given by e-mail address or id."""
+    from outreach.directory import contact_references, get_contact
+
+    with state.session() as session:
+        found = get_contact(session, contact)
+        record = contact_row(found)
+        record.pop("flags")
+        record.update(contact_references(session, found))
+    emit_record(record, fmt)
+
+
+@contacts_group.command("edit")
+@db_option
+@click.argument("contact")
+@click.option("--org", "organization", help="Move the contact to this organization.")
+@click.option("--name", help="New name.")
+@contact_field_options
+@click.option("--tags", help='Replace the tags, e.g. "focal-point,2012".')
+@click.option("--add-tag", multiple=True, help="Add a tag (repeatable).")
+@click.option("--remove-tag", multiple=True, help="Remove a tag (repeatable).")
+@pass_state
+def contacts_edit(
+    state: AppState,
+    contact: str,
+    add_tag: tuple[str, ...],
+    remove_tag: tuple[str, ...],
+    **fields: Any,
+) -> None:
+    """Change fields of a contact (given by e-mail or id). "" clears a field."""
+    from outreach.directory import get_contact, update_contact
+
+    values = _values(fields)
+    with state.session(immediate=True) as session:
+        found = get_contact(session, contact)
+        if add_tag or remove_tag:
+            tags = _split((values["tags"],)) if "tags" in values else list(found.tags or [])
+            tags += [t for t in _split(add_tag) if t not in tags]
+            drop = {t.casefold() for t in _split(remove_tag)}
+            values["tags"] = [t for t in tags if t.casefold() not in drop]
+        if not values:
+            raise click.UsageError("nothing to change: give at least one option")
+        changes = update_contact(found, session=session, **values)
+        _report_changes(f"#{found.id} {found.name}", changes)
+
+
+@contacts_group.command("remove")
+@db_option
+@click.argument("contact")
+@click.option("--force", is_flag=True, help="Archive it if letters or responses point at it.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@pass_state
+def contacts_remove(state: AppState, contact: str, force: bool, yes: bool) -> None:
+    """Remove a contact (by e-mail or id).
+
+    Refused while letters or responses point at it, unless --force, which
+    archives it instead (`contacts list --archived` shows it).
+    """
+    from outreach.directory import get_contact, remove_contact
+
+    with state.session(immediate=True) as session:
+        found = get_contact(session, contact)
+        label = f"#{found.id} {found.name} ({found.organization.acronym})"
+        if not yes:
+            click.confirm(f"Remove contact {label}?", abort=True, err=True)
+        outcome = remove_contact(found, session=session, force=force)
+    click.echo(f"Contact {label}: {outcome}.")
+
+
+@contacts_group.command("merge")
+@db_option
+@click.argument("keep")
+@click.argument("duplicate")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@pass_state
+def contacts_merge(state: AppState, keep: str, duplicate: str, yes: bool) -> None:
+    """Merge the contact DUPLICATE into KEEP (each an e-mail or id): letters,
+    responses and activity move to KEEP, which takes any fields it lacks."""
+    from outreach.directory import get_contact, merge_contacts
+
+    with state.session(immediate=True) as session:
+        kept = get_contact(session, keep)
+        dup = get_contact(session, duplicate)
+        label = f"#{dup.id} {dup.name} into #{kept.id} {kept.name}"
+        if not yes:
+            click.confirm(f"Merge {label}?", abort=True, err=True)
+        moved = merge_contacts(kept, dup, session=session)
+    click.echo(f"Merged {label}: " + ", ".join(f"{n} {k} moved" for k, n in moved.items()))
+
+
+@contacts_group.command("import")
+@import_options
+@pass_state
+def contacts_import(state: AppState, file: Path, **options: Any) -> None:
+    """Import contacts from FILE (CSV, JSON or vCard).
+
+    Each row names its organization by acronym (column "organization", also
+    "Organisation" or "org"). An organization not yet in the directory is an
+    error, unless the row also has an "organization_name" column: then it is
+    created. Contacts match existing ones on e-mail (any case) or on
+    organization plus name; empty cells never erase stored values. Any bad row
+    stops the whole import, unless --skip-invalid.
+    """
+    run_import(state, "contact", file, **options)
+
+
+@contacts_group.command("export")
+@export_options
+@click.option("--org", "organization", help="Only contacts at this organization.")
+@filter_options
+@pass_state
+def contacts_export(state: AppState, fmt: str | None, output: Path | None, **filters: Any) -> None:
+    """Export contacts to CSV, JSON or vCard. Importing the file again changes nothing."""
+    from outreach.directory import list_contacts
+    from outreach.exporting import contacts_to_text
+
+    fmt = export_format(fmt, output)
+    with state.session() as session:
+        contacts = [c for c in list_contacts(session=session, **filters) if c.forgotten_at is None]
+        text = contacts_to_text(contacts, fmt)
+    write_export(text, output, f"{len(contacts)} contact(s)")
+
+
+@contacts_group.command("forget")
+@db_option
+@click.argument("contact")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@pass_state
+def contacts_forget(state: AppState, contact: str, yes: bool) -> None:
+    """Erase a person's personal data (by e-mail or id), keeping anonymous
+    counts of the letters and responses."""
+    from outreach.directory import forget_contact, get_contact
+
+    with state.session(immediate=True) as session:
+        found = get_contact(session, contact)
+        if not yes:
+            click.confirm(
+                f"Erase the personal data of {found.name} ({found.organization.acronym})? "
+                "This cannot be undone.",
+                abort=True,
+                err=True,
+            )
+        contact_id = found.id
+        touched = forget_contact(found, session=session)
+    click.echo(
+        f"Contact #{contact_id} forgotten; its {touched['letters']} letter(s) and "
+        f"{touched['responses']} response(s) are kept without personal data."
+    )
+
+
+@contacts_group.command("export-person")
+@db_option
+@click.argument("contact")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
+@pass_state
+def contacts_export_person(state: AppState, contact: str, output: Path | None) -> None:
+    """Everything held about one person (by e-mail or id), as JSON."""
+    from outreach.directory import export_person, get_contact
+
+    with state.session() as session:
+        data = export_person(get_contact(session, contact), session=session)
+    write_export(json.dumps(data, ensure_ascii=False, indent=2) + "\n", output, "the record")

@@ -1,0 +1,77 @@
+"""``outreach followups``: who to chase in a campaign."""
+
+from __future__ import annotations
+
+import re
+
+import click
+
+from outreach.cli.output import emit, output_options
+from outreach.cli.state import AppState, db_option, pass_state
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(d|day|days|w|week|weeks)?\s*$", re.IGNORECASE)
+
+
+def parse_days(text: str) -> int:
+    """``14d``, ``2w`` or ``14`` -> days."""
+    m = _DURATION.match(text)
+    if not m:
+        raise click.BadParameter(f"{text!r}: write a number of days (14d) or weeks (2w)")
+    n = int(m[1])
+    return n * 7 if (m[2] or "d").lower().startswith("w") else n
+
+
+@click.command("followups")
+@click.option("--campaign", "campaign_slug", required=True, metavar="SLUG")
+@click.option(
+    "--after",
+    default="14d",
+    show_default=True,
+    metavar="DAYS",
+    help="Only recipients whose latest letter is at least this old (14d, 3w).",
+)
+@output_options
+@db_option
+@pass_state
+def followups_cmd(state: AppState, campaign_slug: str, after: str, fmt: str) -> None:
+    """List recipients whose letter went out and who have not answered, oldest first.
+
+    `outreach letters generate --campaign C --followup` makes reminders for them.
+    """
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from outreach.errors import NotFoundError
+    from outreach.followups import due_followups
+    from outreach.models import Campaign
+
+    days = parse_days(after)
+    with state.session() as session:
+        campaign_id = session.scalar(sa.select(Campaign.id).where(Campaign.slug == campaign_slug))
+        if campaign_id is None:
+            raise NotFoundError(f"no campaign {campaign_slug!r}: see `outreach campaigns list`")
+        due = due_followups(session, campaign_id=campaign_id, after=dt.timedelta(days=days))
+    rows = [
+        {
+            "org": d.acronym,
+            "organization": d.organization_name,
+            "contact": d.contact_name,
+            "sent": d.sent_at.date(),
+            "days_waiting": d.days_waiting,
+            "reminders": d.followups_sent,
+            "last_sent": d.last_sent_at.date(),
+            "letter": d.original_letter_id,
+            "latest_letter": d.latest_letter_id,
+        }
+        for d in due
+    ]
+    emit(
+        rows,
+        ["org", "contact", "sent", "days_waiting", "reminders", "last_sent", "letter"],
+        fmt,
+    )
+    if fmt == "table" and rows:
+        click.echo(
+            f"{len(rows)} recipient(s) to follow up (no answer after {days} days).", err=True
+        )

@@ -1,0 +1,363 @@
+"""``outreach letters``: generate, preview and review campaign letters."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from outreach.cli.output import emit, emit_record, output_options
+from outreach.cli.state import AppState, db_option, pass_state
+
+FILE_FORMATS = ("md", "txt", "html", "pdf", "docx", "eml")
+STATUSES = ("draft", "approved", "sending", "sent", "failed", "cancelled")
+CHANNELS = ("email", "post", "fax", "hand", "phone", "other")
+
+
+@click.group("letters")
+def letters_group() -> None:
+    """Campaign letters: generate, preview, list, show, approve, cancel."""
+
+
+def _templates_option(fn):  # type: ignore[no-untyped-def]
+    return click.option(
+        "--templates",
+        type=click.Path(file_okay=False),
+        envvar="OUTREACH_TEMPLATES",
+        show_envvar=True,
+        help="Your template folder, searched before the shipped letters/.",
+    )(fn)
+
+
+def _filters(fn):  # type: ignore[no-untyped-def]
+    options = [
+        click.option("--campaign", help="Only this campaign."),
+        click.option(
+            "--status",
+            "statuses",
+            multiple=True,
+            type=click.Choice(STATUSES),
+            help="Only letters with this status (repeatable).",
+        ),
+        click.option(
+            "--org",
+            "organizations",
+            multiple=True,
+            help="Only letters to this organization (repeatable).",
+        ),
+        click.option(
+            "--language",
+            "languages",
+            multiple=True,
+            help="Only letters in this language (repeatable).",
+        ),
+        click.option(
+            "--round", "rounds", multiple=True, type=int, help="0 for letters, 1+ for reminders."
+        ),
+    ]
+    for decorator in reversed(options):
+        fn = decorator(fn)
+    return fn
+
+
+def _split_formats(values: tuple[str, ...]) -> list[str]:
+    out: list[str] = []
+    for value in values:
+        for part in value.split(","):
+            part = part.strip().lower()
+            if part == "markdown":
+                part = "md"
+            if part == "text":
+                part = "txt"
+            if part not in FILE_FORMATS:
+                raise click.BadParameter(
+                    f"{part!r}: use {', '.join(FILE_FORMATS)}", param_hint="--format"
+                )
+            if part not in out:
+                out.append(part)
+    return out or ["md"]
+
+
+@letters_group.command("generate")
+@click.option("--campaign", required=True, help="The campaign.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Also write the letters as files in this folder.",
+)
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    metavar="FORMAT",
+    help=f"File format(s) with --out: {', '.join(FILE_FORMATS)} "
+    "(repeatable or comma-separated; default md).",
+)
+@click.option(
+    "--combined", is_flag=True, help="With --format pdf: one PDF of all the letters, for printing."
+)
+@click.option(
+    "--channel",
+    type=click.Choice(CHANNELS),
+    default="email",
+    show_default=True,
+    help="How the letters will go: decides the address needed.",
+)
+@click.option(
+    "--followup",
+    is_flag=True,
+    help="Reminders for recipients who have not answered (the campaign's follow-up template).",
+)
+@click.option(
+    "--after",
+    default="14d",
+    show_default=True,
+    metavar="DAYS",
+    help="With --followup: silence before a reminder is due (14d, 3w).",
+)
+@_templates_option
+@db_option
+@pass_state
+def generate_cmd(
+    state: AppState,
+    campaign: str,
+    out: str | None,
+    formats: tuple[str, ...],
+    combined: bool,
+    channel: str,
+    followup: bool,
+    after: str,
+    templates: str | None,
+) -> None:
+    """Render every recipient's letter and record it (idempotent)."""
+    import datetime as dt
+
+    from outreach.cli.followups import parse_days
+
+    from outreach.letters import generate
+
+    fmt_list = _split_formats(formats)
+    if formats and out is None:
+        raise click.UsageError("--format needs --out DIR")
+    bar = None
+    progress = None
+    if sys.stderr.isatty():
+        bar = click.progressbar(length=100, label="Rendering", file=sys.stderr)
+        bar.__enter__()
+        state_box = {"last": 0}
+
+        def progress(i: int) -> None:  # type: ignore[no-redef]
+            bar.update(max(i - state_box["last"], 0))
+            state_box["last"] = i
+
+    try:
+        with state.session(immediate=True) as session:
+            if bar is not None:
+                import sqlalchemy as sa
+
+                from outreach.campaigns import get_campaign
+                from outreach.models import CampaignRecipient
+
+                camp = get_campaign(session, campaign)
+                bar.length = (
+                    session.scalar(
+                        sa.select(sa.func.count()).where(CampaignRecipient.campaign_id == camp.id)
+                    )
+                    or 1
+                )
+            result = generate(
+                session,
+                campaign=campaign,
+                channel=channel,
+                templates=templates,
+                out=out,
+                formats=fmt_list,
+                combined=combined,
+                followup=followup,
+                after=dt.timedelta(days=parse_days(after)),
+                progress=progress,
+            )
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    kind = "reminders" if followup else "letters"
+    click.echo(
+        f"{result.campaign}: {result.created} new {kind}, {result.new_versions} new versions, "
+        f"{result.unchanged} unchanged, {result.frozen} sent or cancelled (left alone), "
+        f"{len(result.skipped)} skipped"
+    )
+    for s in result.skipped:
+        who = f" ({s.contact})" if s.contact else ""
+        click.echo(f"  skipped {s.acronym}{who}: {s.reason}")
+    if result.files:
+        click.echo(f"Wrote {len(result.files)} files to {out}")
+
+
+@letters_group.command("preview")
+@click.option("--campaign", required=True, help="The campaign.")
+@click.option("--org", "organization", required=True, help="The recipient organization (acronym).")
+@click.option("--language", help="Render in this language instead of the recipient's.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "txt", "html", "eml"]),
+    default="md",
+    show_default=True,
+)
+@click.option("--followup", is_flag=True, help="Preview the reminder instead.")
+@click.option("--channel", type=click.Choice(CHANNELS), default="email", show_default=True)
+@_templates_option
+@db_option
+@pass_state
+def preview_cmd(
+    state: AppState,
+    campaign: str,
+    organization: str,
+    language: str | None,
+    fmt: str,
+    followup: bool,
+    channel: str,
+    templates: str | None,
+) -> None:
+    """Print one rendered letter; nothing is written."""
+    from outreach.letters import preview
+    from outreach.render import render_one
+
+    with state.session() as session:
+        doc, warning = preview(
+            session,
+            campaign=campaign,
+            organization=organization,
+            language=language,
+            templates=templates,
+            followup=followup,
+            channel=channel,
+        )
+        session.rollback()
+    if warning:
+        click.echo(f"Note: {warning}", err=True)
+    click.echo(f"Subject: {doc.subject}   [{doc.language}, {doc.template_name}]", err=True)
+    data = render_one(doc, fmt)
+    click.echo(data.decode("utf-8"), nl=False)
+
+
+@letters_group.command("list")
+@_filters
+@click.option("--all", "include_superseded", is_flag=True, help="Include superseded versions.")
+@output_options
+@db_option
+@pass_state
+def list_cmd(state: AppState, fmt: str, **filters: Any) -> None:
+    """List letters (current versions unless --all)."""
+    from outreach.letters import list_letters
+
+    with state.session() as session:
+        rows = list_letters(session, **filters)
+    emit(
+        rows,
+        [
+            "id",
+            "campaign",
+            "org",
+            "contact",
+            "round",
+            "version",
+            "language",
+            "status",
+            "superseded",
+        ],
+        fmt,
+    )
+
+
+@letters_group.command("show")
+@click.argument("letter_id", type=int)
+@click.option("--body/--no-body", default=True, help="Print the letter's text too.")
+@output_options
+@db_option
+@pass_state
+def show_cmd(state: AppState, letter_id: int, body: bool, fmt: str) -> None:
+    """Show one letter: its details and its text."""
+    from outreach.letters import get_letter, letter_record
+
+    with state.session() as session:
+        letter = get_letter(session, letter_id)
+        record = letter_record(letter)
+        text = letter.body
+    if fmt == "json" and body:
+        record["body"] = text
+    emit_record(record, fmt)
+    if body and fmt == "table":
+        click.echo("")
+        click.echo(text, nl=False)
+
+
+@letters_group.command("write")
+@click.argument("letter_ids", type=int, nargs=-1, required=True)
+@click.option("--out", type=click.Path(file_okay=False), required=True, help="Folder to write to.")
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    metavar="FORMAT",
+    help=f"{', '.join(FILE_FORMATS)} (default md).",
+)
+@db_option
+@pass_state
+def write_cmd(
+    state: AppState, letter_ids: tuple[int, ...], out: str, formats: tuple[str, ...]
+) -> None:
+    """Write stored letters to files (as they were recorded; nothing is re-rendered)."""
+    from pathlib import Path
+
+    from outreach.letters import get_letter, letter_doc
+    from outreach.render import render_outputs
+
+    with state.session() as session:
+        docs = [letter_doc(get_letter(session, i)) for i in letter_ids]
+    outputs = render_outputs(docs, formats=_split_formats(formats))
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in outputs:
+        (folder / name).write_bytes(data)
+    click.echo(f"Wrote {len(outputs)} files to {out}")
+
+
+def _change_cmd(name: str, verb: str, help_text: str):  # type: ignore[no-untyped-def]
+    @letters_group.command(name, help=help_text)
+    @click.argument("letter_ids", type=int, nargs=-1)
+    @_filters
+    @click.option(
+        "--all",
+        "all_matching",
+        is_flag=True,
+        help="Every letter matching --campaign and the filters.",
+    )
+    @db_option
+    @pass_state
+    def command(
+        state: AppState, letter_ids: tuple[int, ...], all_matching: bool, **filters: Any
+    ) -> None:
+        from outreach import letters as service
+
+        if not letter_ids and not (all_matching and filters.get("campaign")):
+            raise click.UsageError("give letter ids, or --campaign C --all (with filters)")
+        fn = getattr(service, name)
+        with state.session(immediate=True) as session:
+            changed = fn(session, ids=letter_ids, **(filters if not letter_ids else {}))
+        click.echo(f"{verb} {len(changed)} letters")
+
+    return command
+
+
+approve_cmd = _change_cmd("approve", "Approved", "Approve draft letters so they can be sent.")
+cancel_cmd = _change_cmd(
+    "cancel", "Cancelled", "Cancel unsent letters (generation leaves them alone)."
+)
+
+
+from outreach.cli import sending as _sending  # noqa: E402
+
+for _command in _sending.COMMANDS:
+    letters_group.add_command(_command)

@@ -1,0 +1,201 @@
+"""``outreach report``: campaign status, a dialogue across its campaigns, an
+organization's history."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from outreach.cli.state import AppState, db_option, pass_state
+
+REPORT_FORMATS = ("table", "csv", "json", "md", "html")
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([dwh]?)\s*$", re.IGNORECASE)
+
+
+class Duration(click.ParamType):
+    """``21d``, ``3w``, ``36h`` or a bare number of days."""
+
+    name = "DURATION"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> dt.timedelta:
+        if isinstance(value, dt.timedelta):
+            return value
+        match = _DURATION.match(str(value))
+        if not match:
+            self.fail(f"{value!r} is not a duration: write e.g. 21d, 3w or 36h", param, ctx)
+        n, unit = int(match.group(1)), (match.group(2) or "d").lower()
+        return {"d": dt.timedelta(days=n), "w": dt.timedelta(weeks=n), "h": dt.timedelta(hours=n)}[
+            unit
+        ]
+
+
+class Moment(click.ParamType):
+    """An ISO date or date-time; taken as UTC when no offset is given."""
+
+    name = "DATE"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> dt.datetime:
+        if isinstance(value, dt.datetime):
+            return value
+        try:
+            moment = dt.datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            self.fail(
+                f"{value!r} is not a date: write e.g. 2012-06-30 or 2012-06-30T12:00", param, ctx
+            )
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        return moment.astimezone(dt.UTC)
+
+
+def _format_option(choices: tuple[str, ...]) -> Any:
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(choices),
+        default="table",
+        show_default=True,
+        help="Output format.",
+    )
+
+
+_out_option = click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the report to FILE instead of the screen.",
+)
+_as_of_option = click.option(
+    "--as-of",
+    "as_of",
+    type=Moment(),
+    help="Compute days waiting and overdue as of this moment instead of now.",
+)
+_overdue_option = click.option(
+    "--overdue-after",
+    type=Duration(),
+    default="21d",
+    show_default=True,
+    help="A sent letter with no answer for longer than this is overdue.",
+)
+
+
+def _use_colour() -> bool:
+    # click.echo strips the codes when the output is not a terminal.
+    return not os.environ.get("NO_COLOR")
+
+
+def _check_destination(fmt: str, out: Path | None) -> None:
+    if fmt == "html" and out is None and sys.stdout.isatty():
+        raise click.UsageError("an HTML report goes to a file: add --out report.html")
+
+
+def _deliver(text: str, out: Path | None, what: str) -> None:
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    from outreach.reports.output import write_text_atomic
+
+    write_text_atomic(out, text)
+    click.echo(f"Wrote {what} to {out}", err=True)
+
+
+@click.group("report")
+def report_group() -> None:
+    """Status reports: a campaign, a dialogue across its campaigns, an
+    organization's history."""
+
+
+@report_group.command("status")
+@click.option("--campaign", "campaign", required=True, metavar="SLUG", help="The campaign.")
+@_format_option(REPORT_FORMATS)
+@_out_option
+@_overdue_option
+@_as_of_option
+@db_option
+@pass_state
+def status_cmd(
+    state: AppState,
+    campaign: str,
+    fmt: str,
+    out: Path | None,
+    overdue_after: dt.timedelta,
+    as_of: dt.datetime | None,
+) -> None:
+    """Who was written to, who answered, who is overdue: one campaign.
+
+    The table fits 80 columns (days marked ! are overdue); csv, json and md
+    carry every column; html is a self-contained page with charts, for
+    e-mailing or printing (use --out report.html).
+    """
+    _check_destination(fmt, out)
+    from outreach.reports.formats import render_status
+    from outreach.reports.status import status_report
+
+    with state.session() as session:
+        report = status_report(
+            session,
+            campaign=campaign,
+            overdue_after=overdue_after,
+            now=as_of,
+            timeline=fmt == "html",
+        )
+    text = render_status(report, fmt, color=out is None and _use_colour())
+    _deliver(text, out, f"the status of {report.campaign.slug}")
+
+
+@report_group.command("dialogue")
+@click.option("--dialogue", "dialogue", required=True, metavar="SLUG", help="The dialogue.")
+@_format_option(REPORT_FORMATS)
+@_out_option
+@_overdue_option
+@_as_of_option
+@db_option
+@pass_state
+def dialogue_cmd(
+    state: AppState,
+    dialogue: str,
+    fmt: str,
+    out: Path | None,
+    overdue_after: dt.timedelta,
+    as_of: dt.datetime | None,
+) -> None:
+    """A dialogue across all its campaigns, with its outcome (who spoke).
+
+    Organizations are counted once however many campaigns wrote to them; csv
+    lists the organizations.
+    """
+    _check_destination(fmt, out)
+    from outreach.reports.dialogue import dialogue_report
+    from outreach.reports.formats import render_dialogue
+
+    with state.session() as session:
+        report = dialogue_report(session, dialogue=dialogue, overdue_after=overdue_after, now=as_of)
+    text = render_dialogue(report, fmt, color=out is None and _use_colour())
+    _deliver(text, out, f"the report on {report.dialogue.slug}")
+
+
+@report_group.command("history")
+@click.option("--org", "org", required=True, metavar="ACRONYM", help="The organization.")
+@_format_option(REPORT_FORMATS)
+@_out_option
+@db_option
+@pass_state
+def history_cmd(state: AppState, org: str, fmt: str, out: Path | None) -> None:
+    """One organization across the years: which campaigns wrote to it, when,
+    and whether and how it answered."""
+    _check_destination(fmt, out)
+    from outreach.reports.formats import render_history
+    from outreach.reports.history import history_report
+
+    with state.session() as session:
+        report = history_report(session, org=org)
+    text = render_history(report, fmt, color=out is None and _use_colour())
+    _deliver(text, out, f"the history of {report.acronym}")

@@ -1,0 +1,376 @@
+"""``outreach responses``: log, list, show, edit, import, unmatched, assign, ignore."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import click
+
+from outreach.cli.output import emit, emit_record, output_options
+from outreach.cli.state import AppState, db_option, pass_state
+
+CHANNELS = ("email", "post", "fax", "hand", "phone", "other")
+STANCES = ("commitment", "supportive", "acknowledgement", "neutral", "decline", "other")
+DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    """A date typed by the user, taken as UTC (noon for a bare date)."""
+    if value is None:
+        return None
+    if value.hour == value.minute == value.second == 0:
+        value = value.replace(hour=12)
+    return value.replace(tzinfo=dt.UTC)
+
+
+def _store(state: AppState) -> Any:
+    from outreach.attachments import AttachmentStore
+
+    return AttachmentStore.for_database(state.database())
+
+
+@click.group("responses")
+def responses_group() -> None:
+    """Log what came back, import replies from a mailbox, match them.
+
+    Imported messages that match no letter, contact or organization wait in
+    `responses unmatched` until assigned (`responses assign`) or set aside
+    (`responses ignore`).
+    """
+
+
+@responses_group.command("log")
+@click.option("--org", "acronym", required=True, metavar="ACRONYM", help="Who answered.")
+@click.option("--campaign", "campaign_slug", metavar="SLUG", help="[default: the latest letter's]")
+@click.option(
+    "--received",
+    type=click.DateTime(DATE_FORMATS),
+    metavar="DATE",
+    help="When it arrived, YYYY-MM-DD [HH:MM] UTC.  [default: now]",
+)
+@click.option("--channel", type=click.Choice(CHANNELS), default="email", show_default=True)
+@click.option("--from", "sender", metavar="WHO", help="Who signed or sent it.")
+@click.option("--stance", type=click.Choice(STANCES), default="other", show_default=True)
+@click.option("--summary", metavar="TEXT", help="What it says, in a line or two.")
+@click.option(
+    "--attach",
+    "attach",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="A file that came with it (a scanned letter); repeatable.",
+)
+@click.option("--letter", "letter_id", type=int, metavar="ID", help="The letter it answers.")
+@output_options
+@db_option
+@pass_state
+def log_cmd(
+    state: AppState,
+    acronym: str,
+    campaign_slug: str | None,
+    received: dt.datetime | None,
+    channel: str,
+    sender: str | None,
+    stance: str,
+    summary: str | None,
+    attach: tuple[str, ...],
+    letter_id: int | None,
+    fmt: str,
+) -> None:
+    """Log a response: a reply by post, an e-mail, a phone call."""
+    from outreach.responses import find_campaign, find_organization, log_response, response_record
+
+    store = _store(state)
+    with state.session(immediate=True) as session:
+        org = find_organization(session, acronym)
+        campaign = find_campaign(session, campaign_slug) if campaign_slug else None
+        response = log_response(
+            session,
+            store=store,
+            organization_id=org.id,
+            campaign_id=campaign.id if campaign else None,
+            received_at=_utc(received),
+            channel=channel,
+            sender=sender,
+            stance=stance,
+            summary=summary,
+            attachments=attach,
+            letter_id=letter_id,
+        )
+        record = response_record(session, response.id, store=store)
+    if fmt == "table":
+        click.echo(f"Logged response {record['id']} from {org.acronym}.")
+    _show(record, fmt)
+
+
+def _show(record: dict[str, Any], fmt: str) -> None:
+    if fmt == "table":
+        attachments = record.pop("attachments")
+        emit_record(record, fmt)
+        for a in attachments:
+            click.echo(
+                f"attachment   {a['filename']} ({a['content_type']}, {a['size']} bytes)"
+                + (f"\n             {a['path']}" if a["path"] else "")
+            )
+    else:
+        emit_record(record, fmt)
+
+
+@responses_group.command("list")
+@click.option("--campaign", "campaign_slug", metavar="SLUG")
+@click.option("--org", "acronym", metavar="ACRONYM")
+@click.option("--stance", type=click.Choice(STANCES))
+@click.option("--since", type=click.DateTime(DATE_FORMATS), metavar="DATE")
+@output_options
+@db_option
+@pass_state
+def list_cmd(
+    state: AppState,
+    campaign_slug: str | None,
+    acronym: str | None,
+    stance: str | None,
+    since: dt.datetime | None,
+    fmt: str,
+) -> None:
+    """List responses, newest first."""
+    from dataclasses import asdict
+
+    from outreach.responses import find_campaign, find_organization, list_responses
+
+    with state.session() as session:
+        rows = list_responses(
+            session,
+            campaign_id=find_campaign(session, campaign_slug).id if campaign_slug else None,
+            organization_id=find_organization(session, acronym).id if acronym else None,
+            stance=stance,
+            since=since.replace(tzinfo=dt.UTC) if since else None,
+        )
+    emit(
+        [asdict(r) for r in rows],
+        ["id", "received_at", "acronym", "campaign", "channel", "stance", "summary", "attachments"],
+        fmt,
+    )
+
+
+@responses_group.command("show")
+@click.argument("response_id", type=int)
+@output_options
+@db_option
+@pass_state
+def show_cmd(state: AppState, response_id: int, fmt: str) -> None:
+    """Show one response with its attachments (and where they are stored)."""
+    from outreach.responses import response_record
+
+    store = _store(state)
+    with state.session() as session:
+        record = response_record(session, response_id, store=store)
+    _show(record, fmt)
+
+
+@responses_group.command("edit")
+@click.argument("response_id", type=int)
+@click.option("--received", type=click.DateTime(DATE_FORMATS), metavar="DATE")
+@click.option("--channel", type=click.Choice(CHANNELS))
+@click.option("--from", "sender", metavar="WHO")
+@click.option("--stance", type=click.Choice(STANCES))
+@click.option("--summary", metavar="TEXT")
+@click.option("--org", "acronym", metavar="ACRONYM", help="It came from another organization.")
+@click.option("--campaign", "campaign_slug", metavar="SLUG")
+@click.option("--letter", "letter_id", type=int, metavar="ID")
+@click.option("--attach", multiple=True, type=click.Path(dir_okay=False), metavar="FILE")
+@output_options
+@db_option
+@pass_state
+def edit_cmd(
+    state: AppState,
+    response_id: int,
+    received: dt.datetime | None,
+    channel: str | None,
+    sender: str | None,
+    stance: str | None,
+    summary: str | None,
+    acronym: str | None,
+    campaign_slug: str | None,
+    letter_id: int | None,
+    attach: tuple[str, ...],
+    fmt: str,
+) -> None:
+    """Change a response: who it came from, stance, summary, dates; attach files."""
+    from outreach.errors import ValidationError
+    from outreach.responses import (
+        edit_response,
+        find_campaign,
+        find_organization,
+        response_record,
+    )
+
+    changes: dict[str, Any] = {}
+    if received is not None:
+        changes["received_at"] = _utc(received)
+    for key, value in (
+        ("channel", channel),
+        ("sender", sender),
+        ("stance", stance),
+        ("summary", summary),
+        ("letter_id", letter_id),
+    ):
+        if value is not None:
+            changes[key] = value
+    store = _store(state)
+    with state.session(immediate=True) as session:
+        if acronym is not None:
+            changes["organization_id"] = find_organization(session, acronym).id
+        if campaign_slug is not None:
+            changes["campaign_id"] = find_campaign(session, campaign_slug).id
+        if not changes and not attach:
+            raise ValidationError("nothing to change: give at least one option")
+        edit_response(session, response_id, store=store, attach=attach, **changes)
+        record = response_record(session, response_id, store=store)
+    _show(record, fmt)
+
+
+@responses_group.command("import")
+@click.argument("path", type=click.Path(exists=True))
+@click.option(
+    "--own",
+    "own_addresses",
+    multiple=True,
+    metavar="ADDRESS",
+    help="An address of the secretariat (besides the campaigns' senders): its mail is "
+    "not a response.",
+)
+@output_options
+@db_option
+@pass_state
+def import_cmd(state: AppState, path: str, own_addresses: tuple[str, ...], fmt: str) -> None:
+    """Import replies from an mbox file, a Maildir, or .eml files.
+
+    Each message is matched to a letter (In-Reply-To/References), a contact
+    (sender address) or an organization (sender domain) and becomes a
+    response; the rest wait in `responses unmatched`. Importing the same
+    mailbox again adds nothing.
+    """
+    import sys
+
+    from outreach.responses import import_messages, read_messages
+
+    store = _store(state)
+    with state.session(immediate=True) as session:
+        messages = read_messages(path)
+        if sys.stderr.isatty():
+            with click.progressbar(messages, label="Importing", file=sys.stderr) as bar:
+                report = import_messages(
+                    session, path, store=store, own_addresses=own_addresses, messages=bar
+                )
+        else:
+            report = import_messages(
+                session, path, store=store, own_addresses=own_addresses, messages=messages
+            )
+    rows = [
+        {
+            "msg": m.inbound_id,
+            "status": m.status,
+            "org": m.acronym,
+            "response": m.response_id,
+            "from": m.from_address,
+            "subject": m.subject,
+            "reason": m.reason,
+        }
+        for m in report.messages
+    ]
+    if fmt == "table":
+        click.echo(
+            f"Read {report.read} message(s): {len(report.matched)} matched, "
+            f"{len(report.unmatched)} unmatched, {len(report.ignored)} ignored, "
+            f"{report.duplicates} already imported."
+        )
+        if rows:
+            emit(rows, ["msg", "status", "org", "response", "from", "subject", "reason"], fmt)
+        if report.unmatched:
+            click.echo(
+                "See `outreach responses unmatched`; `outreach responses assign MSG --org X`.",
+                err=True,
+            )
+    else:
+        emit(rows, ["msg", "status", "org", "response", "from", "subject", "reason"], fmt)
+
+
+@responses_group.command("unmatched")
+@click.option("--all", "include_ignored", is_flag=True, help="Include messages set aside.")
+@output_options
+@db_option
+@pass_state
+def unmatched_cmd(state: AppState, include_ignored: bool, fmt: str) -> None:
+    """Imported messages that no letter, contact or organization matched."""
+    from outreach.responses import unmatched_messages
+
+    with state.session() as session:
+        rows = [
+            {
+                "msg": m.id,
+                "date": m.date,
+                "from": m.from_address,
+                "subject": m.subject,
+                "status": m.status,
+                "reason": m.reason,
+                "message_id": m.message_id,
+            }
+            for m in unmatched_messages(session, include_ignored=include_ignored)
+        ]
+    emit(rows, ["msg", "date", "from", "subject", "reason"], fmt)
+
+
+@responses_group.command("assign")
+@click.argument("msg")
+@click.option("--org", "acronym", required=True, metavar="ACRONYM")
+@click.option("--campaign", "campaign_slug", metavar="SLUG")
+@click.option("--stance", type=click.Choice(STANCES))
+@output_options
+@db_option
+@pass_state
+def assign_cmd(
+    state: AppState,
+    msg: str,
+    acronym: str,
+    campaign_slug: str | None,
+    stance: str | None,
+    fmt: str,
+) -> None:
+    """Make a response of an unmatched message (MSG: its number or Message-ID)."""
+    from outreach.responses import (
+        assign_message,
+        find_campaign,
+        find_organization,
+        response_record,
+    )
+
+    store = _store(state)
+    with state.session(immediate=True) as session:
+        org = find_organization(session, acronym)
+        response = assign_message(
+            session,
+            msg,
+            store=store,
+            organization_id=org.id,
+            campaign_id=find_campaign(session, campaign_slug).id if campaign_slug else None,
+            stance=stance,
+        )
+        record = response_record(session, response.id, store=store)
+    if fmt == "table":
+        click.echo(f"Message {msg} is now response {record['id']} from {org.acronym}.")
+    _show(record, fmt)
+
+
+@responses_group.command("ignore")
+@click.argument("msgs", nargs=-1, required=True, metavar="MSG...")
+@db_option
+@pass_state
+def ignore_cmd(state: AppState, msgs: tuple[str, ...]) -> None:
+    """Set unmatched messages aside (spam, noise). They stay recorded."""
+    from outreach.responses import ignore_message
+
+    with state.session(immediate=True) as session:
+        for msg in msgs:
+            ignore_message(session, msg)
+    click.echo(f"Set aside {len(msgs)} message(s).")

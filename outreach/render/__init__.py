@@ -1,0 +1,138 @@
+"""Output formats for letters: Markdown, plain text, HTML, PDF, DOCX and e-mail.
+
+Each format turns a :class:`~outreach.letters.LetterDoc` into bytes; heavy
+libraries (fpdf2, python-docx) are imported only when their format is asked for.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from outreach.letters import LetterDoc
+
+FORMATS = ("md", "txt", "html", "pdf", "docx", "eml")
+EXTENSIONS = {"md": "md", "txt": "txt", "html": "html", "pdf": "pdf", "docx": "docx", "eml": "eml"}
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_WINDOWS_RESERVED = {
+    "con",
+    "prn",
+    "aux",
+    "nul",
+    *(f"com{i}" for i in range(10)),
+    *(f"lpt{i}" for i in range(10)),
+}
+
+
+def safe_stem(text: str, fallback: str) -> str:
+    """A file-name stem from *text*: ASCII letters, digits, '-', '_' and '.' only;
+    never empty, never a path, never a hidden or reserved name."""
+    ascii_text = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode()
+    stem = _UNSAFE.sub("-", ascii_text).strip(".-_")
+    stem = re.sub(r"\.{2,}", ".", stem)[:60].strip(".-_")
+    if not stem or stem.casefold() in _WINDOWS_RESERVED:
+        stem = fallback
+    return stem
+
+
+def letter_stems(docs: Sequence[LetterDoc]) -> list[str]:
+    """One unique stem per letter: ``AU``, ``AU-reminder1``, then ``AU-2`` on a clash
+    (compared case-insensitively, as macOS and Windows do)."""
+    used: set[str] = set()
+    out = []
+    for doc in docs:
+        stem = safe_stem(doc.acronym, f"org{doc.organization_id or ''}")
+        if doc.round:
+            stem += f"-reminder{doc.round}"
+        candidate, n = stem, 2
+        while candidate.casefold() in used:
+            candidate = f"{stem}-{n}"
+            n += 1
+        used.add(candidate.casefold())
+        out.append(candidate)
+    return out
+
+
+def render_one(doc: LetterDoc, fmt: str) -> bytes:
+    if fmt == "md":
+        return doc.body.encode("utf-8")
+    if fmt == "txt":
+        from outreach.render.markdown import to_text
+
+        return to_text(doc.body).encode("utf-8")
+    if fmt == "html":
+        from outreach.render.html import to_html
+
+        return to_html(doc).encode("utf-8")
+    if fmt == "eml":
+        from outreach.render.eml import to_eml
+
+        return to_eml(doc)
+    if fmt == "pdf":
+        from outreach.render.pdf import to_pdf
+
+        return to_pdf([doc])
+    if fmt == "docx":
+        from outreach.render.docx import to_docx
+
+        return to_docx(doc)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+#: Formats slow enough per letter (milliseconds) to spread over CPU cores.
+PARALLEL_FORMATS = frozenset({"pdf", "docx"})
+#: Below this many letters a worker pool costs more than it saves.
+PARALLEL_MIN = 200
+
+
+def _render_chunk(args: tuple[list[LetterDoc], str]) -> list[bytes]:
+    docs, fmt = args
+    return [render_one(doc, fmt) for doc in docs]
+
+
+def _render_many(docs: Sequence[LetterDoc], fmt: str) -> list[bytes]:
+    """Every letter in *fmt*; PDF and DOCX of many letters use every core."""
+    workers = min(os.cpu_count() or 1, 8)
+    if fmt not in PARALLEL_FORMATS or len(docs) < PARALLEL_MIN or workers < 2:
+        return [render_one(doc, fmt) for doc in docs]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    size = -(-len(docs) // (workers * 4))
+    chunks = [(list(docs[i : i + size]), fmt) for i in range(0, len(docs), size)]
+    out: list[bytes] = []
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        for part in pool.map(_render_chunk, chunks):
+            out.extend(part)
+    return out
+
+
+def render_outputs(
+    docs: Sequence[LetterDoc],
+    *,
+    formats: Sequence[str],
+    combined: bool = False,
+    name: str = "letters",
+) -> list[tuple[str, bytes]]:
+    """(file name, bytes) for every letter in every format; with *combined*,
+    one PDF holding all the letters instead of one PDF each."""
+    stems = letter_stems(docs)
+    out: list[tuple[str, bytes]] = []
+    for fmt in dict.fromkeys(formats):
+        if fmt == "pdf" and combined:
+            from outreach.render.pdf import to_pdf
+
+            out.append((f"{safe_stem(name, 'letters')}-all.pdf", to_pdf(list(docs))))
+            continue
+        data = _render_many(docs, fmt)
+        out.extend(
+            (f"{stem}.{EXTENSIONS[fmt]}", blob) for stem, blob in zip(stems, data, strict=True)
+        )
+    return out

@@ -1,0 +1,189 @@
+"""One organization across the years: which campaigns wrote to it, when,
+whether and how it answered."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from outreach.errors import NotFoundError
+from outreach.models import Campaign, Dialogue
+from outreach.reports._sql import (
+    CAMPAIGNS,
+    DIALOGUES,
+    LETTERS,
+    NO_LETTER,
+    ORGS,
+    RECIPIENTS,
+    RESPONSES,
+    LetterSummary,
+    letter_summaries,
+    listed_recipients,
+    response_summaries,
+)
+from outreach.reports.status import region_label
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One campaign in an organization's history."""
+
+    year: int
+    campaign_slug: str
+    campaign_title: str
+    dialogue_slug: str | None
+    dialogue_title: str | None
+    dialogue_date: dt.date | None
+    #: ``None`` when the organization only answered (no letter on record).
+    letter_status: str | None
+    language: str | None
+    channel: str | None
+    sent_at: dt.datetime | None
+    followups_sent: int
+    first_response_at: dt.datetime | None
+    responses: int
+    stance: str | None
+    summary: str | None
+    committed: bool
+
+    @property
+    def answered(self) -> bool:
+        return self.first_response_at is not None
+
+
+@dataclass(frozen=True)
+class HistoryReport:
+    organization_id: int
+    acronym: str
+    name: str
+    region: str | None
+    kind: str
+    rows: list[HistoryRow]
+    campaigns: int
+    sent: int
+    answered: int
+    #: Answered / sent across the campaigns, ``None`` when nothing was sent.
+    response_rate: float | None
+    commitments: int
+
+    @property
+    def region_label(self) -> str:
+        return region_label(self.region)
+
+
+def find_organization(session: Session, acronym: str) -> sa.Row[Any]:
+    org = session.execute(
+        sa.select(ORGS.id, ORGS.acronym, ORGS.name, ORGS.region, ORGS.kind).where(
+            ORGS.acronym_key == acronym.strip().casefold()
+        )
+    ).first()
+    if org is None:
+        raise NotFoundError(
+            f"no organization with acronym {acronym!r}: see `outreach orgs list` for the directory"
+        )
+    return org
+
+
+def history_report(session: Session, *, org: str) -> HistoryReport:
+    """Every campaign that wrote to (or heard from) the organization *org*
+    (an acronym, any case), oldest first."""
+    organization = find_organization(session, org)
+    oid = organization.id
+    letters = letter_summaries(session, LETTERS.organization_id == oid, key=LETTERS.campaign_id)
+    responses = response_summaries(
+        session,
+        RESPONSES.organization_id == oid,
+        RESPONSES.campaign_id.is_not(None),
+        key=RESPONSES.campaign_id,
+    )
+    if RECIPIENTS is not None:
+        for cid in listed_recipients(
+            session, RECIPIENTS.organization_id == oid, key=RECIPIENTS.campaign_id
+        ):
+            letters.setdefault(cid, LetterSummary(status=NO_LETTER))
+    ids = set(letters) | set(responses)
+    campaigns = {
+        row.id: row
+        for row in session.execute(
+            sa.select(
+                CAMPAIGNS.id,
+                CAMPAIGNS.slug,
+                CAMPAIGNS.title,
+                CAMPAIGNS.starts_on,
+                CAMPAIGNS.created_at,
+                DIALOGUES.slug.label("dialogue_slug"),
+                DIALOGUES.title.label("dialogue_title"),
+                DIALOGUES.date.label("dialogue_date"),
+            )
+            .select_from(
+                Campaign.__table__.outerjoin(
+                    Dialogue.__table__, CAMPAIGNS.dialogue_id == DIALOGUES.id
+                )
+            )
+            .where(CAMPAIGNS.id.in_(ids))
+        )
+    }
+    rows = []
+    for cid in ids:
+        camp = campaigns[cid]
+        letter = letters.get(cid)
+        resp = responses.get(cid)
+        sent_at = letter.sent_at if letter else None
+        first_at = resp.first_at if resp else None
+        rows.append(
+            HistoryRow(
+                year=_year(camp, sent_at, first_at),
+                campaign_slug=camp.slug,
+                campaign_title=camp.title,
+                dialogue_slug=camp.dialogue_slug,
+                dialogue_title=camp.dialogue_title,
+                dialogue_date=camp.dialogue_date,
+                letter_status=letter.status if letter else None,
+                language=letter.language if letter else None,
+                channel=letter.channel if letter else None,
+                sent_at=sent_at,
+                followups_sent=letter.followups_sent if letter else 0,
+                first_response_at=first_at,
+                responses=resp.count if resp else 0,
+                stance=resp.stance if resp else None,
+                summary=resp.summary if resp else None,
+                committed=bool(resp and resp.committed),
+            )
+        )
+    rows.sort(key=lambda r: (r.year, r.sent_at or r.first_response_at or _FAR, r.campaign_slug))
+    sent = sum(1 for r in rows if r.sent_at)
+    answered_sent = sum(1 for r in rows if r.sent_at and r.answered)
+    return HistoryReport(
+        organization_id=oid,
+        acronym=organization.acronym,
+        name=organization.name,
+        region=_value(organization.region),
+        kind=_value(organization.kind) or "other",
+        rows=rows,
+        campaigns=len(rows),
+        sent=sent,
+        answered=sum(1 for r in rows if r.answered),
+        response_rate=answered_sent / sent if sent else None,
+        commitments=sum(1 for r in rows if r.committed),
+    )
+
+
+_FAR = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
+def _year(camp: sa.Row[Any], sent_at: dt.datetime | None, first_at: dt.datetime | None) -> int:
+    """The campaign's year: its dialogue's, else its start, else its first letter."""
+    for value in (camp.dialogue_date, camp.starts_on, sent_at, first_at, camp.created_at):
+        if value is not None:
+            return value.year
+    return dt.date.today().year  # pragma: no cover - created_at is always set
+
+
+def _value(value: object) -> str | None:
+    if value is None:
+        return None
+    return str(getattr(value, "value", value))

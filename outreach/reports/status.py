@@ -1,0 +1,448 @@
+"""The status of one campaign: who was written to, who answered, who to chase.
+
+    >>> with db.session() as session:                       # doctest: +SKIP
+    ...     report = status_report(session, campaign="third-pillar-2012")
+    >>> report.totals.response_rate                         # doctest: +SKIP
+    0.4
+
+Definitions (the same in every format):
+
+* **recipients**: organizations with a current (not superseded) round-0
+  letter in the campaign, and those on its recipient list whose letter has
+  not been made yet (letter status ``none``);
+* **sent**: recipients whose round-0 letter went out; its *sent date* is the
+  first one sent;
+* **answered**: recipients with at least one response logged for the
+  campaign; the **response rate** is the share of *sent* recipients that
+  answered;
+* **days waiting**: whole days from the sent date to the first response, or
+  to now while there is none; the **median days to answer** is taken over
+  the recipients that answered;
+* **stance** and **summary** come from the latest response; a **commitment
+  to speak** is any response with the ``commitment`` stance;
+* **overdue**: sent, no answer, and waiting longer than *overdue_after*
+  (21 days unless told otherwise);
+* **follow-ups sent**: reminders (letters of round 1 and above) sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from outreach.errors import NotFoundError
+from outreach.models import (
+    REGION_LABELS,
+    Campaign,
+    Dialogue,
+    LetterStatus,
+    OrgKind,
+    Region,
+    Stance,
+)
+from outreach.reports._sql import (
+    CAMPAIGNS,
+    DIALOGUES,
+    LETTERS,
+    NO_LETTER,
+    ORGS,
+    RECIPIENTS,
+    RESPONSES,
+    LetterSummary,
+    as_date,
+    letter_summaries,
+    listed_recipients,
+    response_summaries,
+    utc_day,
+    whole_days,
+)
+from outreach.types import utcnow
+
+DEFAULT_OVERDUE_AFTER = dt.timedelta(days=21)
+
+KIND_LABELS = {
+    OrgKind.REGIONAL.value: "Regional",
+    OrgKind.SUBREGIONAL.value: "Sub-regional",
+    OrgKind.UN_BODY.value: "UN body",
+    OrgKind.MEMBER_STATE.value: "Member state",
+    OrgKind.CIVIL_SOCIETY.value: "Civil society",
+    OrgKind.OTHER.value: "Other",
+}
+
+STANCE_LABELS = {
+    Stance.COMMITMENT.value: "Commitment to speak",
+    Stance.SUPPORTIVE.value: "Supportive",
+    Stance.ACKNOWLEDGEMENT.value: "Acknowledgement",
+    Stance.NEUTRAL.value: "Neutral",
+    Stance.DECLINE.value: "Decline",
+    Stance.OTHER.value: "Other",
+}
+
+
+def region_label(region: str | None) -> str:
+    if region is None:
+        return "No region"
+    try:
+        return REGION_LABELS[Region(region)]
+    except ValueError:
+        return region
+
+
+def kind_label(kind: str | None) -> str:
+    return KIND_LABELS.get(kind or "", kind or "Other")
+
+
+@dataclass(frozen=True)
+class CampaignInfo:
+    slug: str
+    title: str
+    status: str
+    starts_on: dt.date | None
+    ends_on: dt.date | None
+    signatory: str | None
+    dialogue_slug: str | None
+    dialogue_title: str | None
+    #: ``None`` while the date has not been announced.
+    dialogue_date: dt.date | None
+
+
+@dataclass(frozen=True)
+class RecipientStatus:
+    """One recipient organization of a campaign."""
+
+    organization_id: int
+    acronym: str
+    name: str
+    region: str | None
+    kind: str
+    #: The most advanced status among the organization's current letters.
+    letter_status: str
+    language: str | None
+    channel: str | None
+    #: When the first round-0 letter went out; ``None`` if not yet sent.
+    sent_at: dt.datetime | None
+    days_waiting: int | None
+    followups_sent: int
+    first_response_at: dt.datetime | None
+    responses: int
+    #: Stance and summary of the latest response.
+    stance: str | None
+    summary: str | None
+    committed: bool
+    overdue: bool
+
+    @property
+    def region_label(self) -> str:
+        return region_label(self.region)
+
+    @property
+    def kind_label(self) -> str:
+        return kind_label(self.kind)
+
+    @property
+    def answered(self) -> bool:
+        return self.first_response_at is not None
+
+
+@dataclass(frozen=True)
+class GroupRate:
+    """Response figures for one region or kind of organization."""
+
+    key: str | None
+    label: str
+    recipients: int
+    sent: int
+    answered: int
+    #: Answered / sent, ``None`` when nothing was sent.
+    rate: float | None
+
+
+@dataclass(frozen=True)
+class StatusTotals:
+    recipients: int
+    sent: int
+    not_sent: int
+    answered: int
+    #: Sent and not answered yet.
+    awaiting: int
+    response_rate: float | None
+    median_days_to_answer: float | None
+    commitments: int
+    followups_sent: int
+    by_region: list[GroupRate]
+    by_kind: list[GroupRate]
+    #: Latest stance -> number of organizations, in :class:`Stance` order.
+    by_stance: dict[str, int]
+    overdue: list[RecipientStatus]
+
+
+@dataclass(frozen=True)
+class TimelineDay:
+    """Letters and responses on one UTC calendar day."""
+
+    day: dt.date
+    letters_sent: int
+    followups_sent: int
+    responses: int
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    campaign: CampaignInfo
+    generated_at: dt.datetime
+    overdue_after: dt.timedelta
+    rows: list[RecipientStatus]
+    totals: StatusTotals
+    #: Filled only when asked for (the HTML report's chart).
+    timeline: list[TimelineDay] = field(default_factory=list)
+
+
+def _campaign_query() -> sa.Select[Any]:
+    return sa.select(
+        CAMPAIGNS.id,
+        CAMPAIGNS.slug,
+        CAMPAIGNS.title,
+        CAMPAIGNS.status,
+        CAMPAIGNS.starts_on,
+        CAMPAIGNS.ends_on,
+        CAMPAIGNS.signatory,
+        DIALOGUES.slug.label("dialogue_slug"),
+        DIALOGUES.title.label("dialogue_title"),
+        DIALOGUES.date.label("dialogue_date"),
+    ).select_from(
+        Campaign.__table__.outerjoin(Dialogue.__table__, CAMPAIGNS.dialogue_id == DIALOGUES.id)
+    )
+
+
+def find_campaign(session: Session, slug: str) -> sa.Row[Any]:
+    """The campaign called *slug* with its dialogue's slug, title and date."""
+    row = session.execute(_campaign_query().where(CAMPAIGNS.slug == slug.strip())).first()
+    if row is None:
+        known = session.scalars(sa.select(CAMPAIGNS.slug).order_by(CAMPAIGNS.slug).limit(6)).all()
+        hint = f" (known: {', '.join(known)})" if known else " (there are no campaigns yet)"
+        raise NotFoundError(f"no campaign {slug!r}{hint}")
+    return row
+
+
+def campaigns_of_dialogue(session: Session, dialogue_id: int) -> list[sa.Row[Any]]:
+    return list(
+        session.execute(
+            _campaign_query()
+            .where(CAMPAIGNS.dialogue_id == dialogue_id)
+            .order_by(CAMPAIGNS.starts_on.is_(None), CAMPAIGNS.starts_on, CAMPAIGNS.id)
+        )
+    )
+
+
+def campaign_info(row: sa.Row[Any]) -> CampaignInfo:
+    return CampaignInfo(
+        slug=row.slug,
+        title=row.title,
+        status=_value(row.status) or "",
+        starts_on=row.starts_on,
+        ends_on=row.ends_on,
+        signatory=row.signatory,
+        dialogue_slug=row.dialogue_slug,
+        dialogue_title=row.dialogue_title,
+        dialogue_date=row.dialogue_date,
+    )
+
+
+def status_report(
+    session: Session,
+    *,
+    campaign: str,
+    overdue_after: dt.timedelta = DEFAULT_OVERDUE_AFTER,
+    now: dt.datetime | None = None,
+    timeline: bool = False,
+) -> StatusReport:
+    """The status of the campaign with slug *campaign*.
+
+    Raises :class:`NotFoundError` for an unknown slug. *timeline* adds the
+    letters and responses per day (used by the HTML charts).
+    """
+    now = now or utcnow()
+    camp = find_campaign(session, campaign)
+    rows = recipient_rows(session, campaign_id=camp.id, overdue_after=overdue_after, now=now)
+    return StatusReport(
+        campaign=campaign_info(camp),
+        generated_at=now,
+        overdue_after=overdue_after,
+        rows=rows,
+        totals=compute_totals(rows),
+        timeline=campaign_timeline(session, campaign_id=camp.id) if timeline else [],
+    )
+
+
+def recipient_rows(
+    session: Session,
+    *,
+    campaign_id: int,
+    overdue_after: dt.timedelta = DEFAULT_OVERDUE_AFTER,
+    now: dt.datetime | None = None,
+) -> list[RecipientStatus]:
+    """One row per recipient organization, ordered by acronym."""
+    now = now or utcnow()
+    letters = letter_summaries(
+        session, LETTERS.campaign_id == campaign_id, key=LETTERS.organization_id
+    )
+    if RECIPIENTS is not None:
+        for org_id in listed_recipients(
+            session, RECIPIENTS.campaign_id == campaign_id, key=RECIPIENTS.organization_id
+        ):
+            letters.setdefault(org_id, LetterSummary(status=NO_LETTER))
+    responses = response_summaries(
+        session, RESPONSES.campaign_id == campaign_id, key=RESPONSES.organization_id
+    )
+    orgs = session.execute(
+        sa.select(
+            ORGS.id,
+            ORGS.acronym,
+            ORGS.name,
+            ORGS.region,
+            ORGS.kind,
+        ).where(ORGS.id.in_(list(letters)))
+    ).all()
+    out = []
+    for org in orgs:
+        letter = letters[org.id]
+        sent_at = letter.sent_at
+        resp = responses.get(org.id)
+        first_at = resp.first_at if resp else None
+        days = whole_days(sent_at, first_at or now) if sent_at else None
+        out.append(
+            RecipientStatus(
+                organization_id=org.id,
+                acronym=org.acronym,
+                name=org.name,
+                region=_value(org.region),
+                kind=_value(org.kind) or OrgKind.OTHER.value,
+                letter_status=letter.status or "",
+                language=letter.language,
+                channel=letter.channel,
+                sent_at=sent_at,
+                days_waiting=days,
+                followups_sent=letter.followups_sent,
+                first_response_at=first_at,
+                responses=resp.count if resp else 0,
+                stance=resp.stance if resp else None,
+                summary=resp.summary if resp else None,
+                committed=bool(resp and resp.committed),
+                overdue=bool(sent_at and first_at is None and now - sent_at > overdue_after),
+            )
+        )
+    out.sort(key=lambda row: (row.acronym.casefold(), row.organization_id))
+    return out
+
+
+def compute_totals(rows: list[RecipientStatus]) -> StatusTotals:
+    """The summary figures of a list of recipient rows."""
+    sent = [r for r in rows if r.sent_at is not None]
+    answered_sent = [r for r in sent if r.answered]
+    days = [r.days_waiting for r in answered_sent if r.days_waiting is not None]
+    stances = Counter(r.stance for r in rows if r.stance)
+    return StatusTotals(
+        recipients=len(rows),
+        sent=len(sent),
+        not_sent=len(rows) - len(sent),
+        answered=sum(1 for r in rows if r.answered),
+        awaiting=len(sent) - len(answered_sent),
+        response_rate=_rate(len(answered_sent), len(sent)),
+        median_days_to_answer=_median(days),
+        commitments=sum(1 for r in rows if r.committed),
+        followups_sent=sum(r.followups_sent for r in rows),
+        by_region=group_rates(rows, lambda r: r.region, region_label, _region_order),
+        by_kind=group_rates(rows, lambda r: r.kind, kind_label, _kind_order),
+        by_stance={s.value: stances[s.value] for s in Stance if stances[s.value]},
+        overdue=sorted(
+            (r for r in rows if r.overdue), key=lambda r: (-(r.days_waiting or 0), r.acronym)
+        ),
+    )
+
+
+def group_rates(
+    rows: Iterable[RecipientStatus],
+    key: Callable[[RecipientStatus], str | None],
+    label: Callable[[str | None], str],
+    order: Callable[[str | None], tuple[int, str]],
+) -> list[GroupRate]:
+    groups: dict[str | None, list[RecipientStatus]] = {}
+    for row in rows:
+        groups.setdefault(key(row), []).append(row)
+    out = []
+    for k in sorted(groups, key=order):
+        members = groups[k]
+        sent = [r for r in members if r.sent_at is not None]
+        answered = sum(1 for r in sent if r.answered)
+        out.append(
+            GroupRate(
+                key=k,
+                label=label(k),
+                recipients=len(members),
+                sent=len(sent),
+                answered=answered,
+                rate=_rate(answered, len(sent)),
+            )
+        )
+    return out
+
+
+def campaign_timeline(session: Session, *, campaign_id: int) -> list[TimelineDay]:
+    """Letters (round 0), reminders and responses per UTC day, in date order."""
+    day = utc_day(session, LETTERS.sent_at).label("day")
+    is_followup = sa.case((LETTERS.round > 0, 1), else_=0)
+    letters = session.execute(
+        sa.select(day, sa.func.count() - sa.func.sum(is_followup), sa.func.sum(is_followup))
+        .where(
+            LETTERS.campaign_id == campaign_id,
+            LETTERS.status == LetterStatus.SENT,
+            LETTERS.sent_at.is_not(None),
+        )
+        .group_by(day)
+    ).all()
+    rday = utc_day(session, RESPONSES.received_at).label("day")
+    responses = session.execute(
+        sa.select(rday, sa.func.count()).where(RESPONSES.campaign_id == campaign_id).group_by(rday)
+    ).all()
+    days: dict[dt.date, list[int]] = {}
+    for d, n_letters, n_followups in letters:
+        days.setdefault(as_date(d), [0, 0, 0])[:2] = [int(n_letters), int(n_followups)]
+    for d, n in responses:
+        days.setdefault(as_date(d), [0, 0, 0])[2] = int(n)
+    return [TimelineDay(d, *days[d]) for d in sorted(days)]
+
+
+def _median(values: list[int]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    if len(ordered) % 2:
+        return float(ordered[mid])
+    return (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _value(value: object) -> str | None:
+    if value is None:
+        return None
+    return str(getattr(value, "value", value))
+
+
+def _region_order(region: str | None) -> tuple[int, str]:
+    names = [r.value for r in Region]
+    return (names.index(region), "") if region in names else (len(names), region or "~")
+
+
+def _kind_order(kind: str | None) -> tuple[int, str]:
+    names = [k.value for k in OrgKind]
+    return (names.index(kind), "") if kind in names else (len(names), kind or "~")

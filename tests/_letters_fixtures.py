@@ -1,0 +1,89 @@
+"""Shared set-up for the letters tests: a small directory and a campaign,
+created directly through the models."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from outreach.campaigns import add_dialogue, add_recipients, create_campaign
+from outreach.db import Database
+from outreach.models import Contact, Organization, OrgKind, Region
+
+ORGS = [
+    # acronym, name, kind, region, languages, contact language, e-mail
+    (
+        "AU",
+        "African Union",
+        OrgKind.REGIONAL,
+        Region.AFRICA,
+        ["en", "fr", "ar", "pt"],
+        None,
+        "sg@au.example",
+    ),
+    (
+        "ECOWAS",
+        "Communauté économique des États de l'Afrique de l'Ouest",
+        OrgKind.SUBREGIONAL,
+        Region.AFRICA,
+        ["pt", "fr", "en"],
+        None,
+        "sg@ecowas.example",
+    ),
+    ("LAS", "League of Arab States", OrgKind.REGIONAL, Region.MENA, ["ar"], None, "sg@las.example"),
+    (
+        "OAS",
+        "Organization of American States",
+        OrgKind.REGIONAL,
+        Region.AMERICAS,
+        ["es", "en"],
+        None,
+        "sg@oas.example",
+    ),
+    (
+        "GCC",
+        "Gulf Cooperation Council",
+        OrgKind.SUBREGIONAL,
+        Region.MENA,
+        ["ar"],
+        "en",
+        "sg@gcc.example",
+    ),
+]
+
+
+def seed(db: Database, *, template: str = "third-pillar", templates: str | None = None) -> None:
+    with db.session() as s:
+        for acr, name, kind, region, langs, clang, email in ORGS:
+            org = Organization(acronym=acr, name=name, kind=kind, region=region, languages=langs)
+            s.add(org)
+            s.flush()
+            s.add(
+                Contact(
+                    organization_id=org.id,
+                    name=f"Secretary-General of {acr}",
+                    position="Secretary-General",
+                    email=email,
+                    language=clang,
+                    is_primary=True,
+                )
+            )
+        add_dialogue(
+            s,
+            slug="ga-2012",
+            title="Informal interactive dialogue on the responsibility to protect",
+            date=dt.date(2012, 9, 5),
+            report_symbol="A/66/874-S/2012/578",
+        )
+        create_campaign(
+            s,
+            slug="tp",
+            title="Third pillar",
+            dialogue="ga-2012",
+            template=template,
+            followup_template="third-pillar-reminder" if templates is None else None,
+            signatory="Jane Coordinator",
+            sender={"organization": "Coalition for RtoP", "email": "info@coalition.example"},
+            variables={"reply_by": dt.date(2012, 6, 15)},
+            templates=templates,
+        )
+        add_recipients(s, "tp", kinds=["regional", "sub-regional"])

@@ -1,0 +1,231 @@
+"""Generating letters: idempotence, versions, sent letters, skipping, review commands."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from outreach.db import Database
+from outreach.letters import approve, cancel, generate
+from outreach.models import Activity, Contact, Letter, LetterStatus, Organization
+from outreach.types import utcnow
+
+from ._letters_fixtures import seed
+from .conftest import row_counts, table_dump
+
+
+def _current(db: Database) -> dict[str, Letter]:
+    with db.session() as s:
+        rows = s.execute(
+            sa.select(Organization.acronym, Letter)
+            .join(Organization, Letter.organization_id == Organization.id)
+            .where(Letter.superseded_at.is_(None), Letter.round == 0)
+        ).all()
+        return {acr: letter for acr, letter in rows}
+
+
+def test_generate_records_letters_and_is_idempotent(db: Database, db_url: str, run) -> None:
+    seed(db)
+    result = run("letters", "generate", "--campaign", "tp")
+    assert "5 new letters" in result.stdout
+    letters = _current(db)
+    assert len(letters) == 5
+    au = letters["AU"]
+    assert au.template_name == "third-pillar.md.j2"
+    assert len(au.template_hash) == 64
+    assert au.to_address == "sg@au.example"
+    assert au.status == LetterStatus.DRAFT
+    assert au.message_id and au.message_id.endswith("@coalition.example>")
+    assert "African Union" in au.body
+    before = table_dump(db_url)
+    again = run("letters", "generate", "--campaign", "tp")
+    assert "0 new letters, 0 new versions, 5 unchanged" in again.stdout
+    assert table_dump(db_url) == before
+
+
+def test_changed_recipient_gets_a_new_version(db: Database, run) -> None:
+    seed(db)
+    run("letters", "generate", "--campaign", "tp")
+    with db.session() as s:
+        org = s.scalar(sa.select(Organization).where(Organization.acronym_key == "au"))
+        org.name = "African Union Commission"
+    result = run("letters", "generate", "--campaign", "tp")
+    assert "0 new letters, 1 new versions, 4 unchanged" in result.stdout
+    with db.session() as s:
+        rows = s.execute(
+            sa.select(Letter.version, Letter.superseded_at, Letter.body)
+            .join(Organization, Letter.organization_id == Organization.id)
+            .where(Organization.acronym_key == "au")
+            .order_by(Letter.version)
+        ).all()
+    assert [r.version for r in rows] == [1, 2]
+    assert rows[0].superseded_at is not None and rows[1].superseded_at is None
+    assert "African Union Commission" in rows[1].body
+    assert "African Union Commission" not in rows[0].body
+    listed = run("letters", "list", "--campaign", "tp", "--org", "AU", "--all", "--format", "json")
+    assert listed.stdout.count('"org": "AU"') == 2
+
+
+def test_changed_template_versions_unsent_but_never_sent(db: Database, tmp_path: Path) -> None:
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    tpl = folder / "mine.md.j2"
+    tpl.write_text(
+        '{% extends "letterhead.md.j2" %}{% block subject %}Hi{% endblock %}'
+        "{% block body %}First wording.{% endblock %}\n"
+    )
+    seed(db, template="mine", templates=str(folder))
+    with db.session() as s:
+        generate(s, campaign="tp", templates=folder)
+    with db.session() as s:
+        sent = s.scalar(
+            sa.select(Letter)
+            .join(Organization, Letter.organization_id == Organization.id)
+            .where(Organization.acronym_key == "las")
+        )
+        sent.status = LetterStatus.SENT
+        sent.sent_at = utcnow()
+        sent_id, sent_body = sent.id, sent.body
+    tpl.write_text(tpl.read_text().replace("First wording.", "Second wording."))
+    with db.session() as s:
+        result = generate(s, campaign="tp", templates=folder)
+    assert (result.created, result.new_versions, result.unchanged, result.frozen) == (0, 4, 0, 1)
+    letters = _current(db)
+    assert letters["LAS"].id == sent_id and letters["LAS"].body == sent_body
+    assert "First wording." in sent_body
+    assert "Second wording." in letters["AU"].body and letters["AU"].version == 2
+
+
+def test_do_not_contact_and_missing_address_are_skipped_and_listed(
+    db: Database, run, db_url: str
+) -> None:
+    seed(db)
+    with db.session() as s:
+        oas = s.scalar(
+            sa.select(Contact).join(Organization).where(Organization.acronym_key == "oas")
+        )
+        oas.do_not_contact = True
+        gcc = s.scalar(
+            sa.select(Contact).join(Organization).where(Organization.acronym_key == "gcc")
+        )
+        gcc.email = None
+    result = run("letters", "generate", "--campaign", "tp")
+    assert "3 new letters" in result.stdout
+    assert "2 skipped" in result.stdout
+    assert "skipped OAS (Secretary-General of OAS): do not contact" in result.stdout
+    assert "skipped GCC (Secretary-General of GCC): no e-mail address" in result.stdout
+    assert set(_current(db)) == {"AU", "ECOWAS", "LAS"}
+    # by post the GCC has no postal address either; by hand it can be delivered
+    hand = run("letters", "generate", "--campaign", "tp", "--channel", "hand")
+    assert "skipped OAS" in hand.stdout and "skipped GCC" not in hand.stdout
+
+
+def test_preview_writes_nothing(db: Database, db_url: str, run) -> None:
+    seed(db)
+    before = table_dump(db_url)
+    result = run("letters", "preview", "--campaign", "tp", "--org", "ecowas")
+    assert "Objet :" in result.stdout
+    assert "Madame, Monsieur," in result.stdout
+    assert "15 juin 2012" in result.stdout
+    ar = run("letters", "preview", "--campaign", "tp", "--org", "AU", "--language", "ar")
+    assert "تحية طيبة وبعد" in ar.stdout
+    assert table_dump(db_url) == before
+
+
+def test_approve_cancel_list_show(db: Database, run) -> None:
+    seed(db)
+    run("letters", "generate", "--campaign", "tp")
+    letters = _current(db)
+    au, las = letters["AU"].id, letters["LAS"].id
+    run("letters", "approve", au)
+    out = run("letters", "approve", "--campaign", "tp", "--language", "ar", "--all")
+    assert "Approved 1 letters" in out.stdout  # LAS only: GCC's contact prefers English
+    listed = run("letters", "list", "--campaign", "tp", "--status", "approved", "--format", "csv")
+    assert listed.stdout.count("\n") == 1 + 2
+    run("letters", "cancel", las)
+    shown = run("letters", "show", las)
+    assert "cancelled" in shown.stdout
+    assert "الموضوع" in shown.stdout
+    # generation leaves the cancelled letter alone, and approval survives
+    result = run("letters", "generate", "--campaign", "tp")
+    assert "1 sent or cancelled" in result.stdout
+    again = _current(db)
+    assert again["LAS"].status == LetterStatus.CANCELLED
+    assert again["AU"].status == LetterStatus.APPROVED
+    bad = run("letters", "approve", las, expect=1)
+    assert "cancelled, not draft" in bad.stderr
+    with db.session() as s:
+        actions = set(s.scalars(sa.select(Activity.action).where(Activity.entity == "letter")))
+        runs = s.scalars(
+            sa.select(Activity.summary).where(
+                Activity.entity == "campaign", Activity.action == "generate"
+            )
+        ).all()
+    assert {"approve", "cancel"} <= actions
+    assert runs == [
+        "campaign tp: 5 new letters, 0 new versions, 0 unchanged, 0 sent or cancelled, 0 skipped"
+    ]
+
+
+def test_library_approve_and_cancel(db: Database) -> None:
+    seed(db)
+    with db.session() as s:
+        generate(s, campaign="tp")
+    with db.session() as s:
+        assert len(approve(s, campaign="tp")) == 5
+        assert len(cancel(s, campaign="tp", organizations=["au"], reason="duplicate")) == 1
+
+
+def test_followup_reminders(db: Database, run) -> None:
+    seed(db)
+    with db.session() as s:
+        generate(s, campaign="tp")
+    long_ago = utcnow() - dt.timedelta(days=20)
+    with db.session() as s:
+        for letter in s.scalars(sa.select(Letter)):
+            letter.status = LetterStatus.SENT
+            letter.sent_at = long_ago
+    result = run("letters", "generate", "--campaign", "tp", "--followup")
+    assert "5 new reminders" in result.stdout
+    with db.session() as s:
+        reminders = s.scalars(sa.select(Letter).where(Letter.round == 1)).all()
+        assert len(reminders) == 5
+        for r in reminders:
+            assert r.followup_of_id is not None
+            original = s.get(Letter, r.followup_of_id)
+            assert original.round == 0 and original.language == r.language
+            assert original.subject in r.subject
+    again = run("letters", "generate", "--campaign", "tp", "--followup")
+    assert "0 new reminders" in again.stdout and "5 unchanged" in again.stdout
+
+
+def test_closed_campaign_refuses_generation(db: Database, db_url: str, run) -> None:
+    seed(db)
+    run("campaigns", "close", "tp")
+    counts = row_counts(db_url)
+    result = run("letters", "generate", "--campaign", "tp", expect=1)
+    assert "closed" in result.stderr
+    assert row_counts(db_url) == counts
+
+
+def test_write_stored_letters_and_preview_reminder(db: Database, run, tmp_path: Path) -> None:
+    seed(db)
+    run("letters", "generate", "--campaign", "tp")
+    letters = _current(db)
+    out = tmp_path / "files"
+    run(
+        "letters",
+        "write",
+        letters["LAS"].id,
+        letters["OAS"].id,
+        "--out",
+        out,
+        "--format",
+        "md,html",
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["LAS.html", "LAS.md", "OAS.html", "OAS.md"]
+    assert (out / "LAS.md").read_text(encoding="utf-8") == letters["LAS"].body
+    reminder = run("letters", "preview", "--campaign", "tp", "--org", "OAS", "--followup")
+    assert "Recordatorio:" in reminder.stderr + reminder.stdout

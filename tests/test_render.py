@@ -1,0 +1,187 @@
+"""Every output format, opened and read back."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import io
+from pathlib import Path
+
+import pytest
+
+from outreach.db import Database
+from outreach.errors import ValidationError
+from outreach.render import letter_stems, safe_stem
+
+from ._letters_fixtures import seed
+
+
+@pytest.fixture
+def written(db: Database, run, tmp_path: Path) -> Path:
+    seed(db)
+    out = tmp_path / "out"
+    run(
+        "letters",
+        "generate",
+        "--campaign",
+        "tp",
+        "--out",
+        out,
+        "--format",
+        "md,txt,html,eml,docx",
+        "--format",
+        "pdf",
+    )
+    return out
+
+
+def test_files_are_named_safely(written: Path) -> None:
+    names = sorted(p.name for p in written.iterdir())
+    assert "AU.md" in names and "ECOWAS.pdf" in names and "LAS.eml" in names
+    assert len(names) == 5 * 6
+
+
+def test_markdown_text_html(written: Path) -> None:
+    md = (written / "ECOWAS.md").read_text(encoding="utf-8")
+    assert "**Objet : Le dialogue de l'Assemblée générale" in md
+    txt = (written / "ECOWAS.txt").read_text(encoding="utf-8")
+    assert "**" not in txt and "Objet : Le dialogue" in txt
+    html = (written / "LAS.html").read_text(encoding="utf-8")
+    assert 'dir="rtl"' in html and 'lang="ar"' in html
+    assert "<strong>الموضوع:" in html
+
+
+def test_eml_parses_back(written: Path) -> None:
+    msg = email.message_from_bytes(
+        (written / "ECOWAS.eml").read_bytes(), policy=email.policy.default
+    )
+    assert msg["To"].addresses[0].addr_spec == "sg@ecowas.example"
+    assert msg["From"].addresses[0].addr_spec == "info@coalition.example"
+    assert msg["Subject"].startswith("Le dialogue de l'Assemblée générale")
+    assert msg["Message-ID"].endswith("@coalition.example>")
+    assert msg["Content-Language"] == "fr"
+    plain = msg.get_body(("plain",)).get_content()
+    assert "États Membres" in plain
+    html = msg.get_body(("html",)).get_content()
+    assert "<p>" in html
+
+
+def test_eml_refuses_header_injection() -> None:
+    from outreach.letters import LetterDoc
+    from outreach.render.eml import to_eml
+
+    doc = LetterDoc(
+        acronym="X",
+        organization="X",
+        contact="Evil\r\nBcc: all@example.org",
+        contact_email="x@example.org",
+        language="en",
+        subject="Hi",
+        body="Hello",
+        channel="email",
+        to_address="x@example.org",
+        message_id="<a@b>",
+        sender={"email": "me@example.org"},
+        round=0,
+        campaign="c",
+    )
+    with pytest.raises(ValidationError, match="line break"):
+        to_eml(doc)
+
+
+def test_pdf_text_with_accents_and_arabic(written: Path) -> None:
+    from pypdf import PdfReader
+
+    fr = "".join(p.extract_text() for p in PdfReader(written / "ECOWAS.pdf").pages)
+    assert "Assemblée générale" in fr and "États Membres" in fr
+    assert "œuvrent" in fr or "uvrent" in fr
+    ar = "".join(p.extract_text() for p in PdfReader(written / "LAS.pdf").pages)
+    assert "LAS" in ar and "A/66/874" in ar
+    # Arabic text comes out as Arabic letters (shaped glyphs map back to the script)
+    arabic = [ch for ch in ar if "\u0600" <= ch <= "\u06ff" or "\ufb50" <= ch <= "\ufeff"]
+    assert len(arabic) > 200
+    fonts = set()
+    for page in PdfReader(written / "LAS.pdf").pages:
+        for font in page["/Resources"]["/Font"].values():
+            fonts.add(str(font.get_object()["/BaseFont"]))
+    assert any("NotoNaskhArabic" in f for f in fonts)
+
+
+def test_combined_pdf(db: Database, run, tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    seed(db)
+    out = tmp_path / "print"
+    run("letters", "generate", "--campaign", "tp", "--out", out, "--format", "pdf", "--combined")
+    files = list(out.iterdir())
+    assert [f.name for f in files] == ["tp-all.pdf"]
+    reader = PdfReader(files[0])
+    assert len(reader.pages) >= 5
+    text = "".join(p.extract_text() for p in reader.pages)
+    assert "African Union" in text and "Organization of American States" in text
+
+
+def test_docx_reads_back(written: Path) -> None:
+    import docx
+
+    document = docx.Document(io.BytesIO((written / "OAS.docx").read_bytes()))
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert "Asunto: El diálogo de la Asamblea General" in text
+    ar = docx.Document(io.BytesIO((written / "LAS.docx").read_bytes()))
+    assert any("الموضوع" in p.text for p in ar.paragraphs)
+    assert (
+        ar.paragraphs[0]._p.pPr.find(
+            "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}bidi"
+        )
+        is not None
+    )
+
+
+def test_safe_stems() -> None:
+    assert safe_stem("../../etc/passwd", "x") == "etc-passwd"
+    assert safe_stem("CON", "org1") == "org1"
+    assert safe_stem("Côte", "x") == "Cote"
+    assert safe_stem("الجامعة", "org7") == "org7"
+
+    class D:
+        def __init__(self, acronym: str, round: int = 0) -> None:
+            self.acronym, self.round, self.organization_id = acronym, round, 1
+
+    assert letter_stems([D("AU"), D("au"), D("AU", 1), D("A/U")]) == [
+        "AU",
+        "au-2",
+        "AU-reminder1",
+        "A-U",
+    ]
+
+
+def test_many_pdfs_use_a_worker_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pypdf import PdfReader
+
+    import outreach.render as render
+    from outreach.letters import LetterDoc
+
+    monkeypatch.setattr(render, "PARALLEL_MIN", 2)
+    docs = [
+        LetterDoc(
+            acronym=f"ORG{i}",
+            organization="Org",
+            contact="C",
+            contact_email=None,
+            language="ar" if i % 2 else "fr",
+            subject="S",
+            body="**Objet : réunion**\n\nلجمعية العامة" if i % 2 else "Société générale",
+            channel="post",
+            to_address=None,
+            message_id=f"<{i}@x>",
+            sender={},
+            round=0,
+            campaign="c",
+            organization_id=i,
+        )
+        for i in range(5)
+    ]
+    outputs = render.render_outputs(docs, formats=["pdf"])
+    assert [name for name, _data in outputs] == [f"ORG{i}.pdf" for i in range(5)]
+    first = PdfReader(io.BytesIO(outputs[0][1])).pages[0].extract_text()
+    assert "Société générale" in first
