@@ -134,7 +134,6 @@ def generate_cmd(
     import datetime as dt
 
     from outreach.cli.followups import parse_days
-
     from outreach.letters import generate
 
     fmt_list = _split_formats(formats)
