@@ -1489,39 +1489,19 @@ def export_person(contact: Contact, *, session: Session) -> dict[str, Any]:
 
 
 def organization_history(org: Organization, *, session: Session) -> list[dict[str, Any]]:
-    """Letters to and responses from *org* across campaigns, newest first."""
-    events: list[dict[str, Any]] = []
-    for letter in session.scalars(
-        sa.select(Letter)
-        .where(Letter.organization_id == org.id, Letter.superseded_at.is_(None))
-        .options(selectinload(Letter.campaign), selectinload(Letter.contact))
-    ):
-        events.append(
-            {
-                "when": letter.sent_at or letter.created_at,
-                "campaign": letter.campaign.slug,
-                "what": "letter" if letter.round == 0 else f"reminder {letter.round}",
-                "who": letter.contact.name,
-                "channel": _jsonable(letter.channel),
-                "status": _jsonable(letter.status),
-                "summary": letter.subject,
-            }
-        )
-    for response in session.scalars(
-        sa.select(Response)
-        .where(Response.organization_id == org.id)
-        .options(selectinload(Response.campaign))
-    ):
-        events.append(
-            {
-                "when": response.received_at,
-                "campaign": response.campaign.slug if response.campaign else None,
-                "what": "response",
-                "who": response.sender,
-                "channel": _jsonable(response.channel),
-                "status": _jsonable(response.stance),
-                "summary": response.summary,
-            }
-        )
-    events.sort(key=lambda e: e["when"], reverse=True)
-    return events
+    """The organization's timeline across campaigns and years, newest first:
+    letters, reminders, responses and notes (see :func:`outreach.history.org_timeline`)."""
+    from outreach.history import org_timeline
+
+    return [
+        {
+            "when": entry.at,
+            "campaign": entry.campaign,
+            "what": entry.kind,
+            "who": entry.actor or "",
+            "channel": entry.channel,
+            "status": entry.status,
+            "summary": entry.summary,
+        }
+        for entry in reversed(org_timeline(session, org.id))
+    ]
