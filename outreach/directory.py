@@ -32,8 +32,11 @@ from outreach.activity import record_activity
 from outreach.errors import ConflictError, NotFoundError, ValidationError
 from outreach.models import (
     Activity,
+    Campaign,
+    CampaignRecipient,
     Contact,
     ContactKind,
+    InboundMessage,
     Letter,
     Organization,
     OrgKind,
@@ -887,14 +890,24 @@ def remove_organization(org: Organization, *, session: Session, force: bool = Fa
     with letters or responses is refused (:class:`ConflictError`).
     """
     refs = org_references(session, org)
-    if refs["letters"] or refs["responses"]:
+    campaigns = _recipient_of(session, org.id)
+    if refs["letters"] or refs["responses"] or campaigns:
         if not force:
+            if refs["letters"] or refs["responses"]:
+                raise ConflictError(
+                    f"organization {org.acronym} has {refs['letters']} letter(s) and "
+                    f"{refs['responses']} response(s); use --force to archive it instead"
+                )
             raise ConflictError(
-                f"organization {org.acronym} has {refs['letters']} letter(s) and "
-                f"{refs['responses']} response(s); use --force to archive it instead"
+                f"organization {org.acronym} is a recipient of campaign(s) "
+                f"{', '.join(campaigns)}: take it out first (`outreach campaigns "
+                f"remove-recipients {campaigns[0]} {org.acronym}`), or use --force to "
+                "archive it instead"
             )
+        if org.archived_at is not None:
+            return "archived"  # already: nothing to change or to log
         now = utcnow()
-        org.archived_at = org.archived_at or now
+        org.archived_at = now
         for contact in org.contacts:
             contact.archived_at = contact.archived_at or now
         session.flush()
@@ -927,6 +940,44 @@ def remove_organization(org: Organization, *, session: Session, force: bool = Fa
     return "removed"
 
 
+def _recipient_of(session: Session, org_id: int) -> list[str]:
+    """Slugs of the campaigns that have the organization among their recipients."""
+    return list(
+        session.scalars(
+            sa.select(Campaign.slug)
+            .join(CampaignRecipient, CampaignRecipient.campaign_id == Campaign.id)
+            .where(CampaignRecipient.organization_id == org_id)
+            .order_by(Campaign.slug)
+        )
+    )
+
+
+def _move_recipients(session: Session, drop_id: int, keep_id: int) -> int:
+    """Campaign recipient rows of *drop_id* go to *keep_id*; where both were
+    recipients of the same campaign, *keep_id*'s row stays (taking the
+    duplicate's chosen contact if it had none)."""
+    rows = session.scalars(
+        sa.select(CampaignRecipient).where(
+            CampaignRecipient.organization_id.in_([drop_id, keep_id])
+        )
+    ).all()
+    kept = {r.campaign_id: r for r in rows if r.organization_id == keep_id}
+    moved = 0
+    for row in rows:
+        if row.organization_id != drop_id:
+            continue
+        mine = kept.get(row.campaign_id)
+        if mine is None:
+            row.organization_id = keep_id
+        else:
+            if mine.contact_id is None and row.contact_id is not None:
+                mine.contact_id = row.contact_id
+            session.delete(row)
+        moved += 1
+    session.flush()
+    return moved
+
+
 def merge_organizations(
     keep: Organization, drop: Organization, *, session: Session
 ) -> dict[str, int]:
@@ -949,10 +1000,18 @@ def merge_organizations(
         elif mine in (None, "", OrgKind.OTHER) and theirs not in (None, "", OrgKind.OTHER):
             fill[field] = theirs
     session.flush()
+    # One primary contact: the kept organization's, if it has one.
+    keep_primary = session.scalar(
+        sa.select(Contact)
+        .where(Contact.organization_id == keep.id, Contact.is_primary.is_(True))
+        .order_by(Contact.id)
+        .limit(1)
+    )
     moved = {
         "contacts": _move(session, Contact, Contact.organization_id, drop.id, keep.id),
         "letters": _move(session, Letter, Letter.organization_id, drop.id, keep.id),
         "responses": _move(session, Response, Response.organization_id, drop.id, keep.id),
+        "campaigns": _move_recipients(session, drop.id, keep.id),
         "activity": _move(session, Activity, Activity.organization_id, drop.id, keep.id),
     }
     dropped = org_record(drop)
@@ -960,6 +1019,8 @@ def merge_organizations(
     session.expire_all()  # the bulk updates above bypassed the loaded objects
     session.delete(drop)
     session.flush()
+    if keep_primary is not None:
+        _only_primary(session, keep_primary)
     changes = _apply(keep, fill)
     session.flush()
     record_activity(
@@ -1251,8 +1312,10 @@ def remove_contact(contact: Contact, *, session: Session, force: bool = False) -
                 f"contact {contact.name} (#{contact.id}) has {refs['letters']} letter(s) and "
                 f"{refs['responses']} response(s); use --force to archive it instead"
             )
+        if contact.archived_at is not None:
+            return "archived"  # already: nothing to change or to log
         now = utcnow()
-        contact.archived_at = contact.archived_at or now
+        contact.archived_at = now
         session.flush()
         record_activity(
             session,
@@ -1285,6 +1348,12 @@ def merge_contacts(keep: Contact, drop: Contact, *, session: Session) -> dict[st
     fields *keep* lacks are filled from *drop*, and *drop* is deleted."""
     if keep.id == drop.id:
         raise ConflictError("cannot merge a contact with itself")
+    if keep.organization_id != drop.organization_id:
+        raise ConflictError(
+            f"contacts #{keep.id} ({keep.organization.acronym}) and #{drop.id} "
+            f"({drop.organization.acronym}) are at different organizations: move one with "
+            "`outreach contacts edit --org`, or merge the organizations, first"
+        )
     clash = session.execute(
         sa.select(Letter.campaign_id, Letter.round, Letter.version)
         .where(Letter.contact_id == drop.id)
@@ -1328,6 +1397,9 @@ def merge_contacts(keep: Contact, drop: Contact, *, session: Session) -> dict[st
         ).rowcount
         or 0,
     }
+    # A campaign that chose the duplicate as its recipient writes to the kept
+    # one (deleting the duplicate would otherwise blank the choice).
+    _move(session, CampaignRecipient, CampaignRecipient.contact_id, drop.id, keep.id)
     session.expire_all()  # the bulk updates above bypassed the loaded objects
     session.delete(drop)
     session.flush()
@@ -1375,11 +1447,30 @@ def forget_contact(contact: Contact, *, session: Session) -> dict[str, int]:
         letter.subject = _redact(letter.subject, secrets)
         letter.body = _redact(letter.body, secrets)
         touched["letters"] += 1
-    for response in session.scalars(sa.select(Response).where(Response.contact_id == contact.id)):
+    # Replies from them, including those matched by thread or domain (no contact set).
+    from_them: Any = Response.contact_id == contact.id
+    if contact.email_key:
+        from_them = sa.or_(
+            from_them, sa.func.lower(Response.sender).contains(contact.email_key, autoescape=True)
+        )
+    for response in session.scalars(sa.select(Response).where(from_them)):
         response.sender = None
         if response.summary:
             response.summary = _redact(response.summary, secrets)
         touched["responses"] += 1
+    if contact.email_key:
+        for message in session.scalars(
+            sa.select(InboundMessage).where(
+                sa.func.lower(InboundMessage.from_address).contains(
+                    contact.email_key, autoescape=True
+                )
+            )
+        ):
+            message.from_address = None
+            if message.subject:
+                message.subject = _redact(message.subject, secrets)
+            if message.to_address:
+                message.to_address = _redact(message.to_address, secrets)
     for row in session.scalars(
         sa.select(Activity).where(Activity.entity == "contact", Activity.entity_id == contact.id)
     ):
@@ -1430,6 +1521,19 @@ def export_person(contact: Contact, *, session: Session) -> dict[str, Any]:
         .where(Activity.entity == "contact", Activity.entity_id == contact.id)
         .order_by(Activity.id)
     ).all()
+    messages = (
+        session.scalars(
+            sa.select(InboundMessage)
+            .where(
+                sa.func.lower(InboundMessage.from_address).contains(
+                    contact.email_key, autoescape=True
+                )
+            )
+            .order_by(InboundMessage.id)
+        ).all()
+        if contact.email_key
+        else []
+    )
     record = contact_record(contact)
     record["organization_name"] = contact.organization.name
     return {
@@ -1471,6 +1575,20 @@ def export_person(contact: Contact, *, session: Session) -> dict[str, Any]:
                 "attachments": [a.filename for a in response.attachments],
             }
             for response in responses
+        ],
+        # E-mail from them read by `responses import` (matched or not).
+        "messages": [
+            {
+                "id": message.id,
+                "message_id": message.message_id,
+                "from": message.from_address,
+                "to": message.to_address,
+                "subject": message.subject,
+                "date": _jsonable(message.date),
+                "status": _jsonable(message.status),
+                "response_id": message.response_id,
+            }
+            for message in messages
         ],
         "activity": [
             {

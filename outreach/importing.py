@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime as dt
 import gc
 import io
 import json
@@ -957,14 +958,27 @@ class _Planner:
             else:
                 self.quiet_created += 1  # counted in finish(): this is the hot path
             return
+        if match["organization_id"] != org.id:
+            # The address is already a contact at another organization: moving
+            # the contact (with its letters and replies) is not for an import
+            # to decide quietly.
+            other = self.orgs_by_id[match["organization_id"]].values["acronym"]
+            self._reject(
+                record,
+                [
+                    (
+                        "email",
+                        f"{values.get('email')} belongs to {match['name']} at {other}; "
+                        f"fix the row, or move the contact first with "
+                        f"`outreach contacts edit {values.get('email')} --org "
+                        f"{org.values['acronym']}`",
+                    )
+                ],
+            )
+            return
         label = f"{values['name']} ({org.values['acronym']})"
         del values["organization"]
         changes = _diff(match, values, skip=("_org",))
-        if match["organization_id"] != org.id:
-            changes["organization"] = [
-                self.orgs_by_id[match["organization_id"]].values["acronym"],
-                org.values["acronym"],
-            ]
         if not changes:
             self.result.count("unchanged", "contact", label, keep=self.keep_actions)
         elif self.on_match == "skip":
@@ -1290,7 +1304,55 @@ def _apply_plan(planner: _Planner, source: str) -> None:
             .values({c: sa.bindparam(c) for c in cols})
         )
         session.connection().execute(stmt, params)
+    _one_primary(planner, now, log)
     _bulk_insert(session, Activity.__table__, _ACTIVITY_COLUMNS, activity)
+
+
+def _one_primary(planner: _Planner, now: dt.datetime, log: Callable[..., None]) -> None:
+    """An organization has one primary contact: one made primary by the import
+    replaces the one it had (as `contacts edit --primary` does)."""
+    orgs = {v["_org"].id for v in planner.new_contacts if v.get("is_primary")}
+    for match, values, changes in planner.contact_updates:
+        primary = values.get("is_primary")
+        if primary is None:
+            primary = bool(match.get("is_primary"))
+        if primary and ("is_primary" in changes or "organization" in changes):
+            orgs.add(values["_org"].id)
+    if not orgs:
+        return
+    table = Contact.__table__
+    primaries: dict[int, list[tuple[Any, ...]]] = {}
+    for row in planner.session.connection().execute(
+        sa.select(table.c.id, table.c.organization_id, table.c.name, table.c.updated_at).where(
+            table.c.is_primary.is_(True)
+        )
+    ):
+        if row.organization_id in orgs:
+            primaries.setdefault(row.organization_id, []).append(row)
+    demote = []
+    for org_id, rows in primaries.items():
+        if len(rows) < 2:
+            continue
+        # The one this import touched (the newest if several), then the others.
+        rows.sort(key=lambda r: (r.updated_at == now, r.id), reverse=True)
+        chosen = rows[0]
+        for other in rows[1:]:
+            demote.append({"_id": other.id})
+            log(
+                "update",
+                "contact",
+                other.id,
+                org_id,
+                f"{other.name} is no longer the primary contact ({chosen.name} is)",
+                {"is_primary": [True, False]},
+            )
+    if demote:
+        planner.session.connection().execute(
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("_id"))
+            .values(is_primary=False, updated_at=now),
+            demote,
+        )
 
 
 # --- the entry point ------------------------------------------------------------
@@ -1400,7 +1462,14 @@ def _import(
         result.problems = planner.problems
         if not dry_run:
             target = Path(rejects_path) if rejects_path else _default_rejects(path)
-            write_rejects(target, planner.rejects)
+            try:
+                write_rejects(target, planner.rejects)
+            except OSError as exc:
+                raise ValidationError(
+                    f"{target}: cannot write the rejected rows there "
+                    f"({exc.strerror or exc}); nothing imported: give --rejects FILE",
+                    planner.problems,
+                ) from None
             result.rejects_path = str(target)
     if not dry_run and (
         planner.new_orgs or planner.org_updates or planner.new_contacts or planner.contact_updates

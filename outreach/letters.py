@@ -12,10 +12,12 @@ the whole batch with the database as it was.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -282,6 +284,25 @@ def _choose_contact(override: int | None, contacts: list[Any]) -> tuple[Any | No
     return usable[0], None
 
 
+def _driver_rows(conn: sa.Connection, stmt: sa.Select) -> list[tuple[Any, ...]]:
+    """The rows of *stmt* as the driver returns them (plain tuples): for the
+    _ORG_COLS and _CONTACT_COLS, which need no result conversion, this skips
+    SQLAlchemy's per-row work on 10,000-recipient campaigns."""
+    compiled = stmt.compile(dialect=conn.dialect)
+    params = compiled.construct_params()
+    args: Any = (
+        tuple(params[name] for name in compiled.positiontup or ())
+        if compiled.positional
+        else params
+    )
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(compiled.string, args)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
 def _recipient_jobs(
     session: Session, campaign: Campaign, only_org: int | None = None
 ) -> list[_Job]:
@@ -293,8 +314,8 @@ def _recipient_jobs(
     )
     if only_org is not None:
         stmt = stmt.where(Organization.id == only_org)
-    conn = session.connection()  # Core rows: no ORM result processing
-    orgs = conn.execute(stmt).all()
+    conn = session.connection()
+    orgs = _driver_rows(conn, stmt)
     contact_stmt = (
         sa.select(*_CONTACT_COLS)
         .join(
@@ -309,7 +330,7 @@ def _recipient_jobs(
     if only_org is not None:
         contact_stmt = contact_stmt.where(Contact.organization_id == only_org)
     by_org: dict[int, list[Any]] = {}
-    for c in conn.execute(contact_stmt).all():
+    for c in _driver_rows(conn, contact_stmt):
         org_id = c[_C_ORG]
         found = by_org.get(org_id)
         if found is None:
@@ -464,10 +485,15 @@ class _Renderer:
         context["contact"] = job.contact
         context["language"] = language
         context["followup"] = job.followup
-        who = job.org["acronym"]
-        if job.contact and job.contact.get("name"):
-            who += f" ({job.contact['name']})"
-        return compiled, render(compiled, context, recipient=who)
+        return compiled, render(compiled, context, recipient=lambda: _who(job))
+
+
+def _who(job: _Job) -> str:
+    """The recipient named in a template error message."""
+    who = job.org["acronym"]
+    if job.contact and job.contact.get("name"):
+        who += f" ({job.contact['name']})"
+    return who
 
 
 def _message_ids(campaign: Campaign) -> Callable[[], str]:
@@ -491,6 +517,20 @@ def _message_ids(campaign: Campaign) -> Callable[[], str]:
 
 def _message_id(campaign: Campaign) -> str:
     return _message_ids(campaign)()
+
+
+_LZ4: dict[str, bool] = {}
+
+
+def _pg_has_lz4(conn: sa.Connection) -> bool:
+    """Whether this PostgreSQL server can compress stored values with LZ4."""
+    key = conn.engine.url.render_as_string()
+    if key not in _LZ4:
+        values = conn.exec_driver_sql(
+            "SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'"
+        ).scalar()
+        _LZ4[key] = bool(values) and "lz4" in values
+    return _LZ4[key]
 
 
 def bulk_insert(
@@ -517,6 +557,11 @@ def bulk_insert(
     if dialect.name == "postgresql":
         # COPY is several times faster than executemany; same transaction.
         driver = conn.connection.driver_connection
+        if _pg_has_lz4(conn):
+            # Long letter bodies are stored compressed: LZ4 compresses them
+            # several times faster than the default pglz (PostgreSQL 14+,
+            # this transaction only; reading them back is the same).
+            conn.exec_driver_sql("SET LOCAL default_toast_compression = 'lz4'")
         columns_sql = ", ".join(quote(n) for n in names)
         with (
             driver.cursor() as cursor,
@@ -553,6 +598,51 @@ def generate(
 ) -> GenerateResult:
     """Render and record the letters of *campaign* (or its reminders with
     *followup*), and write them to *out* in *formats* when given."""
+    # Tens of thousands of small objects and no cycles: repeated collections
+    # of the cyclic garbage collector would cost a tenth of the run.
+    with _gc_paused():
+        return _generate(
+            session,
+            campaign=campaign,
+            channel=channel,
+            templates=templates,
+            out=out,
+            formats=formats,
+            combined=combined,
+            followup=followup,
+            after=after,
+            now=now,
+            today=today,
+            progress=progress,
+        )
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _generate(
+    session: Session,
+    *,
+    campaign: str | int,
+    channel: str | Channel,
+    templates: str | os.PathLike[str] | None,
+    out: str | os.PathLike[str] | None,
+    formats: Sequence[str],
+    combined: bool,
+    followup: bool,
+    after: dt.timedelta,
+    now: dt.datetime | None,
+    today: dt.date | None,
+    progress: Progress | None,
+) -> GenerateResult:
     camp = get_campaign(session, campaign)
     if camp.status == CampaignStatus.CLOSED:
         raise ConflictError(f"campaign {camp.slug} is closed; clone it to start a new one")
@@ -728,34 +818,45 @@ def generate(
             [{"old_id": i} for i in supersede],
         )
     if inserts:
-        bulk_insert(
-            session,
-            Letter.__table__,
-            inserts,
-            _LETTER_COLUMNS,
-            {
-                "campaign_id": camp.id,
-                "status": LetterStatus.DRAFT,
-                "channel": channel,
-                "created_at": now_ts,
-                "updated_at": now_ts,
-            },
-        )
-        ids = {
-            (contact_id, round_): letter_id
-            for letter_id, contact_id, round_ in session.connection()
-            .execute(
-                sa.select(Letter.id, Letter.contact_id, Letter.round).where(
-                    Letter.campaign_id == camp.id,
-                    Letter.superseded_at.is_(None),
-                    Letter.round.in_(rounds),
-                )
-            )
-            .all()
+        constants = {
+            "campaign_id": camp.id,
+            "status": LetterStatus.DRAFT,
+            "channel": channel,
+            "created_at": now_ts,
+            "updated_at": now_ts,
         }
-        for doc in docs:
-            if doc.id is None:
-                doc.id = ids.get((doc.contact_id, doc.round))
+        conn = session.connection()
+        if conn.dialect.name == "sqlite":
+            # Number the letters here, as SQLite would (one past the largest
+            # id): the transaction holds the write lock, or the insert fails
+            # on a changed snapshot. Saves reading 10,000 ids back.
+            first = (conn.execute(sa.select(sa.func.max(Letter.id))).scalar() or 0) + 1
+            bulk_insert(
+                session,
+                Letter.__table__,
+                [(first + i, *row) for i, row in enumerate(inserts)],
+                ("id", *_LETTER_COLUMNS),
+                constants,
+            )
+            new_ids = iter(range(first, first + len(inserts)))
+            for doc in docs:
+                if doc.id is None:
+                    doc.id = next(new_ids)
+        else:
+            bulk_insert(session, Letter.__table__, inserts, _LETTER_COLUMNS, constants)
+            ids = {
+                (contact_id, round_): letter_id
+                for letter_id, contact_id, round_ in conn.execute(
+                    sa.select(Letter.id, Letter.contact_id, Letter.round).where(
+                        Letter.campaign_id == camp.id,
+                        Letter.superseded_at.is_(None),
+                        Letter.round.in_(rounds),
+                    )
+                ).all()
+            }
+            for doc in docs:
+                if doc.id is None:
+                    doc.id = ids.get((doc.contact_id, doc.round))
         activate_campaign(session, camp)
     if inserts or supersede:
         # One row for the run (a row per letter would cost as much as the

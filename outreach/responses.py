@@ -209,7 +209,12 @@ def log_response(
         letter = session.get(Letter, letter_id)
         if letter is None or letter.organization_id != organization_id:
             raise ValidationError(f"letter {letter_id} was not written to {org.acronym}")
-        campaign_id = campaign_id or letter.campaign_id
+        if campaign_id is not None and campaign_id != letter.campaign_id:
+            raise ValidationError(
+                f"letter {letter_id} belongs to campaign {letter.campaign.slug}, not to the "
+                "campaign given: leave out --campaign, or give the right letter"
+            )
+        campaign_id = letter.campaign_id
     else:
         letter = _latest_letter(
             session,
@@ -279,7 +284,36 @@ def edit_response(
         raise ValidationError(f"cannot edit {', '.join(sorted(unknown))} of a response")
     response = get_response(session, response_id)
     files = _check_files(attach)
+    received = changes.get("received_at")
+    latest = utcnow() + dt.timedelta(days=1)
+    if received is not None and received.tzinfo is not None and received > latest:
+        raise ValidationError(f"received {received.date()} is in the future")
     new_org = changes.get("organization_id")
+    new_campaign = changes.get("campaign_id")
+    if changes.get("letter_id") is not None:
+        # The letter says which campaign the response belongs to.
+        letter = session.get(Letter, changes["letter_id"])
+        if letter is not None:
+            if "campaign_id" in changes and new_campaign != letter.campaign_id:
+                raise ValidationError(
+                    f"letter {letter.id} belongs to campaign {letter.campaign.slug}, not to "
+                    "the campaign given"
+                )
+            changes["campaign_id"] = letter.campaign_id
+    elif (
+        "letter_id" not in changes
+        and "campaign_id" in changes
+        and new_campaign != response.campaign_id
+        and (new_org is None or new_org == response.organization_id)
+    ):
+        # Moved to another campaign: answer that campaign's letter, not the old one.
+        letter = _latest_letter(
+            session,
+            organization_id=response.organization_id,
+            campaign_id=new_campaign,
+            before=received or response.received_at,
+        )
+        changes["letter_id"] = letter.id if letter else None
     if new_org is not None and new_org != response.organization_id:
         if session.get(Organization, new_org) is None:
             raise NotFoundError(f"no organization with id {new_org}")
@@ -473,6 +507,8 @@ def read_messages(path: str | Path) -> Iterator[RawMessage]:
         raise ValidationError(f"{path}: no such file or folder")
     with open(path, "rb") as fh:
         head = fh.read(1024)
+    if not head.strip():
+        return  # an empty mailbox: nothing to import
     if head.startswith(b"From "):
         box = mailbox.mbox(str(path), factory=None, create=False)
         try:
@@ -507,12 +543,34 @@ def message_id_of(msg: EmailMessage, data: bytes) -> str:
     return f"<sha256.{hashlib.sha256(data).hexdigest()[:40]}@outreach.invalid>"
 
 
+def _decode_legacy(data: bytes, declared: str | None = None) -> str:
+    """Text of bytes in an undeclared or wrongly declared charset: the declared
+    one if it fits, else UTF-8, else Windows-1252 (which Latin-1 mail fits)."""
+    for charset in (declared, "utf-8", "cp1252"):
+        if not charset:
+            continue
+        try:
+            return data.decode(charset)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return data.decode("latin-1")
+
+
 def _header(msg: EmailMessage, name: str) -> str:
     try:
         value = msg.get(name)
     except Exception:
         return ""
-    return " ".join(str(value).split()) if value is not None else ""
+    if value is None:
+        return ""
+    text = str(value)
+    if "\ufffd" in text:
+        # Raw 8-bit bytes in the header (no RFC 2047 encoding), common from
+        # older mail systems in Latin-1: decode them instead of losing accents.
+        raw = next((v for k, v in msg.raw_items() if k.lower() == name.lower()), None)
+        if isinstance(raw, str) and any("\udc80" <= c <= "\udcff" for c in raw):
+            text = _decode_legacy(raw.encode("ascii", "surrogateescape"))
+    return " ".join(text.split())
 
 
 def _from_address(msg: EmailMessage) -> tuple[str, str]:
@@ -541,6 +599,13 @@ def _text_body(msg: EmailMessage) -> str:
         if part is None:
             return ""
         text = part.get_content()
+        if isinstance(text, str) and "\ufffd" in text:
+            # Not in the charset it declares (or declares none): decode the
+            # bytes as what they most likely are, so accents survive.
+            raw = part.get_payload(decode=True)
+            if isinstance(raw, bytes):
+                declared = part.get_content_charset()
+                text = _decode_legacy(raw, None if declared in (None, "us-ascii") else declared)
     except Exception:
         return ""
     if not isinstance(text, str):
@@ -727,11 +792,23 @@ class Matcher:
         )
         for ref in refs:
             if ref in self.letters:
-                letter_id, org_id, campaign_id, contact_id = self.letters[ref]
-                return Match(org_id, campaign_id, letter_id, None, "reply to the letter")
+                letter_id, org_id, campaign_id, _contact_id = self.letters[ref]
+                return Match(
+                    org_id,
+                    campaign_id,
+                    letter_id,
+                    self._contact_at(from_address, org_id),
+                    "reply to the letter",
+                )
             if ref in self.replies:
                 org_id, campaign_id, letter_id = self.replies[ref]
-                return Match(org_id, campaign_id, letter_id, None, "same thread as a response")
+                return Match(
+                    org_id,
+                    campaign_id,
+                    letter_id,
+                    self._contact_at(from_address, org_id),
+                    "same thread as a response",
+                )
         if not from_address or "@" not in from_address:
             return "no sender address"
         if from_address in self.contacts:
@@ -752,6 +829,11 @@ class Matcher:
             (org_id,) = orgs
             return self._with_letter(org_id, None, when, f"sender's domain {candidate}")
         return "no letter, contact or organization matches"
+
+    def _contact_at(self, from_address: str, org_id: int) -> int | None:
+        """The sender's contact id, if the sender is a contact of *org_id*."""
+        found = self.contacts.get(from_address) if from_address else None
+        return found[0] if found and found[1] == org_id else None
 
     def _with_letter(
         self, org_id: int, contact_id: int | None, when: dt.datetime | None, how: str

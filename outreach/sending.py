@@ -58,6 +58,7 @@ from outreach.models import (
     Letter,
     LetterStatus,
     Organization,
+    Response,
 )
 from outreach.types import utcnow
 
@@ -164,7 +165,8 @@ class MailIdentity:
 
     @property
     def domain(self) -> str:
-        return self.from_address.rsplit("@", 1)[1]
+        """The From address's domain, in ASCII (for Message-IDs)."""
+        return _ascii_domain(self.from_address.rsplit("@", 1)[1])
 
     @classmethod
     def for_campaign(
@@ -286,6 +288,25 @@ _ADDRESS = re.compile(r"^[^@\s<>(),;:\"\[\]\\]+@[^@\s<>(),;:\"\[\]\\]+\.[^@\s<>(
 
 def _looks_like_address(value: str) -> bool:
     return bool(_ADDRESS.match(value.strip()))
+
+
+def _ascii_domain(domain: str) -> str:
+    """An internationalised domain in its ASCII (IDNA) form: Message-IDs and
+    envelopes must be ASCII."""
+    domain = domain.strip().rstrip(">")
+    if domain.isascii():
+        return domain
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return "outreach.invalid"
+
+
+def _usable_message_id(value: str | None) -> str | None:
+    """*value* if it can go into a header as it is (ASCII, one ``<id@domain>``)."""
+    if value and value.isascii() and _MSGID.fullmatch(value):
+        return value
+    return None
 
 
 @functools.lru_cache(maxsize=256)
@@ -410,7 +431,7 @@ def build_message(
         raise MessageError("the subject contains a line break (refused: header injection)")
     if not mail.subject.strip():
         raise MessageError("the subject is empty")
-    if _has_line_break(message_id) or not _MSGID.fullmatch(message_id):
+    if _usable_message_id(message_id) is None:
         raise MessageError(f"{message_id!r} is not a Message-ID")
     msg = EmailMessage(policy=LETTER_POLICY)
     msg["From"] = _header(
@@ -424,7 +445,7 @@ def build_message(
     msg["Subject"] = mail.subject.strip()
     msg["Date"] = _header("Date", format_datetime((date or utcnow()).replace(microsecond=0)))
     msg["Message-ID"] = message_id
-    if mail.in_reply_to and _MSGID.fullmatch(mail.in_reply_to):
+    if _usable_message_id(mail.in_reply_to):
         msg["In-Reply-To"] = mail.in_reply_to
         msg["References"] = mail.in_reply_to
     language = mail.language if mail.language and _LANGUAGE_TAG.fullmatch(mail.language) else None
@@ -473,12 +494,19 @@ def html_document(body: str, *, language: str | None, title: str) -> str:
     )
 
 
+def envelope_address(address: str) -> str:
+    """*address* with its domain in ASCII, as SMTP's MAIL FROM and RCPT TO need."""
+    local, _, domain = address.strip().rpartition("@")
+    return f"{local}@{_ascii_domain(domain)}" if local else address.strip()
+
+
 def envelope_recipients(msg: EmailMessage, identity: MailIdentity) -> list[str]:
     """RCPT TO addresses: the recipient, then the archive BCC (never a header)."""
     to = msg["To"].addresses[0].addr_spec
     out = [to]
-    if identity.bcc and identity.bcc.strip().casefold() != to.casefold():
-        out.append(identity.bcc.strip())
+    bcc = envelope_address(identity.bcc) if identity.bcc else None
+    if bcc and bcc.casefold() != to.casefold():
+        out.append(bcc)
     return out
 
 
@@ -720,6 +748,9 @@ class SendReport:
     failed_before: list[PendingLetter] = field(default_factory=list)
     #: Approved letters not sent: the contact asked not to be contacted.
     skipped: list[PendingLetter] = field(default_factory=list)
+    #: Approved reminders not sent: the organization has answered since they
+    #: were made (``letters cancel`` them, or name them with ``--letter``).
+    answered: list[PendingLetter] = field(default_factory=list)
     #: Approved letters left for a later run by ``--limit``.
     remaining: int = 0
     #: Approved letters that go by post, fax or hand (``letters mark-sent``).
@@ -879,6 +910,13 @@ class Sender:
         if letter_ids:
             where.append(Letter.id.in_(list(letter_ids)))
         rows = _letter_rows(session, where)
+        answered: set[int] = set()
+        if not letter_ids and any(row.round > 0 for row in rows):
+            answered = set(
+                session.scalars(
+                    sa.select(Response.organization_id).where(Response.campaign_id == campaign.id)
+                )
+            )
         todo = []
         for row in rows:
             if row.status == LetterStatus.SENDING:
@@ -894,6 +932,9 @@ class Sender:
             elif row.status in (LetterStatus.APPROVED, LetterStatus.FAILED):
                 if row.do_not_contact:
                     report.skipped.append(_pending(row, "the contact asked not to be contacted"))
+                elif row.round > 0 and row.organization_id in answered:
+                    # A reminder to an organization that has answered since.
+                    report.answered.append(_pending(row, "answered since: `letters cancel` it"))
                 else:
                     todo.append(row)
         if letter_ids:
@@ -1005,9 +1046,14 @@ class Sender:
         if self.progress is not None:
             self.progress(outcome)
 
+    def _message_id(self, mail: LetterMail) -> str:
+        """The letter's own Message-ID, or a new one if it has none it can use
+        (one made from a non-ASCII domain cannot go into a header)."""
+        return _usable_message_id(mail.message_id) or make_msgid(domain=self.identity.domain)
+
     def _dry_one(self, row: sa.Row, report: SendReport) -> None:
         mail = self._mail(row)
-        message_id = mail.message_id or make_msgid(domain=self.identity.domain)
+        message_id = self._message_id(mail)
         try:
             msg = build_message(mail, self.identity, message_id=message_id, html=self.html)
         except MessageError as exc:
@@ -1041,13 +1087,22 @@ class Sender:
     def _send_one(self, conn: sa.Connection, row: sa.Row, report: SendReport) -> None:
         assert self.transport is not None
         mail = self._mail(row)
-        message_id = mail.message_id or make_msgid(domain=self.identity.domain)
+        message_id = self._message_id(mail)
         try:
             msg = build_message(mail, self.identity, message_id=message_id, html=self.html)
         except MessageError as exc:
             self._flush(conn)
-            _mark(conn, self.db.actor, row, LetterStatus.FAILED, error=str(exc), expect=None)
-            self._finish(report, self._outcome(row, FAILED, error=str(exc)))
+            # Only a letter still waiting: one another run has taken meanwhile
+            # (it is being sent, or was) keeps its state.
+            if _mark(
+                conn,
+                self.db.actor,
+                row,
+                LetterStatus.FAILED,
+                error=str(exc),
+                expect=(LetterStatus.APPROVED, LetterStatus.FAILED),
+            ):
+                self._finish(report, self._outcome(row, FAILED, error=str(exc)))
             return
         recipients = envelope_recipients(msg, self.identity)
         attempt = 0
@@ -1080,7 +1135,9 @@ class Sender:
                 # Someone else (another send) took it meanwhile.
                 return
             try:
-                warnings = self.transport.send(msg, self.identity.from_address, recipients)
+                warnings = self.transport.send(
+                    msg, envelope_address(self.identity.from_address), recipients
+                )
             except PermanentFailure as exc:
                 self._flush(conn)
                 _mark(conn, self.db.actor, row, LetterStatus.FAILED, error=str(exc))
@@ -1160,6 +1217,10 @@ def _mark_statement(keys: tuple[str, ...], expect: tuple[LetterStatus, ...] | No
         if expect:
             # OR of equalities rather than IN: no list to expand at each run.
             stmt = stmt.where(sa.or_(*(_LETTERS.c.status == s.value for s in expect)))
+        if expect and LetterStatus.APPROVED in expect:
+            # A letter regenerated since the batch was planned has a newer
+            # version: this one must not go out (the new one will, once approved).
+            stmt = stmt.where(_LETTERS.c.superseded_at.is_(None))
         stmt = stmt.values({k: sa.bindparam(f"b_{k}") for k in keys})
         _mark_statements[key] = stmt
     return stmt
@@ -1204,7 +1265,8 @@ def _mark(
         summary = _SUMMARIES.get(status, status.value)
         if error:
             summary = f"{summary}: {error}"
-        before = row.status.value if status == LetterStatus.SENDING or expect is None else "sending"
+        from_sending = expect is not None and LetterStatus.SENDING in expect
+        before = "sending" if from_sending and status != LetterStatus.SENDING else row.status.value
         changes: dict[str, Any] = {"status": [before, status.value]}
         if message_id is not None:
             changes["message_id"] = [row.message_id, message_id]
@@ -1355,7 +1417,10 @@ def resend_letters(
     for letter in letters:
         old_status, old_id = letter.status, letter.message_id
         new_domain = domain or (old_id.rsplit("@", 1)[1].rstrip(">") if old_id else None)
-        letter.message_id = make_msgid(domain=new_domain) if new_domain else make_msgid()
+        new_domain = _ascii_domain(new_domain) if new_domain else None
+        # Without a domain the next send makes one from the sender's address
+        # (make_msgid() alone would use this computer's name).
+        letter.message_id = make_msgid(domain=new_domain) if new_domain else None
         letter.status = LetterStatus.APPROVED
         letter.error = None
         record_activity(

@@ -26,7 +26,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jinja2
 from jinja2 import meta, nodes
@@ -194,7 +194,11 @@ def salutation(contact: Mapping[str, Any] | None, language: str = "en") -> str:
 
 @jinja2.pass_context
 def _salutation_filter(context: Any, contact: Any, language: str | None = None) -> str:
-    return salutation(contact, language or context.get("language") or "en")
+    if not language:
+        # context.get("language"), without its three calls per letter
+        local = context.vars
+        language = local["language"] if "language" in local else context.parent.get("language")
+    return salutation(contact, language or "en")
 
 
 # --- the environment -----------------------------------------------------------
@@ -247,8 +251,9 @@ class CompiledTemplate:
     subject: str | None = None
 
 
-@dataclass(frozen=True)
-class Rendered:
+class Rendered(NamedTuple):
+    """A rendered letter (a named tuple: made once per letter, so kept cheap)."""
+
     subject: str
     body: str
 
@@ -261,6 +266,8 @@ class TemplateSet:
         self.env = make_environment(self.dirs)
         self._compiled: dict[tuple[str, str], CompiledTemplate] = {}
         self._exists: dict[str, bool] = {}
+        self._sources: dict[str, str] = {}
+        self._parsed: dict[str, nodes.Template] = {}
 
     # -- discovery --------------------------------------------------------------
 
@@ -345,11 +352,28 @@ class TemplateSet:
         return compiled
 
     def _source(self, filename: str) -> str:
+        found = self._sources.get(filename)
+        if found is not None:
+            return found
         try:
             source, _path, _up = self.env.loader.get_source(self.env, filename)  # type: ignore[union-attr]
         except jinja2.TemplateNotFound:
             raise TemplateError("template not found", template=filename) from None
+        self._sources[filename] = source
         return source
+
+    def _parse(self, filename: str) -> nodes.Template:
+        """The syntax tree of *filename*, parsed once (the checks below share it)."""
+        found = self._parsed.get(filename)
+        if found is None:
+            try:
+                found = self.env.parse(self._source(filename), filename)
+            except jinja2.TemplateSyntaxError as exc:
+                raise TemplateError(
+                    f"syntax error: {exc.message}", template=filename, line=exc.lineno
+                ) from None
+            self._parsed[filename] = found
+        return found
 
     def _load(self, filename: str) -> jinja2.Template:
         try:
@@ -369,7 +393,7 @@ class TemplateSet:
         seen = set()
         while current and current not in seen:
             seen.add(current)
-            ast = self.env.parse(self._source(current), current)
+            ast = self._parse(current)
             for block in ast.find_all(nodes.Block):
                 if block.name == "subject":
                     return next(block.find_all(nodes.Name), None) is None
@@ -388,13 +412,7 @@ class TemplateSet:
             if current in seen:
                 continue
             seen.add(current)
-            source = self._source(current)
-            try:
-                ast = self.env.parse(source, current)
-            except jinja2.TemplateSyntaxError as exc:
-                raise TemplateError(
-                    f"syntax error: {exc.message}", template=current, line=exc.lineno
-                ) from None
+            ast = self._parse(current)
             refs = list(meta.find_referenced_templates(ast))
             if any(ref is None for ref in refs):
                 # A computed name: hash every template we can see, to be safe.
@@ -444,12 +462,24 @@ def _explain(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def render(compiled: CompiledTemplate, context: Mapping[str, Any], *, recipient: str) -> Rendered:
-    """Render *compiled* with *context*: the whole letter and its subject block."""
+def render(
+    compiled: CompiledTemplate,
+    context: Mapping[str, Any],
+    *,
+    recipient: str | Callable[[], str],
+) -> Rendered:
+    """Render *compiled* with *context*: the whole letter and its subject block.
+
+    *recipient* names who the letter is for in error messages (a callable is
+    only called when there is an error)."""
     template = compiled.template
     try:
         if "range" in context:  # already holds the environment's globals
-            ctx = template.new_context(context, shared=True)
+            # What Template.new_context(context, shared=True) makes, without
+            # listing the globals' names for each letter (they only matter to
+            # templates imported without context, which get their own).
+            env = template.environment
+            ctx = env.context_class(env, context, template.name, template.blocks)  # type: ignore[arg-type]
         else:
             ctx = template.new_context(context)
         body = "".join(template.root_render_func(ctx))
@@ -467,14 +497,17 @@ def render(compiled: CompiledTemplate, context: Mapping[str, Any], *, recipient:
         TypeError,
         ValueError,
         RecursionError,  # a macro that calls itself
+        LookupError,  # e.g. {{ self|list }}
+        AttributeError,
     ) as exc:
         name, line = _error_line(exc, compiled)
-        raise TemplateError(_explain(exc), template=name, line=line, recipient=recipient) from None
+        who = recipient if isinstance(recipient, str) else recipient()
+        raise TemplateError(_explain(exc), template=name, line=line, recipient=who) from None
     if not subject:
         raise TemplateError(
             "the subject is empty: add {% block subject %}...{% endblock %}",
             template=compiled.filename,
-            recipient=recipient,
+            recipient=recipient if isinstance(recipient, str) else recipient(),
         )
     return Rendered(subject=subject, body=_tidy(body))
 
@@ -508,8 +541,18 @@ _BLANKS = re.compile(r"\n{3,}")
 
 def _tidy(body: str) -> str:
     """Trim trailing spaces and runs of blank lines left by template logic."""
+    if (
+        len(body) > 1
+        and body[0] != "\n"
+        and body[-1] == "\n"
+        and not body[-2].isspace()
+        and " \n" not in body
+        and not ("\t" in body and "\t\n" in body)
+        and "\n\n\n" not in body
+    ):
+        return body  # already tidy (the usual case): no copies
     body = body.strip("\n")
-    if " \n" in body or "\t\n" in body:
+    if " \n" in body or ("\t" in body and "\t\n" in body):  # a tab is rare: look for it first
         body = "\n".join(line.rstrip() for line in body.split("\n"))
     if "\n\n\n" in body:
         body = _BLANKS.sub("\n\n", body)

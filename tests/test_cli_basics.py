@@ -200,3 +200,20 @@ def test_not_an_outreach_database_is_refused(empty_db_url) -> None:
     with pytest.raises(outreach.SchemaError, match="not an outreach database"):
         db.init()
     db.dispose()
+
+
+def test_file_system_errors_are_one_line(tmp_path) -> None:
+    from outreach.cli.state import handle_errors
+
+    @click.command()
+    @click.pass_context
+    def writes(ctx: click.Context) -> None:
+        with handle_errors(ctx):
+            (tmp_path / "out.csv").mkdir()
+            (tmp_path / "out.csv").write_text("x")  # a folder where a file should be
+
+    result = CliRunner().invoke(writes, [])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "out.csv: is a folder, not a file; choose another path" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

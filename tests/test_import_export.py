@@ -630,3 +630,25 @@ def test_contacts_file_given_to_orgs_import(orgs, tmp_path, run):
     path = write(tmp_path, "c.csv", CONTACTS_CSV)
     result = run("orgs", "import", path, expect=1)
     assert f"{path}:1: E-mail: is a contact column" in result.stderr
+
+
+def test_import_does_not_quietly_move_a_contact_to_another_organization(run, db_url, tmp_path):
+    """An e-mail that is already a contact at another organization is a row
+    problem: moving a contact (with its letters and replies) is done on
+    purpose with `contacts edit --org`, never as a side effect of an import."""
+    first = tmp_path / "first.csv"
+    first.write_text(
+        "Organisation,organization_name,Name,E-mail\n"
+        "AU,African Union,Amina Diallo,amina@example.org\n"
+        "ECOWAS,Economic Community of West African States,Desk,desk@example.org\n",
+        encoding="utf-8",
+    )
+    run("contacts", "import", str(first))
+    before = table_dump(db_url)
+    moved = tmp_path / "moved.csv"
+    moved.write_text("Organisation,Name,E-mail\nECOWAS,Amina Diallo,amina@example.org\n", "utf-8")
+    result = run("contacts", "import", str(moved), expect=1)
+    assert "moved.csv:2: " in result.stderr
+    assert "amina@example.org belongs to Amina Diallo at AU" in result.stderr
+    assert "contacts edit amina@example.org --org ECOWAS" in result.stderr
+    assert table_dump(db_url) == before

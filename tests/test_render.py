@@ -185,3 +185,42 @@ def test_many_pdfs_use_a_worker_pool(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [name for name, _data in outputs] == [f"ORG{i}.pdf" for i in range(5)]
     first = PdfReader(io.BytesIO(outputs[0][1])).pages[0].extract_text()
     assert "Société générale" in first
+
+
+def test_pdf_font_subsets_kept_between_letters_stay_correct() -> None:
+    """The second and third letters reuse the font subsets (glyphs, widths,
+    ToUnicode map) built for the first: their text still reads back, and a
+    letter with a new character gets a subset of its own."""
+    from pypdf import PdfReader
+
+    from outreach.letters import LetterDoc
+    from outreach.render.pdf import to_pdf
+
+    def doc(body: str, language: str = "fr") -> LetterDoc:
+        return LetterDoc(
+            acronym="X",
+            organization="Org",
+            contact="C",
+            contact_email=None,
+            language=language,
+            subject="S",
+            body=body,
+            channel="post",
+            to_address=None,
+            message_id="<1@x>",
+            sender={},
+            round=0,
+            campaign="c",
+        )
+
+    texts = []
+    for body in ("Société générale", "Société générale", "Société générale ŒUVRE ß"):
+        pdf = to_pdf([doc(body)])
+        texts.append(PdfReader(io.BytesIO(pdf)).pages[0].extract_text())
+    assert "Société générale" in texts[0] and "Société générale" in texts[1]
+    assert "ŒUVRE ß" in texts[2]
+    arabic = PdfReader(io.BytesIO(to_pdf([doc("الجمعية العامة", "ar")] * 2))).pages
+    assert all(
+        any("\ufb50" <= ch <= "\ufeff" or "\u0600" <= ch <= "\u06ff" for ch in page.extract_text())
+        for page in arabic
+    )

@@ -655,3 +655,174 @@ def test_connection_cut_while_server_takes_a_message_leaves_it_in_doubt(db, db_u
     assert smtp.recorder.count() == 3
     letters_cmd(db_url, "confirm", "--campaign", "iid-2012")
     assert set(statuses(db).values()) == {LetterStatus.SENT}
+
+
+def _reminders(db, ids: list[int]) -> list[int]:
+    """Mark *ids* sent on 1 March 2012 and add an approved reminder for each."""
+    out = []
+    with db.session() as session:
+        for n, letter_id in enumerate(ids):
+            original = session.get(Letter, letter_id)
+            original.status = LetterStatus.SENT
+            original.message_id = f"<original-{n}@coalition.example>"
+            original.sent_at = dt.datetime(2012, 3, 1, tzinfo=dt.UTC)
+            reminder = Letter(
+                campaign_id=original.campaign_id,
+                organization_id=original.organization_id,
+                contact_id=original.contact_id,
+                round=1,
+                followup_of_id=original.id,
+                language=original.language,
+                subject="Reminder",
+                body="A gentle reminder.",
+                template_name="reminder",
+                template_hash="1" * 64,
+                status=LetterStatus.APPROVED,
+                to_address=original.to_address,
+            )
+            session.add(reminder)
+            session.flush()
+            out.append(reminder.id)
+    return out
+
+
+def test_reminder_to_an_organization_that_has_answered_since_is_held_back(db, db_url, smtp):
+    from outreach.models import Response
+
+    seeded = seed_campaign(db, letters=2)
+    reminders = _reminders(db, seeded["letters"])
+    # The first organization answers after the reminders were approved.
+    with db.session() as session:
+        session.add(
+            Response(
+                campaign_id=seeded["campaign_id"],
+                organization_id=seeded["orgs"][0],
+                letter_id=seeded["letters"][0],
+                received_at=dt.datetime(2012, 3, 20, tzinfo=dt.UTC),
+            )
+        )
+    result = letters_cmd(db_url, "send", "--campaign", "iid-2012", "--send", *smtp.argv())
+    # Before: both reminders went, one of them to an organization that had replied.
+    assert smtp.recorder.count() == 1
+    assert smtp.recorder.received[0].rcpt_tos == ["sg@africa-union.org"]
+    assert "1 reminder(s) not sent: the organization has answered" in result.stdout
+    assert f"letter {reminders[0]}  GCC" in result.stdout
+    assert statuses(db)[reminders[0]] == LetterStatus.APPROVED
+    # Named explicitly, it goes.
+    letters_cmd(
+        db_url, "send", "--campaign", "iid-2012", "--send", "--letter", reminders[0], *smtp.argv()
+    )
+    assert smtp.recorder.count() == 2
+
+
+def test_unwritable_failures_csv_is_refused_before_sending(db, db_url, smtp, tmp_path):
+    seed_campaign(db, letters=2)
+    before = row_counts(db_url)
+    target = tmp_path / "no-such-folder" / "failures.csv"
+    result = letters_cmd(
+        db_url,
+        "send",
+        "--campaign",
+        "iid-2012",
+        "--send",
+        "--failures-csv",
+        target,
+        *smtp.argv(),
+        expect=1,
+    )
+    assert "--failures-csv" in result.stderr and "cannot write" in result.stderr
+    # Before: the letters went out, then "no such file".
+    assert smtp.recorder.count() == 0
+    assert row_counts(db_url) == before
+
+
+def test_resending_a_failed_letter_without_message_id_uses_the_senders_domain(db, db_url, smtp):
+    ids = seed_campaign(db, letters=1)["letters"]
+    with db.session() as session:
+        letter = session.get(Letter, ids[0])
+        letter.status = LetterStatus.FAILED
+        letter.error = "the letter has no e-mail address"
+        letter.message_id = None
+    letters_cmd(db_url, "resend", ids[0])
+    letters_cmd(db_url, "send", "--campaign", "iid-2012", "--send", *smtp.argv())
+    (received,) = smtp.recorder.received
+    # Before: a Message-ID made from this computer's host name.
+    assert received.message_id.endswith("@coalition.example>")
+
+
+def test_letter_superseded_during_the_batch_is_not_sent(db, smtp):
+    """`letters generate` run while a batch is going out makes a new version
+    of an approved letter: the old version must not be sent as well."""
+    ids = seed_campaign(db, letters=3)["letters"]
+    with db.session() as session:
+        from outreach.sending import campaign_by_slug
+
+        identity = MailIdentity.for_campaign(campaign_by_slug(session, "iid-2012"))
+
+    def regenerate_the_last(outcome) -> None:
+        if outcome.letter_id == ids[0]:
+            with db.session() as session:
+                session.get(Letter, ids[2]).superseded_at = dt.datetime.now(dt.UTC)
+
+    transport = SmtpTransport(SmtpSettings(host=smtp.host, port=smtp.port, security="none"))
+    report = Sender(
+        db, identity, transport=transport, dry_run=False, progress=regenerate_the_last
+    ).send_campaign("iid-2012")
+    # Before: all three went, the superseded one included.
+    assert smtp.recorder.count() == 2
+    assert statuses(db)[ids[2]] == LetterStatus.APPROVED
+    assert [o.letter_id for o in report.outcomes] == ids[:2]
+
+
+def test_sender_with_an_international_domain(db, smtp):
+    """A secretariat whose own domain has accents: the letters' stored
+    Message-IDs (made from that domain) cannot go into a header."""
+    seeded = seed_campaign(db, letters=2, sender={"email": "secretariat@coalition-société.org"})
+    with db.session() as session:
+        for n, letter_id in enumerate(seeded["letters"]):
+            session.get(Letter, letter_id).message_id = f"<m{n}.iid-2012@coalition-société.org>"
+        from outreach.sending import campaign_by_slug
+
+        identity = MailIdentity.for_campaign(
+            campaign_by_slug(session, "iid-2012"), bcc="archive@coalition-société.org"
+        )
+    transport = SmtpTransport(SmtpSettings(host=smtp.host, port=smtp.port, security="none"))
+    # Before: UnicodeEncodeError after the first letter was marked `sending`,
+    # so it was listed in doubt though nothing had gone.
+    report = Sender(db, identity, transport=transport, dry_run=False).send_campaign("iid-2012")
+    assert report.count("sent") == 2 and not report.failures
+    assert set(statuses(db).values()) == {LetterStatus.SENT}
+    punycode = "xn--coalition-socit-onbb.org"
+    for r in smtp.recorder.received:
+        assert r.mail_from == f"secretariat@{punycode}"
+        assert r.rcpt_tos[-1] == f"archive@{punycode}"
+        assert r.message_id.endswith(f"@{punycode}>")
+    with db.session() as session:
+        stored = {session.get(Letter, i).message_id for i in seeded["letters"]}
+    assert stored == {r.message_id for r in smtp.recorder.received}
+
+
+def test_unusable_letter_taken_by_another_run_keeps_its_state(db, smtp):
+    """A letter that cannot be built here but that another run (with other
+    settings) has meanwhile taken is not overwritten as failed."""
+    ids = seed_campaign(db, letters=2)["letters"]
+    with db.session() as session:
+        session.get(Letter, ids[1]).to_address = "not an address"
+        from outreach.sending import campaign_by_slug
+
+        identity = MailIdentity.for_campaign(campaign_by_slug(session, "iid-2012"))
+
+    def another_run_takes_the_second(outcome) -> None:
+        if outcome.letter_id == ids[0]:
+            with db.session() as session:
+                letter = session.get(Letter, ids[1])
+                letter.status = LetterStatus.SENDING
+                letter.message_id = "<other-run@coalition.example>"
+
+    transport = SmtpTransport(SmtpSettings(host=smtp.host, port=smtp.port, security="none"))
+    Sender(
+        db, identity, transport=transport, dry_run=False, progress=another_run_takes_the_second
+    ).send_campaign("iid-2012")
+    # Before: marked failed over the other run's `sending`; its `sent` mark
+    # would then be lost and --retry-failed would send the letter again.
+    assert statuses(db)[ids[1]] == LetterStatus.SENDING

@@ -162,3 +162,13 @@ def test_unknown_template_is_refused(db: Database) -> None:
 
     with pytest.raises(OutreachError, match=r"no template nope\.md\.j2"), db.session() as s:
         create_campaign(s, slug="x", title="X", template="nope")
+
+
+def test_tidy_trims_trailing_spaces_and_blank_runs() -> None:
+    from outreach.templating import _tidy
+
+    assert _tidy("Dear AU,\n\nWe write.\n") == "Dear AU,\n\nWe write.\n"  # already tidy
+    assert _tidy("\n\nDear AU,  \n\n\n\nWe write.\t\n\n") == "Dear AU,\n\nWe write.\n"
+    assert _tidy("Dear AU,\u00a0\n") == "Dear AU,\n"
+    assert _tidy("Dear AU,") == "Dear AU,\n"
+    assert _tidy("") == "\n"

@@ -32,8 +32,10 @@ def demo_cmd(state: AppState, db_path: Path | None, folder: Path | None) -> None
     post letters, replies by post and by e-mail, a round of reminders, and
     the status report. Running it again starts the demo afresh.
     """
+    from outreach.cli.state import resume_gc
     from outreach.demo import build_demo, default_folder
 
+    resume_gc()  # the demo opens its own database, not the command's
     if db_path is None:
         # `outreach --db PATH demo` as well as `outreach demo --db PATH`; a
         # database named only by OUTREACH_DATABASE_URL is never used.

@@ -222,8 +222,9 @@ def _report_changes(label: str, changes: dict[str, list[Any]]) -> None:
 def orgs_remove(state: AppState, acronym: str, force: bool, yes: bool) -> None:
     """Remove an organization and its contacts.
 
-    Refused while letters or responses point at it, unless --force, which
-    archives it instead (hidden from lists; `orgs list --archived` shows it).
+    Refused while letters or responses point at it, or while it is a
+    campaign's recipient, unless --force, which archives it instead (hidden
+    from lists; `orgs list --archived` shows it).
     """
     from outreach.directory import get_organization, remove_organization
 
@@ -402,7 +403,14 @@ def write_export(text: str, output: Path | None, what: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    output.write_text(text, encoding="utf-8", newline="")
+    try:
+        output.write_text(text, encoding="utf-8", newline="")
+    except OSError as exc:
+        from outreach.errors import ValidationError
+
+        raise ValidationError(
+            f"{output}: cannot write it ({exc.strerror or exc}); choose another file with -o"
+        ) from None
     click.echo(f"Exported {what} to {output}.", err=True)
 
 

@@ -101,6 +101,15 @@ def log_cmd(
         record = response_record(session, response.id, store=store)
     if fmt == "table":
         click.echo(f"Logged response {record['id']} from {org.acronym}.")
+    if record["campaign"] is None:
+        # Follow-ups count answers per campaign: say so rather than let a
+        # reminder go to an organization that has answered.
+        click.echo(
+            f"Warning: no letter went to {org.acronym} before it was received, so the "
+            "response belongs to no campaign and follow-ups will not count it; give "
+            f"--campaign (`outreach responses edit {record['id']} --campaign SLUG`).",
+            err=True,
+        )
     _show(record, fmt)
 
 
@@ -318,7 +327,11 @@ def unmatched_cmd(state: AppState, include_ignored: bool, fmt: str) -> None:
             }
             for m in unmatched_messages(session, include_ignored=include_ignored)
         ]
-    emit(rows, ["msg", "date", "from", "subject", "reason"], fmt)
+    columns = ["msg", "date", "from", "subject", "reason"]
+    if include_ignored:
+        # Which of them were set aside, and which still wait.
+        columns.insert(4, "status")
+    emit(rows, columns, fmt)
 
 
 @responses_group.command("assign")

@@ -178,6 +178,16 @@ def send_cmd(
     )
 
     parsed_rate = parse_rate(rate)
+    if failures_csv:
+        # Found out now, not after the letters have gone.
+        from outreach.errors import ValidationError
+
+        folder = os.path.dirname(os.path.abspath(failures_csv))
+        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            raise ValidationError(
+                f"--failures-csv {failures_csv}: cannot write in {folder}; "
+                "give a file in a folder that exists"
+            )
     db = state.database()
     with db.session() as session:
         campaign = campaign_by_slug(session, campaign_slug)
@@ -231,7 +241,12 @@ def send_cmd(
 
     _print_report(report, identity, settings, show=show)
     if failures_csv:
-        n = report.write_failures_csv(failures_csv)
+        try:
+            n = report.write_failures_csv(failures_csv)
+        except OSError as exc:
+            # The letters have gone: say so plainly, the report above stands.
+            click.echo(f"Error: cannot write {failures_csv}: {exc.strerror or exc}", err=True)
+            sys.exit(1)
         click.echo(f"Wrote {n} failure(s) to {failures_csv}.", err=True)
     if report.failures or report.aborted:
         sys.exit(1)
@@ -310,6 +325,14 @@ def _print_report(report: Any, identity: Any, settings: Any, *, show: bool) -> N
         )
     if report.skipped:
         echo(f"\n{len(report.skipped)} letter(s) skipped: the contact asked not to be contacted.")
+    if report.answered:
+        echo(
+            f"\n{len(report.answered)} reminder(s) not sent: the organization has answered "
+            "since they were made. Cancel them with `outreach letters cancel`, or send one "
+            "anyway with --letter ID:"
+        )
+        for p in report.answered:
+            echo(f"  letter {p.letter_id}  {p.acronym}  {p.to_address or '-'}")
     if report.remaining:
         echo(f"\n{report.remaining} approved letter(s) left for a later run (--limit).")
     if report.other_channels:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -48,6 +49,8 @@ class AppState:
         if self._db is None:
             from outreach.db import Database
 
+            resume_gc()
+
             db = Database(self.db_url, actor=self.actor, check_schema=check_schema)
             ctx = ctx or click.get_current_context()
             ctx.find_root().call_on_close(db.dispose)
@@ -62,6 +65,26 @@ class AppState:
 
 
 pass_state = click.make_pass_decorator(AppState, ensure=True)
+
+_gc_paused_at_start = False
+
+
+def pause_gc() -> None:
+    """Pause the cyclic garbage collector while a command starts up."""
+    global _gc_paused_at_start
+    if gc.isenabled():
+        gc.disable()
+        _gc_paused_at_start = True
+
+
+def resume_gc() -> None:
+    """Freeze what start-up made (it lives until the command ends) and turn the
+    collector back on; a no-op unless :func:`pause_gc` paused it."""
+    global _gc_paused_at_start
+    if _gc_paused_at_start:
+        _gc_paused_at_start = False
+        gc.freeze()
+        gc.enable()
 
 
 def db_option(fn: F) -> F:
@@ -99,6 +122,13 @@ def handle_errors(ctx: click.Context) -> Iterator[None]:
         raise CLIError(str(exc)) from None
     except FileNotFoundError as exc:
         raise CLIError(f"{exc.filename}: no such file") from None
+    except (PermissionError, IsADirectoryError, NotADirectoryError) as exc:
+        what = {
+            PermissionError: "permission denied",
+            IsADirectoryError: "is a folder, not a file",
+            NotADirectoryError: "a part of the path is not a folder",
+        }[type(exc)]
+        raise CLIError(f"{exc.filename or 'file'}: {what}; choose another path") from None
     except Exception as exc:
         if not _is_database_exception(exc):
             raise

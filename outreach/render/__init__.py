@@ -104,14 +104,29 @@ def _render_many(docs: Sequence[LetterDoc], fmt: str) -> list[bytes]:
     from concurrent.futures import ProcessPoolExecutor
 
     methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    size = -(-len(docs) // (workers * 4))
-    chunks = [(list(docs[i : i + size]), fmt) for i in range(0, len(docs), size)]
-    out: list[bytes] = []
+    forking = "fork" in methods
+    context = multiprocessing.get_context("fork" if forking else None)
+    # The first letter in each language is made here, before the workers are
+    # forked: they then start with the fonts loaded and the font subsets and
+    # text layout of each language cached (see outreach.render.pdf) instead of
+    # each building them again.
+    first: dict[int, bytes] = {}
+    if forking:
+        languages: dict[str, int] = {}
+        for i, doc in enumerate(docs):
+            languages.setdefault(doc.language, i)
+            if len(languages) >= 8:
+                break
+        first = {i: render_one(docs[i], fmt) for i in sorted(languages.values())}
+    rest = [doc for i, doc in enumerate(docs) if i not in first]
+    size = -(-len(rest) // (workers * 4))
+    chunks = [(rest[i : i + size], fmt) for i in range(0, len(rest), size)]
+    made: list[bytes] = []
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         for part in pool.map(_render_chunk, chunks):
-            out.extend(part)
-    return out
+            made.extend(part)
+    others = iter(made)
+    return [first[i] if i in first else next(others) for i in range(len(docs))]
 
 
 def render_outputs(

@@ -60,16 +60,122 @@ def _setup() -> dict[str, Any]:
     from reportlab.pdfbase.ttfonts import TTFont
 
     rl_config.useA85 = 0  # binary streams: smaller and faster than ASCII85
+    font_class = _cached_font_class(TTFont)
     charsets: dict[str, frozenset[str]] = {}
     for name, filename in _FONTS.values():
         if name in charsets:
             continue
-        font = TTFont(name, str(FONTS_DIR / filename))
+        font = font_class(name, str(FONTS_DIR / filename))
         pdfmetrics.registerFont(font)
         charsets[name] = frozenset(map(chr, font.face.charToGlyph))
     _state["charsets"] = charsets
     _state["width"] = pdfmetrics.stringWidth
     return _state
+
+
+#: Font subsets kept per font: at most this many (each a few tens of KiB).
+_SUBSETS_KEPT = 256
+
+
+def _cached_font_class(base: type) -> type:
+    """ReportLab's TTFont, keeping each font subset it embeds for the next document.
+
+    A subset (the glyphs, their widths and the ToUnicode map, compressed) is
+    fixed by the characters it holds in their order of first use, and letters
+    from one template use the same characters in the same order: building
+    and compressing the subset again for every one-letter PDF was most of
+    the time spent per file. This is ReportLab's ``TTFont.addObjects`` with
+    that memory; the objects written are the same.
+    """
+    import zlib
+
+    from reportlab.pdfbase import pdfdoc
+    from reportlab.pdfbase.ttfonts import (
+        FF_NONSYMBOLIC,
+        FF_SYMBOLIC,
+        SUBSETN,
+        makeToUnicodeCMap,
+    )
+
+    def flate(data: bytes) -> Any:
+        stream = pdfdoc.PDFStream()
+        stream.content = data  # already compressed
+        stream.dictionary["Filter"] = pdfdoc.PDFArray([pdfdoc.PDFName("FlateDecode")])
+        return stream
+
+    class CachedTTFont(base):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._subsets: dict[tuple[int, tuple[int, ...]], tuple[Any, ...]] = {}
+
+        def _subset_parts(self, doc: Any, n: int, subset: list[int]) -> tuple[Any, ...]:
+            key = (n, tuple(subset))
+            parts = self._subsets.get(key)
+            if parts is None:
+                face = self.face
+                base_name = b"".join((SUBSETN(n), b"+", face.name, face.subfontNameX)).decode(
+                    "pdfdoc"
+                )
+                widths = pdfdoc.PDFArray([face.getCharWidth(code) for code in subset])
+                cmap = makeToUnicodeCMap(base_name, subset).encode("utf8")
+                glyphs = face.makeSubset(subset)
+                parts = (
+                    base_name,
+                    widths.format(doc),  # bytes are written as they are
+                    zlib.compress(cmap),
+                    zlib.compress(glyphs),
+                    len(glyphs),
+                )
+                if len(self._subsets) >= _SUBSETS_KEPT:
+                    self._subsets.clear()
+                self._subsets[key] = parts
+            return parts
+
+        def addObjects(self, doc: Any) -> None:
+            if not doc.compression:
+                super().addObjects(doc)
+                return
+            try:
+                state = self.state[doc]
+            except KeyError:
+                state = self.state[doc] = base.State(self._asciiReadable)
+            state.frozen = 1
+            face = self.face
+            for n, subset in enumerate(state.subsets):
+                internal_name = self.getSubsetInternalName(n, doc)[1:]
+                base_name, widths, cmap, glyphs, length1 = self._subset_parts(doc, n, subset)
+                pdf_font = pdfdoc.PDFTrueTypeFont()
+                pdf_font.__Comment__ = f"Font {self.fontName} subset {n}"
+                pdf_font.Name = internal_name
+                pdf_font.BaseFont = base_name
+                pdf_font.FirstChar = 0
+                pdf_font.LastChar = len(subset) - 1
+                pdf_font.Widths = widths
+                pdf_font.ToUnicode = doc.Reference(flate(cmap), "toUnicodeCMap:" + base_name)
+                font_file = flate(glyphs)
+                font_file.dictionary["Length1"] = length1
+                file_ref = doc.Reference(font_file, f"fontFile:{face.filename}({base_name})")
+                descriptor = pdfdoc.PDFDictionary(
+                    {
+                        "Type": "/FontDescriptor",
+                        "Ascent": face.ascent,
+                        "CapHeight": face.capHeight,
+                        "Descent": face.descent,
+                        "Flags": (face.flags & ~FF_NONSYMBOLIC) | FF_SYMBOLIC,
+                        "FontBBox": pdfdoc.PDFArray(face.bbox),
+                        "FontName": pdfdoc.PDFName(base_name),
+                        "ItalicAngle": face.italicAngle,
+                        "StemV": face.stemV,
+                        "FontFile2": file_ref,
+                        "MissingWidth": face.defaultWidth,
+                    }
+                )
+                pdf_font.FontDescriptor = doc.Reference(descriptor, "fontDescriptor:" + base_name)
+                doc.Reference(pdf_font, internal_name)
+                doc.idToObject["BasicFonts"].dict[internal_name] = pdf_font
+            del self.state[doc]
+
+    return CachedTTFont
 
 
 #: Hebrew, Arabic, Syriac, Thaana, NKo, ... and the Hebrew/Arabic presentation forms.
@@ -80,23 +186,47 @@ def _has_rtl(text: str) -> bool:
     return _RTL_RE.search(text) is not None
 
 
+#: Shaped and reordered text: the same paragraphs and lines recur in every
+#: letter of a template, and both steps are slow pure Python.
+_SHAPED: dict[str, str] = {}
+_VISUAL: dict[tuple[str, bool], str] = {}
+#: Paragraphs already wrapped into lines (see _write_letter).
+_WRAPPED: dict[tuple[Any, ...], list[list[tuple[str, str]]]] = {}
+_TEXTS_KEPT = 20_000
+
+
 def _reshape(text: str) -> str:
     """Arabic letters in their joined (contextual) forms, still in logical order."""
+    found = _SHAPED.get(text)
+    if found is not None:
+        return found
     reshaper = _state.get("reshaper")
     if reshaper is None:
         import arabic_reshaper
 
         reshaper = _state["reshaper"] = arabic_reshaper.ArabicReshaper()
-    return reshaper.reshape(text)
+    found = reshaper.reshape(text)
+    if len(_SHAPED) >= _TEXTS_KEPT:
+        _SHAPED.clear()
+    _SHAPED[text] = found
+    return found
 
 
 def _visual(text: str, base_rtl: bool) -> str:
     """*text* (already reshaped) in visual, left-to-right drawing order."""
+    key = (text, base_rtl)
+    found = _VISUAL.get(key)
+    if found is not None:
+        return found
     # python-bidi's pure-Python algorithm: unlike its newer Rust binding
     # (0.5+), it mirrors brackets, so "(A/66/874)" stays enclosed.
     from bidi.algorithm import get_display
 
-    return get_display(text, base_dir="R" if base_rtl else "L")
+    found = get_display(text, base_dir="R" if base_rtl else "L")
+    if len(_VISUAL) >= _TEXTS_KEPT:
+        _VISUAL.clear()
+    _VISUAL[key] = found
+    return found
 
 
 class _Fonts:
@@ -158,11 +288,23 @@ def _style(span: Span, heading: bool) -> str:
 
 
 class _Writer:
+    """Draws a letter's lines; all the text of a page goes in one text object
+    (one BT ... ET with a font change only where the font changes)."""
+
     def __init__(self, canvas: Any) -> None:
         self.c = canvas
         self.y = PAGE_H - MARGIN_TOP
+        self.text: Any = None
+        self.font: tuple[str, float] | None = None
+
+    def finish_page(self) -> None:
+        if self.text is not None:
+            self.c.drawText(self.text)
+            self.text = None
+            self.font = None
 
     def new_page(self) -> None:
+        self.finish_page()
         self.c.showPage()
         self.y = PAGE_H - MARGIN_TOP
 
@@ -185,10 +327,15 @@ class _Writer:
             runs.extend(fonts.runs(text, style))
         widths = [fonts.width(run, font, size) for run, font in runs]
         x = PAGE_W - MARGIN_X - sum(widths) if rtl else MARGIN_X
-        c = self.c
+        text = self.text
+        if text is None:
+            text = self.text = self.c.beginText()
         for (run, font), w in zip(runs, widths, strict=True):
-            c.setFont(font, size)
-            c.drawString(x, baseline, run)
+            if self.font != (font, size):
+                text.setFont(font, size)
+                self.font = (font, size)
+            text.setTextOrigin(x, baseline)
+            text.textLine(run)  # the next run sets its own origin
             x += w
         self.y -= LEADING if size <= SIZE + 0.1 else size * 1.45
 
@@ -251,7 +398,15 @@ def _write_letter(writer: _Writer, doc: LetterDoc) -> None:
         heading = block.kind == "h"
         size = 13.0 if heading else SIZE
         for spans in block.lines:
-            for pieces in _wrap(spans, fonts, size, width, heading):
+            # most paragraphs recur word for word in every letter of a template
+            key = (fonts.main, size, heading, tuple(spans))
+            lines = _WRAPPED.get(key)
+            if lines is None:
+                lines = _wrap(spans, fonts, size, width, heading)
+                if len(_WRAPPED) >= _TEXTS_KEPT:
+                    _WRAPPED.clear()
+                _WRAPPED[key] = lines
+            for pieces in lines:
                 if rtl:
                     # one direction-aware string per line keeps the word order right
                     bold = all(style == "B" for _t, style in pieces)
@@ -276,7 +431,9 @@ def to_pdf(docs: Sequence[LetterDoc]) -> bytes:
     if author:
         canvas.setAuthor(str(author))
     for doc in docs:
-        _write_letter(_Writer(canvas), doc)
+        writer = _Writer(canvas)
+        _write_letter(writer, doc)
+        writer.finish_page()
         canvas.showPage()
     canvas.save()
     return buf.getvalue()
