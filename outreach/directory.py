@@ -140,6 +140,8 @@ def _text(field: str, value: Any, *, multiline: bool = False) -> str | None:
     value = value.strip()
     if not value:
         return None
+    if "\x00" in value:
+        raise FieldError("contains a NUL character (0x00); remove it")
     if multiline:
         value = "\n".join(line.rstrip() for line in value.replace("\r\n", "\n").split("\n"))
     elif "  " in value or "\n" in value or "\t" in value or "\r" in value:

@@ -985,15 +985,14 @@ class Sender:
         elif todo:
             self.db.check_schema()
             with self.db.engine.connect() as conn:
+                # Each state change ("sending" before the hand-over, "sent"
+                # after) is committed durably before the next step, so that it
+                # survives this process dying and also a crash of the machine
+                # or the database server: a letter is never sent twice.
                 if self.db.is_sqlite:
+                    # Outside any transaction: straight on the driver's connection.
+                    conn.connection.driver_connection.execute("PRAGMA synchronous = FULL")
                     conn = conn.execution_options(outreach_begin="IMMEDIATE")
-                else:
-                    # Each state change is committed before the next step, so
-                    # it survives this process dying (what at-most-once needs).
-                    # Like SQLite's WAL with synchronous=NORMAL, the server
-                    # need not wait for the disk at every commit.
-                    conn.exec_driver_sql("SET SESSION synchronous_commit TO off")
-                    conn.commit()
                 try:
                     for row in todo:
                         try:
@@ -1008,10 +1007,9 @@ class Sender:
                         assert self.transport is not None
                         report.connections = self.transport.connections_opened
                         self.transport.close()
-                        if not self.db.is_sqlite:
+                        if self.db.is_sqlite:
                             conn.rollback()
-                            conn.exec_driver_sql("RESET synchronous_commit")
-                            conn.commit()
+                            conn.connection.driver_connection.execute("PRAGMA synchronous = NORMAL")
         report.elapsed = time.monotonic() - started
         return report
 

@@ -524,8 +524,44 @@ class Record(dict):  # type: ignore[type-arg]
     __slots__ = ()
 
 
+#: Largest string, list or number a template may build with ``*`` or ``**``:
+#: a letter never needs more, and ``{{ 'a' * 10**9 }}`` must not hang a batch.
+MAX_PRODUCT = 100_000
+
+
+def _power_too_large(base: float, exponent: float) -> bool:
+    if abs(exponent) > 64:
+        return True
+    return abs(base) > 1 and abs(exponent) * len(str(int(abs(base)))) > 64
+
+
 class LetterSandbox(ImmutableSandboxedEnvironment):
-    """The immutable sandbox, with a fast path for :class:`Record` keys."""
+    """The immutable sandbox, with a fast path for :class:`Record` keys and
+    limits on ``*`` and ``**`` so a template cannot exhaust memory or time."""
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        numbers = isinstance(left, int | float) and isinstance(right, int | float)
+        if operator == "**" and numbers and _power_too_large(left, right):
+            raise SecurityError(f"{left!r} ** {right!r} is too large for a letter")
+        if operator == "*":
+            for seq, n in ((left, right), (right, left)):
+                if (
+                    isinstance(seq, str | list | tuple)
+                    and isinstance(n, int)
+                    and len(seq) * n > MAX_PRODUCT
+                ):
+                    raise SecurityError(
+                        "a repeated text or list that large has no place in a letter"
+                    )
+            if (
+                isinstance(left, int)
+                and isinstance(right, int)
+                and left.bit_length() + right.bit_length() > 256
+            ):
+                raise SecurityError("a number that large has no place in a letter")
+        return super().call_binop(context, operator, left, right)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if type(obj) is Record:

@@ -652,3 +652,15 @@ def test_import_does_not_quietly_move_a_contact_to_another_organization(run, db_
     assert "amina@example.org belongs to Amina Diallo at AU" in result.stderr
     assert "contacts edit amina@example.org --org ECOWAS" in result.stderr
     assert table_dump(db_url) == before
+
+
+def test_nul_character_is_a_row_problem_on_every_backend(run, db_url, tmp_path):
+    path = tmp_path / "nul.csv"
+    path.write_text(
+        "Organisation,organization_name,Name,E-mail\nAU,African Union,Ami\x00na,a@example.org\n",
+        encoding="utf-8",
+    )
+    before = table_dump(db_url)
+    result = run("contacts", "import", str(path), expect=1)
+    assert "nul.csv:2: Name: contains a NUL character" in result.stderr
+    assert table_dump(db_url) == before

@@ -88,6 +88,9 @@ def _user_templates(tmp_path: Path, body: str) -> Path:
         ("{{ ''.__class__.__mro__ }}", "sandbox"),
         ("{{ organization.__class__ }}", "sandbox"),
         ("{{ campaign.variables.update({'x': 1}) }}", "sandbox"),
+        ("{{ 'a' * 10**9 }}", "sandbox"),
+        ("{{ 10 ** 10 ** 10 }}", "sandbox"),
+        ("{{ [1, 2] * 1000000 }}", "sandbox"),
     ],
 )
 def test_template_errors_stop_the_batch(

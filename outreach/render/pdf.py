@@ -103,6 +103,24 @@ def _cached_font_class(base: type) -> type:
         stream.dictionary["Filter"] = pdfdoc.PDFArray([pdfdoc.PDFName("FlateDecode")])
         return stream
 
+    class Preformatted(pdfdoc.PDFObject):  # type: ignore[misc]
+        """A PDF dictionary written once: fixed bytes around this document's
+        object references (ReportLab formats every key and value again for
+        every document otherwise)."""
+
+        __RefOnly__ = 1  # an indirect object, as ReportLab's own font objects
+
+        def __init__(self, *parts: Any) -> None:
+            self.parts = parts
+
+        def format(self, document: Any) -> bytes:
+            return b"".join(
+                part if isinstance(part, bytes) else part.format(document) for part in self.parts
+            )
+
+    def name(text: str) -> bytes:
+        return pdfdoc.PDFName(text).encode("latin-1")
+
     class CachedTTFont(base):  # type: ignore[misc, valid-type]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
@@ -119,9 +137,35 @@ def _cached_font_class(base: type) -> type:
                 widths = pdfdoc.PDFArray([face.getCharWidth(code) for code in subset])
                 cmap = makeToUnicodeCMap(base_name, subset).encode("utf8")
                 glyphs = face.makeSubset(subset)
+                descriptor = {
+                    "Type": "/FontDescriptor",
+                    "Ascent": face.ascent,
+                    "CapHeight": face.capHeight,
+                    "Descent": face.descent,
+                    "Flags": (face.flags & ~FF_NONSYMBOLIC) | FF_SYMBOLIC,
+                    "FontBBox": pdfdoc.PDFArray(face.bbox),
+                    "FontName": pdfdoc.PDFName(base_name),
+                    "ItalicAngle": face.italicAngle,
+                    "StemV": face.stemV,
+                    "MissingWidth": face.defaultWidth,
+                }
+                fixed = b"".join(
+                    name(key) + b" " + pdfdoc.format(value, doc) + b"\n"
+                    for key, value in descriptor.items()
+                )
+                font_head = (
+                    b"/Type /Font\n/Subtype /TrueType\n/BaseFont "
+                    + name(base_name)
+                    + b"\n/FirstChar 0\n/LastChar "
+                    + pdfdoc.format(len(subset) - 1, doc)
+                    + b"\n/Widths "
+                    + widths.format(doc)
+                    + b"\n"
+                )
                 parts = (
                     base_name,
-                    widths.format(doc),  # bytes are written as they are
+                    font_head,
+                    b"<<\n" + fixed + b"/FontFile2 ",
                     zlib.compress(cmap),
                     zlib.compress(glyphs),
                     len(glyphs),
@@ -143,34 +187,26 @@ def _cached_font_class(base: type) -> type:
             face = self.face
             for n, subset in enumerate(state.subsets):
                 internal_name = self.getSubsetInternalName(n, doc)[1:]
-                base_name, widths, cmap, glyphs, length1 = self._subset_parts(doc, n, subset)
-                pdf_font = pdfdoc.PDFTrueTypeFont()
-                pdf_font.__Comment__ = f"Font {self.fontName} subset {n}"
-                pdf_font.Name = internal_name
-                pdf_font.BaseFont = base_name
-                pdf_font.FirstChar = 0
-                pdf_font.LastChar = len(subset) - 1
-                pdf_font.Widths = widths
-                pdf_font.ToUnicode = doc.Reference(flate(cmap), "toUnicodeCMap:" + base_name)
+                base_name, font_head, descriptor_head, cmap, glyphs, length1 = self._subset_parts(
+                    doc, n, subset
+                )
+                to_unicode = doc.Reference(flate(cmap), "toUnicodeCMap:" + base_name)
                 font_file = flate(glyphs)
                 font_file.dictionary["Length1"] = length1
                 file_ref = doc.Reference(font_file, f"fontFile:{face.filename}({base_name})")
-                descriptor = pdfdoc.PDFDictionary(
-                    {
-                        "Type": "/FontDescriptor",
-                        "Ascent": face.ascent,
-                        "CapHeight": face.capHeight,
-                        "Descent": face.descent,
-                        "Flags": (face.flags & ~FF_NONSYMBOLIC) | FF_SYMBOLIC,
-                        "FontBBox": pdfdoc.PDFArray(face.bbox),
-                        "FontName": pdfdoc.PDFName(base_name),
-                        "ItalicAngle": face.italicAngle,
-                        "StemV": face.stemV,
-                        "FontFile2": file_ref,
-                        "MissingWidth": face.defaultWidth,
-                    }
+                descriptor = doc.Reference(
+                    Preformatted(descriptor_head, file_ref, b"\n>>"),
+                    "fontDescriptor:" + base_name,
                 )
-                pdf_font.FontDescriptor = doc.Reference(descriptor, "fontDescriptor:" + base_name)
+                pdf_font = Preformatted(
+                    b"<<\n",
+                    font_head,
+                    b"/Name " + name(internal_name) + b"\n/ToUnicode ",
+                    to_unicode,
+                    b"\n/FontDescriptor ",
+                    descriptor,
+                    b"\n>>",
+                )
                 doc.Reference(pdf_font, internal_name)
                 doc.idToObject["BasicFonts"].dict[internal_name] = pdf_font
             del self.state[doc]
