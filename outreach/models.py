@@ -5,8 +5,6 @@ The tables are created by the Alembic migrations in ``migrations/``, never by
 ``create_all``; ``tests/test_migrations.py`` proves the two agree.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 import enum
 from typing import Any
@@ -152,7 +150,7 @@ class Organization(TimestampMixin, Base):
     #: Set when the organization is removed while letters or responses point at it.
     archived_at: Mapped[dt.datetime | None]
 
-    contacts: Mapped[list[Contact]] = relationship(
+    contacts: Mapped[list["Contact"]] = relationship(
         back_populates="organization", order_by="Contact.id"
     )
 
@@ -238,7 +236,7 @@ class Dialogue(TimestampMixin, Base):
     civil_society_spoke: Mapped[int | None] = mapped_column(Integer)
     outcome_notes: Mapped[str | None] = mapped_column(Text)
 
-    campaigns: Mapped[list[Campaign]] = relationship(back_populates="dialogue")
+    campaigns: Mapped[list["Campaign"]] = relationship(back_populates="dialogue")
 
 
 class Campaign(TimestampMixin, Base):
@@ -364,7 +362,7 @@ class Response(TimestampMixin, Base):
     campaign: Mapped[Campaign | None] = relationship()
     organization: Mapped[Organization] = relationship()
     letter: Mapped[Letter | None] = relationship()
-    attachments: Mapped[list[Attachment]] = relationship(
+    attachments: Mapped[list["Attachment"]] = relationship(
         back_populates="response", order_by="Attachment.id"
     )
 
