@@ -23,3 +23,12 @@ def test_readme_opens_with_the_two_fresh_machine_commands() -> None:
     assert run_at < test_at < text.index("## The database")
     assert "pip install ." in text[run_at:test_at]
     assert "pytest" in text[test_at : text.index("```", text.index("```", test_at) + 3)]
+
+
+def test_readme_library_example_runs(tmp_path, capsys) -> None:
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## As a library") :]
+    code = section[section.index("```python") + len("```python") : section.index("```\n", 10)]
+    code = code.replace('"campaign.db"', repr(str(tmp_path / "campaign.db")))
+    exec(compile(code, "README.md", "exec"), {})
+    assert "1 ['ar']" in capsys.readouterr().out
