@@ -6,11 +6,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from outreach.config import current_user
+from outreach.config import ACTOR_KEY, current_user
 from outreach.models import Activity
-
-#: Key in ``Session.info`` holding who is acting (set by ``Database.session``).
-ACTOR_KEY = "outreach.actor"
 
 
 def actor_of(session: Session) -> str:

@@ -10,6 +10,9 @@ from pathlib import Path
 from outreach.errors import ConfigurationError
 
 ENV_DATABASE_URL = "OUTREACH_DATABASE_URL"
+
+#: Key in ``Session.info`` holding who is acting (set by ``Database.session``).
+ACTOR_KEY = "outreach.actor"
 ENV_USER = "OUTREACH_USER"
 
 #: The database used when neither ``--db`` nor ``OUTREACH_DATABASE_URL`` is given.

@@ -19,16 +19,17 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import Session, sessionmaker
 
-from outreach.activity import ACTOR_KEY
-from outreach.config import current_user, database_url, mask_url
+from outreach.config import ACTOR_KEY, current_user, database_url, mask_url
 from outreach.errors import DatabaseError, SchemaError
+
+if TYPE_CHECKING:  # the ORM loads on the first session, not on import
+    from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -249,6 +250,8 @@ class Database:
         if self._check_schema and not self._schema_checked:
             self.check_schema()
         if self._sessionmaker is None:
+            from sqlalchemy.orm import sessionmaker
+
             self._sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         session = self._sessionmaker()
         session.info[ACTOR_KEY] = self.actor
@@ -264,6 +267,18 @@ class Database:
             raise
         finally:
             session.close()
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only unit of work without the ORM: a Core connection in a
+        transaction that is rolled back at the end (what the reports use)."""
+        if self._check_schema and not self._schema_checked:
+            self.check_schema()
+        with self.connect() as conn, conn.begin() as trans:
+            try:
+                yield conn
+            finally:
+                trans.rollback()
 
     # -- schema --------------------------------------------------------------
 

@@ -23,6 +23,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
+from outreach.enums import (  # noqa: F401  (re-exported: the schema's enumerations)
+    REGION_LABELS,
+    CampaignStatus,
+    Channel,
+    ContactKind,
+    LetterStatus,
+    OrgKind,
+    Region,
+    Stance,
+    UNBody,
+)
 from outreach.types import UTCDateTime, str_enum, utcnow
 
 NAMING_CONVENTION = {
@@ -42,86 +53,6 @@ class Base(DeclarativeBase):
 class TimestampMixin:
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-
-
-# --- enumerations (stored as their values, which are what users type) -------
-
-
-class OrgKind(enum.StrEnum):
-    REGIONAL = "regional"
-    SUBREGIONAL = "sub-regional"
-    UN_BODY = "un-body"
-    MEMBER_STATE = "member-state"
-    CIVIL_SOCIETY = "civil-society"
-    OTHER = "other"
-
-
-class Region(enum.StrEnum):
-    AFRICA = "africa"
-    AMERICAS = "americas"
-    ASIA_PACIFIC = "asia-pacific"
-    EUROPE = "europe"
-    MENA = "mena"
-    GLOBAL = "global"
-
-    @property
-    def label(self) -> str:
-        return REGION_LABELS[self]
-
-
-REGION_LABELS = {
-    Region.AFRICA: "Africa",
-    Region.AMERICAS: "Americas",
-    Region.ASIA_PACIFIC: "Asia-Pacific",
-    Region.EUROPE: "Europe",
-    Region.MENA: "Middle East and North Africa",
-    Region.GLOBAL: "Global",
-}
-
-
-class ContactKind(enum.StrEnum):
-    PERSON = "person"
-    OFFICE = "office"
-
-
-class UNBody(enum.StrEnum):
-    GENERAL_ASSEMBLY = "general-assembly"
-    SECURITY_COUNCIL = "security-council"
-    HUMAN_RIGHTS_COUNCIL = "human-rights-council"
-    OTHER = "other"
-
-
-class CampaignStatus(enum.StrEnum):
-    DRAFT = "draft"
-    ACTIVE = "active"
-    CLOSED = "closed"
-
-
-class LetterStatus(enum.StrEnum):
-    DRAFT = "draft"
-    APPROVED = "approved"
-    SENDING = "sending"
-    SENT = "sent"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-class Channel(enum.StrEnum):
-    EMAIL = "email"
-    POST = "post"
-    FAX = "fax"
-    HAND = "hand"
-    PHONE = "phone"
-    OTHER = "other"
-
-
-class Stance(enum.StrEnum):
-    COMMITMENT = "commitment"
-    SUPPORTIVE = "supportive"
-    ACKNOWLEDGEMENT = "acknowledgement"
-    NEUTRAL = "neutral"
-    DECLINE = "decline"
-    OTHER = "other"
 
 
 # --- the directory -----------------------------------------------------------

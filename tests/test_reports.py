@@ -831,3 +831,38 @@ def test_html_report_in_headless_chromium(db: Database, run, tmp_path: Path) -> 
         assert chart["width"] > 300 and chart["height"] > 100, (name, chart)
     assert visit.screenshot.startswith(b"\x89PNG") and len(visit.screenshot) > 20_000
     assert visit.pdf.startswith(b"%PDF")
+
+
+def test_report_tables_mirror_the_models() -> None:
+    """The reports read Core copies of the tables (so a report never loads the
+    ORM); they must keep every column of the models, with the same types."""
+    from outreach.models import Base
+    from outreach.reports import _tables
+
+    for light in _tables.metadata.sorted_tables:
+        model = Base.metadata.tables[light.name]
+        assert [c.name for c in light.columns] == [c.name for c in model.columns], light.name
+        for column in light.columns:
+            assert type(column.type) is type(model.columns[column.name].type), (
+                f"{light.name}.{column.name}"
+            )
+
+
+def test_report_command_does_not_load_the_orm(run, db_url) -> None:
+    import subprocess
+    import sys
+
+    run("info")  # the database exists and is migrated
+    code = (
+        "import sys\n"
+        "from outreach.cli import cli\n"
+        f"args = ['--db', {db_url!r}, 'report', 'status', '--campaign', 'nope']\n"
+        "try:\n"
+        "    cli.main(args, prog_name='outreach')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('ORM', 'sqlalchemy.orm' in sys.modules, 'outreach.models' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "no campaign 'nope'" in out.stderr
+    assert "ORM False False" in out.stdout

@@ -139,7 +139,7 @@ def status_cmd(
     from outreach.reports.formats import render_status
     from outreach.reports.status import status_report
 
-    with state.session() as session:
+    with state.database().read() as session:
         report = status_report(
             session,
             campaign=campaign,
@@ -176,7 +176,7 @@ def dialogue_cmd(
     from outreach.reports.dialogue import dialogue_report
     from outreach.reports.formats import render_dialogue
 
-    with state.session() as session:
+    with state.database().read() as session:
         report = dialogue_report(session, dialogue=dialogue, overdue_after=overdue_after, now=as_of)
     text = render_dialogue(report, fmt, color=out is None and _use_colour())
     _deliver(text, out, f"the report on {report.dialogue.slug}")
@@ -195,7 +195,7 @@ def history_cmd(state: AppState, org: str, fmt: str, out: Path | None) -> None:
     from outreach.reports.formats import render_history
     from outreach.reports.history import history_report
 
-    with state.session() as session:
+    with state.database().read() as session:
         report = history_report(session, org=org)
     text = render_history(report, fmt, color=out is None and _use_colour())
     _deliver(text, out, f"the history of {report.acronym}")

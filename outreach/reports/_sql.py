@@ -5,35 +5,30 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
-from outreach import models
-from outreach.models import (
-    Campaign,
-    Dialogue,
-    Letter,
-    LetterStatus,
-    Organization,
-    Response,
-    Stance,
-)
+from outreach.enums import LetterStatus, Stance
+from outreach.reports import _tables
 
-# The reports query the tables through Core columns: no ORM objects are
-# loaded and the mappers never need configuring, which keeps a report fast
-# from a cold start.
-LETTERS = Letter.__table__.c
-RESPONSES = Response.__table__.c
-ORGS = Organization.__table__.c
-CAMPAIGNS = Campaign.__table__.c
-DIALOGUES = Dialogue.__table__.c
+if TYPE_CHECKING:  # the ORM is not loaded for a report
+    from sqlalchemy.orm import Session
 
-#: Which organizations a campaign writes to, when the schema has the table
-#: (organizations on it count as recipients even before their letter exists).
-_recipient_model = getattr(models, "CampaignRecipient", None)
-RECIPIENTS = _recipient_model.__table__.c if _recipient_model is not None else None
+# The reports query Core tables (outreach.reports._tables): no ORM objects are
+# loaded and the ORM itself is not imported, which keeps a report fast from a
+# cold start.
+LETTERS = _tables.letters.c
+RESPONSES = _tables.responses.c
+ORGS = _tables.organizations.c
+CAMPAIGNS = _tables.campaigns.c
+DIALOGUES = _tables.dialogues.c
+CAMPAIGN_TABLE = _tables.campaigns
+DIALOGUE_TABLE = _tables.dialogues
+
+#: Which organizations a campaign writes to (organizations on the list count
+#: as recipients even before their letter exists).
+RECIPIENTS = _tables.campaign_recipients.c
 
 #: ``letter_status`` of a listed recipient with no letter yet.
 NO_LETTER = "none"
@@ -214,7 +209,8 @@ def as_utc(value: Any) -> dt.datetime | None:
 
 def utc_day(session: Session, column: Any) -> sa.ColumnElement[Any]:
     """The UTC calendar day of a timestamp column, as SQL."""
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.dialect if isinstance(session, sa.Connection) else session.get_bind().dialect
+    if dialect.name == "postgresql":
         return sa.func.date(sa.func.timezone("UTC", column))
     return sa.func.date(column)
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from outreach.errors import NotFoundError
-from outreach.models import Dialogue
-from outreach.reports._sql import DIALOGUES
+from outreach.reports._sql import DIALOGUE_TABLE, DIALOGUES
 from outreach.reports.status import (
     DEFAULT_OVERDUE_AFTER,
     RecipientStatus,
@@ -22,6 +21,9 @@ from outreach.reports.status import (
     recipient_rows,
 )
 from outreach.types import utcnow
+
+if TYPE_CHECKING:  # the ORM is not loaded for a report
+    from sqlalchemy.orm import Session
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ def dialogue_report(
     """The report on the dialogue with slug *dialogue* across its campaigns."""
     now = now or utcnow()
     dlg = session.execute(
-        sa.select(Dialogue.__table__).where(DIALOGUES.slug == dialogue.strip())
+        sa.select(DIALOGUE_TABLE).where(DIALOGUES.slug == dialogue.strip())
     ).first()
     if dlg is None:
         known = session.scalars(sa.select(DIALOGUES.slug).order_by(DIALOGUES.slug).limit(6)).all()

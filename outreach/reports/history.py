@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from outreach.errors import NotFoundError
-from outreach.models import Campaign, Dialogue
 from outreach.reports._sql import (
+    CAMPAIGN_TABLE,
     CAMPAIGNS,
+    DIALOGUE_TABLE,
     DIALOGUES,
     LETTERS,
     NO_LETTER,
@@ -26,6 +26,9 @@ from outreach.reports._sql import (
     response_summaries,
 )
 from outreach.reports.status import region_label
+
+if TYPE_CHECKING:  # the ORM is not loaded for a report
+    from sqlalchemy.orm import Session
 
 
 @dataclass(frozen=True)
@@ -120,9 +123,7 @@ def history_report(session: Session, *, org: str) -> HistoryReport:
                 DIALOGUES.date.label("dialogue_date"),
             )
             .select_from(
-                Campaign.__table__.outerjoin(
-                    Dialogue.__table__, CAMPAIGNS.dialogue_id == DIALOGUES.id
-                )
+                CAMPAIGN_TABLE.outerjoin(DIALOGUE_TABLE, CAMPAIGNS.dialogue_id == DIALOGUES.id)
             )
             .where(CAMPAIGNS.id.in_(ids))
         )

@@ -31,23 +31,16 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
+from outreach.enums import REGION_LABELS, LetterStatus, OrgKind, Region, Stance
 from outreach.errors import NotFoundError
-from outreach.models import (
-    REGION_LABELS,
-    Campaign,
-    Dialogue,
-    LetterStatus,
-    OrgKind,
-    Region,
-    Stance,
-)
 from outreach.reports._sql import (
+    CAMPAIGN_TABLE,
     CAMPAIGNS,
+    DIALOGUE_TABLE,
     DIALOGUES,
     LETTERS,
     NO_LETTER,
@@ -63,6 +56,9 @@ from outreach.reports._sql import (
     whole_days,
 )
 from outreach.types import utcnow
+
+if TYPE_CHECKING:  # the ORM is not loaded for a report
+    from sqlalchemy.orm import Session
 
 DEFAULT_OVERDUE_AFTER = dt.timedelta(days=21)
 
@@ -215,9 +211,7 @@ def _campaign_query() -> sa.Select[Any]:
         DIALOGUES.slug.label("dialogue_slug"),
         DIALOGUES.title.label("dialogue_title"),
         DIALOGUES.date.label("dialogue_date"),
-    ).select_from(
-        Campaign.__table__.outerjoin(Dialogue.__table__, CAMPAIGNS.dialogue_id == DIALOGUES.id)
-    )
+    ).select_from(CAMPAIGN_TABLE.outerjoin(DIALOGUE_TABLE, CAMPAIGNS.dialogue_id == DIALOGUES.id))
 
 
 def find_campaign(session: Session, slug: str) -> sa.Row[Any]:

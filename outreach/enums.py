@@ -1,0 +1,84 @@
+"""The enumerations of the schema, stored as their values (what users type).
+
+Kept apart from :mod:`outreach.models` so that code which only reads tables
+(the reports) need not load the ORM.
+"""
+
+import enum
+
+
+class OrgKind(enum.StrEnum):
+    REGIONAL = "regional"
+    SUBREGIONAL = "sub-regional"
+    UN_BODY = "un-body"
+    MEMBER_STATE = "member-state"
+    CIVIL_SOCIETY = "civil-society"
+    OTHER = "other"
+
+
+class Region(enum.StrEnum):
+    AFRICA = "africa"
+    AMERICAS = "americas"
+    ASIA_PACIFIC = "asia-pacific"
+    EUROPE = "europe"
+    MENA = "mena"
+    GLOBAL = "global"
+
+    @property
+    def label(self) -> str:
+        return REGION_LABELS[self]
+
+
+REGION_LABELS = {
+    Region.AFRICA: "Africa",
+    Region.AMERICAS: "Americas",
+    Region.ASIA_PACIFIC: "Asia-Pacific",
+    Region.EUROPE: "Europe",
+    Region.MENA: "Middle East and North Africa",
+    Region.GLOBAL: "Global",
+}
+
+
+class ContactKind(enum.StrEnum):
+    PERSON = "person"
+    OFFICE = "office"
+
+
+class UNBody(enum.StrEnum):
+    GENERAL_ASSEMBLY = "general-assembly"
+    SECURITY_COUNCIL = "security-council"
+    HUMAN_RIGHTS_COUNCIL = "human-rights-council"
+    OTHER = "other"
+
+
+class CampaignStatus(enum.StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class LetterStatus(enum.StrEnum):
+    DRAFT = "draft"
+    APPROVED = "approved"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Channel(enum.StrEnum):
+    EMAIL = "email"
+    POST = "post"
+    FAX = "fax"
+    HAND = "hand"
+    PHONE = "phone"
+    OTHER = "other"
+
+
+class Stance(enum.StrEnum):
+    COMMITMENT = "commitment"
+    SUPPORTIVE = "supportive"
+    ACKNOWLEDGEMENT = "acknowledgement"
+    NEUTRAL = "neutral"
+    DECLINE = "decline"
+    OTHER = "other"
