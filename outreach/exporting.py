@@ -15,24 +15,15 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from outreach.csvcells import neutralise_formula
 from outreach.directory import CONTACT_FIELDS, ORG_FIELDS, contact_record, org_record
 from outreach.models import Contact, Organization
 
 FORMATS = ("csv", "json", "vcard")
 
-#: Leading characters a spreadsheet would treat as the start of a formula.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
 #: Contact CSV columns: the contact fields plus the organization's full name,
 #: so that an import into an empty database can create the organization.
 CONTACT_COLUMNS = (*CONTACT_FIELDS[:1], "organization_name", *CONTACT_FIELDS[1:])
-
-
-def neutralise(text: str) -> str:
-    """Prefix a cell that a spreadsheet would run as a formula with ``'``."""
-    if text and text.startswith(FORMULA_START):
-        return "'" + text
-    return text
 
 
 def _cell(value: Any) -> str:
@@ -50,7 +41,7 @@ def _csv(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> str:
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([neutralise(_cell(row.get(c))) for c in columns])
+        writer.writerow([neutralise_formula(_cell(row.get(c))) for c in columns])
     return buf.getvalue()
 
 

@@ -55,6 +55,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from outreach.activity import actor_of
+from outreach.csvcells import neutralise_formula, restore_formula
 from outreach.directory import (
     BOOL_FIELDS,
     CONTACT_FIELDS,
@@ -146,8 +147,6 @@ CONTACT_ALIASES: dict[str, Sequence[str]] = {
 
 _ORG_TABLE = _alias_table(ORG_ALIASES)
 _CONTACT_TABLE = _alias_table(CONTACT_ALIASES)
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 # --- results --------------------------------------------------------------------
@@ -321,13 +320,6 @@ def _resolve_headers(
     return out
 
 
-def _unneutralise(value: str) -> str:
-    """Undo :func:`neutralise_formula` so that export then import changes nothing."""
-    if len(value) > 1 and value[0] == "'" and value[1] in "=+-@\t\r":
-        return value[1:]
-    return value
-
-
 def _detect_delimiter(header_line: str) -> str:
     counts = {d: 0 for d in (",", ";", "\t")}
     quoted = False
@@ -392,7 +384,7 @@ def read_csv(
                     )
                     continue
             values = {
-                f: (_unneutralise(cell) if cell[0] == "'" else cell)
+                f: (restore_formula(cell) if cell[0] == "'" else cell)
                 for f, cell in zip(fields, row, strict=True)
                 if cell and f is not None and not cell.isspace()
             }
@@ -1498,7 +1490,6 @@ def write_rejects(target: Path, rejects: Sequence[tuple[Record, list[str]]]) -> 
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(["line", "problems", *columns])
-    from outreach.exporting import neutralise
 
     for record, lines in rejects:
         reasons = " | ".join(ln.split(": ", 1)[1] if ": " in ln else ln for ln in lines)
@@ -1507,8 +1498,8 @@ def write_rejects(target: Path, rejects: Sequence[tuple[Record, list[str]]]) -> 
             value = record.source.get(col, "")
             if isinstance(value, list | dict):
                 value = json.dumps(value, ensure_ascii=False)
-            cells.append(neutralise("" if value is None else str(value)))
-        writer.writerow([record.line, neutralise(reasons), *cells])
+            cells.append(neutralise_formula("" if value is None else str(value)))
+        writer.writerow([record.line, neutralise_formula(reasons), *cells])
     target.write_text(buf.getvalue(), encoding="utf-8-sig")
 
 

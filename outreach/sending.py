@@ -49,6 +49,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from outreach.activity import record_activity
+from outreach.csvcells import neutralise_formula
 from outreach.errors import ConfigurationError, NotFoundError, ValidationError
 from outreach.models import (
     Activity,
@@ -789,11 +790,6 @@ class SendReport:
                     ]
                 )
         return len(rows)
-
-
-def neutralise_formula(text: str) -> str:
-    """Stop a spreadsheet from running a CSV cell as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def campaign_by_slug(session: Session, slug: str) -> Campaign:

@@ -13,12 +13,11 @@ from typing import Any, TypeVar
 
 import click
 
+from outreach.csvcells import neutralise_formula
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 FORMATS = ("table", "csv", "json")
-
-#: Leading characters a spreadsheet would treat as the start of a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def output_options(fn: F) -> F:
@@ -60,13 +59,6 @@ def to_json_value(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [to_json_value(v) for v in value]
     return value
-
-
-def neutralise_formula(text: str) -> str:
-    """Stop a spreadsheet from running a cell as a formula (CSV injection)."""
-    if text and text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
 
 
 def render_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], width: int) -> str:

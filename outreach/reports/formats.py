@@ -15,6 +15,7 @@ import textwrap
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from outreach.csvcells import neutralise_formula
 from outreach.reports.status import (
     STANCE_LABELS,
     GroupRate,
@@ -70,7 +71,6 @@ _ANSI = {
 _RESET = "\x1b[0m"
 
 #: Leading characters a spreadsheet would treat as the start of a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 # --- small helpers --------------------------------------------------------------
@@ -97,11 +97,6 @@ def days_text(value: float | None) -> str:
         return "n/a"
     text = f"{value:.1f}".removesuffix(".0")
     return f"{text} day" if text == "1" else f"{text} days"
-
-
-def neutralise_formula(text: str) -> str:
-    """Stop a spreadsheet from running a cell as a formula (CSV injection)."""
-    return "'" + text if text and text.startswith(_FORMULA_START) else text
 
 
 def _paint(text: str, colour: str | None, color: bool) -> str:
