@@ -86,22 +86,6 @@ SUMMARY_LENGTH = 300
 # --- lookups -----------------------------------------------------------------
 
 
-def find_organization(session: Session, acronym: str) -> Organization:
-    org = session.scalar(
-        sa.select(Organization).where(Organization.acronym_key == acronym.strip().casefold())
-    )
-    if org is None:
-        raise NotFoundError(f"no organization {acronym!r}: see `outreach orgs list`")
-    return org
-
-
-def find_campaign(session: Session, slug: str) -> Campaign:
-    campaign = session.scalar(sa.select(Campaign).where(Campaign.slug == slug))
-    if campaign is None:
-        raise NotFoundError(f"no campaign {slug!r}: see `outreach campaigns list`")
-    return campaign
-
-
 def get_response(session: Session, response_id: int) -> Response:
     response = session.get(Response, response_id)
     if response is None:

@@ -49,6 +49,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from outreach.activity import record_activity
+from outreach.campaigns import get_campaign as campaign_by_slug
 from outreach.csvcells import neutralise_formula
 from outreach.errors import ConfigurationError, NotFoundError, ValidationError
 from outreach.models import (
@@ -790,13 +791,6 @@ class SendReport:
                     ]
                 )
         return len(rows)
-
-
-def campaign_by_slug(session: Session, slug: str) -> Campaign:
-    campaign = session.scalar(sa.select(Campaign).where(Campaign.slug == slug))
-    if campaign is None:
-        raise NotFoundError(f"no campaign {slug!r}: see `outreach campaigns list`")
-    return campaign
 
 
 def _letter_rows(session: Session, where: Iterable[Any]) -> list[sa.Row]:

@@ -40,17 +40,12 @@ def followups_cmd(state: AppState, campaign_slug: str, after: str, fmt: str) -> 
     """
     import datetime as dt
 
-    import sqlalchemy as sa
-
-    from outreach.errors import NotFoundError
+    from outreach.campaigns import get_campaign
     from outreach.followups import due_followups
-    from outreach.models import Campaign
 
     days = parse_days(after)
     with state.session() as session:
-        campaign_id = session.scalar(sa.select(Campaign.id).where(Campaign.slug == campaign_slug))
-        if campaign_id is None:
-            raise NotFoundError(f"no campaign {campaign_slug!r}: see `outreach campaigns list`")
+        campaign_id = get_campaign(session, campaign_slug).id
         due = due_followups(session, campaign_id=campaign_id, after=dt.timedelta(days=days))
     rows = [
         {

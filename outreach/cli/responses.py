@@ -79,12 +79,14 @@ def log_cmd(
     fmt: str,
 ) -> None:
     """Log a response: a reply by post, an e-mail, a phone call."""
-    from outreach.responses import find_campaign, find_organization, log_response, response_record
+    from outreach.campaigns import get_campaign
+    from outreach.directory import get_organization
+    from outreach.responses import log_response, response_record
 
     store = _store(state)
     with state.session(immediate=True) as session:
-        org = find_organization(session, acronym)
-        campaign = find_campaign(session, campaign_slug) if campaign_slug else None
+        org = get_organization(session, acronym)
+        campaign = get_campaign(session, campaign_slug) if campaign_slug else None
         response = log_response(
             session,
             store=store,
@@ -145,13 +147,15 @@ def list_cmd(
     """List responses, newest first."""
     from dataclasses import asdict
 
-    from outreach.responses import find_campaign, find_organization, list_responses
+    from outreach.campaigns import get_campaign
+    from outreach.directory import get_organization
+    from outreach.responses import list_responses
 
     with state.session() as session:
         rows = list_responses(
             session,
-            campaign_id=find_campaign(session, campaign_slug).id if campaign_slug else None,
-            organization_id=find_organization(session, acronym).id if acronym else None,
+            campaign_id=get_campaign(session, campaign_slug).id if campaign_slug else None,
+            organization_id=get_organization(session, acronym).id if acronym else None,
             stance=stance,
             since=since.replace(tzinfo=dt.UTC) if since else None,
         )
@@ -206,11 +210,11 @@ def edit_cmd(
     fmt: str,
 ) -> None:
     """Change a response: who it came from, stance, summary, dates; attach files."""
+    from outreach.campaigns import get_campaign
+    from outreach.directory import get_organization
     from outreach.errors import ValidationError
     from outreach.responses import (
         edit_response,
-        find_campaign,
-        find_organization,
         response_record,
     )
 
@@ -229,9 +233,9 @@ def edit_cmd(
     store = _store(state)
     with state.session(immediate=True) as session:
         if acronym is not None:
-            changes["organization_id"] = find_organization(session, acronym).id
+            changes["organization_id"] = get_organization(session, acronym).id
         if campaign_slug is not None:
-            changes["campaign_id"] = find_campaign(session, campaign_slug).id
+            changes["campaign_id"] = get_campaign(session, campaign_slug).id
         if not changes and not attach:
             raise ValidationError("nothing to change: give at least one option")
         edit_response(session, response_id, store=store, attach=attach, **changes)
@@ -351,22 +355,22 @@ def assign_cmd(
     fmt: str,
 ) -> None:
     """Make a response of an unmatched message (MSG: its number or Message-ID)."""
+    from outreach.campaigns import get_campaign
+    from outreach.directory import get_organization
     from outreach.responses import (
         assign_message,
-        find_campaign,
-        find_organization,
         response_record,
     )
 
     store = _store(state)
     with state.session(immediate=True) as session:
-        org = find_organization(session, acronym)
+        org = get_organization(session, acronym)
         response = assign_message(
             session,
             msg,
             store=store,
             organization_id=org.id,
-            campaign_id=find_campaign(session, campaign_slug).id if campaign_slug else None,
+            campaign_id=get_campaign(session, campaign_slug).id if campaign_slug else None,
             stance=stance,
         )
         record = response_record(session, response.id, store=store)
