@@ -642,20 +642,7 @@ def read_records(
 
 # --- planning -------------------------------------------------------------------
 
-_ORG_COLUMNS = (
-    "id",
-    "acronym",
-    "acronym_key",
-    "name",
-    "kind",
-    "region",
-    "hq_city",
-    "hq_country",
-    "languages",
-    "website",
-    "tags",
-    "notes",
-)
+_ORG_COLUMNS = ("id", "acronym", "acronym_key", *ORG_FIELDS[1:])
 _CONTACT_COLUMNS = (
     "id",
     "organization_id",
@@ -1123,40 +1110,10 @@ def _ev(value: Any) -> Any:
     return value.value if value is not None and hasattr(value, "value") else value
 
 
-_NEW_ORG_COLUMNS = (
-    "acronym",
-    "acronym_key",
-    "name",
-    "kind",
-    "region",
-    "hq_city",
-    "hq_country",
-    "languages",
-    "website",
-    "tags",
-    "notes",
-    "created_at",
-    "updated_at",
-)
-_NEW_CONTACT_COLUMNS = (
-    "organization_id",
-    "kind",
-    "name",
-    "position",
-    "salutation",
-    "email",
-    "email_key",
-    "phone",
-    "postal_address",
-    "language",
-    "is_primary",
-    "do_not_contact",
-    "do_not_contact_reason",
-    "tags",
-    "notes",
-    "created_at",
-    "updated_at",
-)
+#: Columns of the bulk inserts, in the order the rows are built: the columns
+#: read for matching, less the id (and forgotten_at), plus the timestamps.
+_NEW_ORG_COLUMNS = (*_ORG_COLUMNS[1:], "created_at", "updated_at")
+_NEW_CONTACT_COLUMNS = (*_CONTACT_COLUMNS[1:-1], "created_at", "updated_at")
 _ACTIVITY_COLUMNS = (
     "at",
     "actor",
