@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from outreach.activity import record_activity
+from outreach.addresses import FALLBACK_DOMAIN, ascii_domain
 from outreach.campaigns import (
     activate_campaign,
     get_campaign,
@@ -499,8 +500,8 @@ def _who(job: _Job) -> str:
 def _message_ids(campaign: Campaign) -> Callable[[], str]:
     """A maker of unique Message-IDs in the sender's domain."""
     email = str((campaign.sender or {}).get("email") or "")
-    domain = email.rsplit("@", 1)[1] if "@" in email else "outreach.invalid"
-    domain = "".join(ch for ch in domain if ch.isalnum() or ch in ".-") or "outreach.invalid"
+    domain = ascii_domain(email.rsplit("@", 1)[1]) if "@" in email else FALLBACK_DOMAIN
+    domain = "".join(ch for ch in domain if ch.isalnum() or ch in ".-") or FALLBACK_DOMAIN
     suffix = f".{campaign.slug}@{domain}>"
     pool: list[str] = []
 

@@ -49,6 +49,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from outreach.activity import record_activity
+from outreach.addresses import ascii_domain
 from outreach.campaigns import get_campaign as campaign_by_slug
 from outreach.csvcells import neutralise_formula
 from outreach.errors import ConfigurationError, NotFoundError, ValidationError
@@ -168,7 +169,7 @@ class MailIdentity:
     @property
     def domain(self) -> str:
         """The From address's domain, in ASCII (for Message-IDs)."""
-        return _ascii_domain(self.from_address.rsplit("@", 1)[1])
+        return ascii_domain(self.from_address.rsplit("@", 1)[1])
 
     @classmethod
     def for_campaign(
@@ -290,18 +291,6 @@ _ADDRESS = re.compile(r"^[^@\s<>(),;:\"\[\]\\]+@[^@\s<>(),;:\"\[\]\\]+\.[^@\s<>(
 
 def _looks_like_address(value: str) -> bool:
     return bool(_ADDRESS.match(value.strip()))
-
-
-def _ascii_domain(domain: str) -> str:
-    """An internationalised domain in its ASCII (IDNA) form: Message-IDs and
-    envelopes must be ASCII."""
-    domain = domain.strip().rstrip(">")
-    if domain.isascii():
-        return domain
-    try:
-        return domain.encode("idna").decode("ascii")
-    except UnicodeError:
-        return "outreach.invalid"
 
 
 def _usable_message_id(value: str | None) -> str | None:
@@ -499,7 +488,7 @@ def html_document(body: str, *, language: str | None, title: str) -> str:
 def envelope_address(address: str) -> str:
     """*address* with its domain in ASCII, as SMTP's MAIL FROM and RCPT TO need."""
     local, _, domain = address.strip().rpartition("@")
-    return f"{local}@{_ascii_domain(domain)}" if local else address.strip()
+    return f"{local}@{ascii_domain(domain)}" if local else address.strip()
 
 
 def envelope_recipients(msg: EmailMessage, identity: MailIdentity) -> list[str]:
@@ -1405,7 +1394,7 @@ def resend_letters(
     for letter in letters:
         old_status, old_id = letter.status, letter.message_id
         new_domain = domain or (old_id.rsplit("@", 1)[1].rstrip(">") if old_id else None)
-        new_domain = _ascii_domain(new_domain) if new_domain else None
+        new_domain = ascii_domain(new_domain) if new_domain else None
         # Without a domain the next send makes one from the sender's address
         # (make_msgid() alone would use this computer's name).
         letter.message_id = make_msgid(domain=new_domain) if new_domain else None

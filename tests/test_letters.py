@@ -229,3 +229,15 @@ def test_write_stored_letters_and_preview_reminder(db: Database, run, tmp_path: 
     assert (out / "LAS.md").read_text(encoding="utf-8") == letters["LAS"].body
     reminder = run("letters", "preview", "--campaign", "tp", "--org", "OAS", "--followup")
     assert "Recordatorio:" in reminder.stderr + reminder.stdout
+
+
+def test_message_ids_use_the_ascii_form_of_an_accented_sender_domain() -> None:
+    """Generated letters carry a Message-ID that can go into a header as it
+    is, even when the secretariat's own domain has accents."""
+    from outreach.letters import _message_ids
+    from outreach.models import Campaign
+
+    camp = Campaign(slug="tp", sender={"email": "secretariat@coalition-société.org"})
+    message_id = _message_ids(camp)()
+    assert message_id.isascii()
+    assert message_id.endswith(".tp@xn--coalition-socit-onbb.org>")
