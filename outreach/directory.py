@@ -18,7 +18,6 @@ command line is accepted in a file and stored the same way.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -43,7 +42,7 @@ from outreach.models import (
     Region,
     Response,
 )
-from outreach.types import utcnow
+from outreach.types import json_value, utcnow
 
 # --- fields -------------------------------------------------------------------
 
@@ -713,16 +712,6 @@ def org_record(org: Organization) -> dict[str, Any]:
     }
 
 
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "value") and not isinstance(value, str | int | float):
-        return value.value
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return list(value)
-    return value
-
-
 def _apply(obj: Any, values: Mapping[str, Any]) -> dict[str, list[Any]]:
     changes: dict[str, list[Any]] = {}
     for field, new in values.items():
@@ -730,7 +719,7 @@ def _apply(obj: Any, values: Mapping[str, Any]) -> dict[str, list[Any]]:
         if isinstance(new, list):
             old = list(old or [])
         if old != new:
-            changes[field] = [_jsonable(old), _jsonable(new)]
+            changes[field] = [json_value(old), json_value(new)]
             setattr(obj, field, new)
     return changes
 
@@ -937,7 +926,7 @@ def remove_organization(org: Organization, *, session: Session, force: bool = Fa
         entity_id=org_id,
         organization_id=org_id,
         summary=f"removed organization {record['acronym']} and {len(contacts)} contact(s)",
-        changes={k: [_jsonable(v), None] for k, v in record.items() if v not in (None, [])},
+        changes={k: [json_value(v), None] for k, v in record.items() if v not in (None, [])},
     )
     return "removed"
 
@@ -1041,7 +1030,7 @@ def merge_organizations(
 
 
 def _jsonable_record(record: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _jsonable(v) for k, v in record.items()}
+    return {k: json_value(v) for k, v in record.items()}
 
 
 def _move(session: Session, model: Any, column: Any, old: int, new: int) -> int:
@@ -1340,7 +1329,7 @@ def remove_contact(contact: Contact, *, session: Session, force: bool = False) -
         entity_id=contact_id,
         organization_id=org_id,
         summary=f"removed contact {record['name']} at {record['organization']}",
-        changes={k: [_jsonable(v), None] for k, v in record.items() if v not in (None, [], False)},
+        changes={k: [json_value(v), None] for k, v in record.items() if v not in (None, [], False)},
     )
     return "removed"
 
@@ -1542,10 +1531,10 @@ def export_person(contact: Contact, *, session: Session) -> dict[str, Any]:
         "contact": {
             "id": contact.id,
             **record,
-            "created_at": _jsonable(contact.created_at),
-            "updated_at": _jsonable(contact.updated_at),
-            "archived_at": _jsonable(contact.archived_at),
-            "forgotten_at": _jsonable(contact.forgotten_at),
+            "created_at": json_value(contact.created_at),
+            "updated_at": json_value(contact.updated_at),
+            "archived_at": json_value(contact.archived_at),
+            "forgotten_at": json_value(contact.forgotten_at),
         },
         "letters": [
             {
@@ -1554,13 +1543,13 @@ def export_person(contact: Contact, *, session: Session) -> dict[str, Any]:
                 "round": letter.round,
                 "version": letter.version,
                 "language": letter.language,
-                "channel": _jsonable(letter.channel),
-                "status": _jsonable(letter.status),
+                "channel": json_value(letter.channel),
+                "status": json_value(letter.status),
                 "to_address": letter.to_address,
                 "subject": letter.subject,
                 "body": letter.body,
-                "created_at": _jsonable(letter.created_at),
-                "sent_at": _jsonable(letter.sent_at),
+                "created_at": json_value(letter.created_at),
+                "sent_at": json_value(letter.sent_at),
             }
             for letter in letters
         ],
@@ -1569,10 +1558,10 @@ def export_person(contact: Contact, *, session: Session) -> dict[str, Any]:
                 "id": response.id,
                 "campaign": response.campaign.slug if response.campaign else None,
                 "letter_id": response.letter_id,
-                "received_at": _jsonable(response.received_at),
-                "channel": _jsonable(response.channel),
+                "received_at": json_value(response.received_at),
+                "channel": json_value(response.channel),
                 "sender": response.sender,
-                "stance": _jsonable(response.stance),
+                "stance": json_value(response.stance),
                 "summary": response.summary,
                 "attachments": [a.filename for a in response.attachments],
             }
@@ -1586,15 +1575,15 @@ def export_person(contact: Contact, *, session: Session) -> dict[str, Any]:
                 "from": message.from_address,
                 "to": message.to_address,
                 "subject": message.subject,
-                "date": _jsonable(message.date),
-                "status": _jsonable(message.status),
+                "date": json_value(message.date),
+                "status": json_value(message.status),
                 "response_id": message.response_id,
             }
             for message in messages
         ],
         "activity": [
             {
-                "at": _jsonable(row.at),
+                "at": json_value(row.at),
                 "actor": row.actor,
                 "action": row.action,
                 "summary": row.summary,

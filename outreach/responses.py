@@ -52,7 +52,7 @@ from outreach.models import (
     Response,
     Stance,
 )
-from outreach.types import utcnow
+from outreach.types import json_value, utcnow
 
 #: Web-mail domains shared by millions: never evidence of an organization.
 PUBLIC_MAIL_DOMAINS = frozenset(
@@ -328,7 +328,7 @@ def edit_response(
                 raise ValidationError(f"letter {value} was not written to this organization")
         before = getattr(response, key)
         if before != value:
-            diff[key] = [_jsonable(before), _jsonable(value)]
+            diff[key] = [json_value(before), json_value(value)]
             setattr(response, key, value)
     if files:
         if store is None:
@@ -347,14 +347,6 @@ def edit_response(
         )
     session.flush()
     return response
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if hasattr(value, "value"):
-        return value.value
-    return value
 
 
 @dataclass(frozen=True)
