@@ -17,10 +17,14 @@ import datetime as dt
 import gc
 import json
 import os
+import pickle
+import signal
+import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -45,7 +49,7 @@ from outreach.models import (
     LetterStatus,
     Organization,
 )
-from outreach.templating import Record
+from outreach.templating import Record, Rendered, TemplateError
 from outreach.types import utcnow
 
 #: Letters that generation never rewrites.
@@ -497,6 +501,176 @@ def _who(job: _Job) -> str:
     return who
 
 
+#: Batches smaller than this render in one process: starting another would
+#: cost more than it saves.
+PARALLEL_MIN = 1000
+#: Letters per message from the rendering process.
+PIPE_CHUNK = 200
+
+
+class TemplateInfo(NamedTuple):
+    """What is recorded about the template a letter was rendered from."""
+
+    language: str
+    filename: str
+    hash: str
+
+
+def _pipeline_ok(count: int) -> bool:
+    """Whether to render *count* letters in a second process: for large
+    batches, with a second CPU, where a process can be forked safely."""
+    if count < PARALLEL_MIN or not hasattr(os, "fork") or sys.platform == "darwin":
+        return False
+    if threading.active_count() > 1:  # forking a process with threads is unsafe
+        return False
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - platforms without affinity
+        cpus = os.cpu_count() or 1
+    return cpus > 1
+
+
+def _render_jobs(
+    renderer: _Renderer, jobs: Sequence[_Job], progress: Progress | None
+) -> Iterator[tuple[Any, Any]]:
+    """Each job's (template, rendered letter), in the jobs' order.
+
+    A large batch is rendered in a forked process that sends the letters back
+    as it makes them, while this one compares and stores them: rendering and
+    storing, about equal work, then run side by side on two CPUs. Should that
+    process fail in any way, or meet a template error, this one renders what
+    it did not send, so the result (or the error, naming its template, line
+    and recipient) is the same as rendering here."""
+    count = len(jobs)
+    step = max(count // 100, 1)
+    done = 0
+    if _pipeline_ok(count):
+        pid, fd = _fork_renderer(renderer, jobs)
+        finished = False
+        try:
+            with open(fd, "rb") as stream:
+                for templates, letters in _messages(stream):
+                    for language, subject, body in letters:
+                        yield templates[language], Rendered(subject, body)
+                        if progress is not None and done % step == 0:
+                            progress(done)
+                        done += 1
+            finished = True
+        finally:
+            _end_helper(pid, kill=not finished)
+    for i in range(done, count):
+        yield renderer.render(jobs[i])
+        if progress is not None and i % step == 0:
+            progress(i)
+
+
+def _fork_renderer(renderer: _Renderer, jobs: Sequence[_Job]) -> tuple[int, int]:
+    """Fork a process that renders *jobs* in order and writes them to a pipe,
+    PIPE_CHUNK at a time, as pickled ({language: TemplateInfo}, [(language,
+    subject, body), ...]); it stops at the first template error. Returns
+    (process id, read end of the pipe)."""
+    read_fd, write_fd = os.pipe()
+    with contextlib.suppress(AttributeError, OSError):
+        # a larger pipe (Linux), so the renderer seldom waits for the reader
+        import fcntl
+
+        fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, 1 << 20)
+    pid = os.fork()
+    if pid:
+        os.close(write_fd)
+        return pid, read_fd
+    # The rendering process. It never returns, never touches the database
+    # connection it inherited, and leaves with os._exit, so nothing of the
+    # parent's (connections, buffered output, atexit hooks) is closed or
+    # flushed twice.
+    status = 1
+    try:
+        os.close(read_fd)
+        with open(write_fd, "wb") as pipe:
+            templates: dict[str, TemplateInfo] = {}
+            letters: list[tuple[str, str, str]] = []
+            limit = PIPE_CHUNK // 8  # a small first message: the parent starts sooner
+            for job in jobs:
+                try:
+                    compiled, text = renderer.render(job)
+                except TemplateError:
+                    break  # the parent renders from here and reports the error
+                language = compiled.language
+                if language not in templates:
+                    templates[language] = TemplateInfo(language, compiled.filename, compiled.hash)
+                letters.append((language, text.subject, text.body))
+                if len(letters) >= limit:
+                    pickle.dump((templates, letters), pipe, protocol=pickle.HIGHEST_PROTOCOL)
+                    letters = []
+                    limit = PIPE_CHUNK
+            if letters:
+                pickle.dump((templates, letters), pipe, protocol=pickle.HIGHEST_PROTOCOL)
+        status = 0
+    finally:
+        os._exit(status)
+
+
+def _messages(stream: Any) -> Iterator[tuple[dict[str, TemplateInfo], list[Any]]]:
+    """The messages a rendering process wrote, up to the end of the pipe or
+    the first damaged one (a process killed half-way)."""
+    while True:
+        try:
+            message = pickle.load(stream)
+        except EOFError:
+            return
+        except Exception:
+            return
+        yield message
+
+
+def _end_helper(pid: int, *, kill: bool) -> None:
+    """Wait for a rendering process to end, first stopping it if its letters
+    are no longer wanted."""
+    if kill:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        os.waitpid(pid, 0)
+
+
+def _recorded(
+    session: Session, campaign_id: int, rounds: set[int]
+) -> tuple[dict[tuple[int, int], Any], dict[tuple[int, int], int]]:
+    """The campaign's current letters by (contact, round), and the highest
+    version each (contact, round) has reached."""
+    existing: dict[tuple[int, int], Any] = {}
+    max_version: dict[tuple[int, int], int] = {}
+    stmt = sa.select(
+        Letter.id,
+        Letter.contact_id,
+        Letter.round,
+        Letter.version,
+        Letter.status,
+        Letter.superseded_at,
+        Letter.subject,
+        Letter.body,
+        Letter.language,
+        Letter.channel,
+        Letter.to_address,
+        Letter.template_hash,
+        Letter.message_id,
+    ).where(
+        Letter.campaign_id == campaign_id,
+        Letter.round.in_(rounds),
+        Letter.superseded_at.is_(None),
+    )
+    for row in session.execute(stmt).all():
+        existing[(row.contact_id, row.round)] = row
+    versions = (
+        sa.select(Letter.contact_id, Letter.round, sa.func.max(Letter.version))
+        .where(Letter.campaign_id == campaign_id, Letter.round.in_(rounds))
+        .group_by(Letter.contact_id, Letter.round)
+    )
+    for contact_id, round_, version in session.execute(versions).all():
+        max_version[(contact_id, round_)] = version
+    return existing, max_version
+
+
 def _message_ids(campaign: Campaign) -> Callable[[], str]:
     """A maker of unique Message-IDs in the sender's domain."""
     email = str((campaign.sender or {}).get("email") or "")
@@ -534,18 +708,28 @@ def _pg_has_lz4(conn: sa.Connection) -> bool:
     return _LZ4[key]
 
 
-def bulk_insert(
+#: Rows per executemany on SQLite.
+INSERT_CHUNK = 1000
+
+
+@contextlib.contextmanager
+def row_writer(
     session: Session,
     table: sa.Table,
-    rows: list[tuple[Any, ...]],
     columns: Sequence[str],
     constants: Mapping[str, Any],
-) -> None:
-    """INSERT many rows through the driver's executemany, converting only the
-    *constants* (the same for every row) through their column types once.
-    The per-row values must already be what the driver takes (str, int, None)."""
-    if not rows:
-        return
+) -> Iterator[Callable[[tuple[Any, ...]], None]]:
+    """A function that inserts one row into *table*, for a block.
+
+    On PostgreSQL each row goes straight into a ``COPY`` (opened at the first
+    row), so the server stores letters while the next ones are still being
+    rendered; on SQLite the rows are inserted by executemany, a chunk at a
+    time. An exception in the block inserts nothing either way (the
+    ``COPY`` is aborted; the caller's transaction rolls back).
+
+    Only the *constants* (the same for every row) are converted through their
+    column types, once; the per-row values must already be what the driver
+    takes (str, int, None)."""
     conn = session.connection()
     dialect = conn.dialect
     const_values = []
@@ -556,27 +740,56 @@ def bulk_insert(
     names = [*columns, *constants]
     tail = tuple(const_values)
     if dialect.name == "postgresql":
-        # COPY is several times faster than executemany; same transaction.
-        driver = conn.connection.driver_connection
-        if _pg_has_lz4(conn):
-            # Long letter bodies are stored compressed: LZ4 compresses them
-            # several times faster than the default pglz (PostgreSQL 14+,
-            # this transaction only; reading them back is the same).
-            conn.exec_driver_sql("SET LOCAL default_toast_compression = 'lz4'")
-        columns_sql = ", ".join(quote(n) for n in names)
-        with (
-            driver.cursor() as cursor,
-            cursor.copy(f"COPY {quote(table.name)} ({columns_sql}) FROM STDIN") as copy,
-        ):
-            for row in rows:
+        with contextlib.ExitStack() as stack:
+            copy: Any = None
+
+            def write(row: tuple[Any, ...]) -> None:
+                nonlocal copy
+                if copy is None:
+                    copy = _open_copy(conn, stack, table, names, quote)
                 copy.write_row(row + tail)
+
+            yield write
         return
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = (
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
         f"VALUES ({', '.join([marker] * len(names))})"
     )
-    conn.exec_driver_sql(sql, [row + tail for row in rows])
+    rows: list[tuple[Any, ...]] = []
+
+    def add(row: tuple[Any, ...]) -> None:
+        rows.append(row + tail)
+        if len(rows) >= INSERT_CHUNK:
+            # in chunks, so that other processes render while this one inserts
+            conn.exec_driver_sql(sql, rows)
+            rows.clear()
+
+    yield add
+    if rows:
+        conn.exec_driver_sql(sql, rows)
+
+
+def _open_copy(
+    conn: sa.Connection,
+    stack: contextlib.ExitStack,
+    table: sa.Table,
+    names: Sequence[str],
+    quote: Callable[[str], str],
+) -> Any:
+    """A psycopg ``COPY ... FROM STDIN`` into *table*, closed by *stack*."""
+    driver = conn.connection.driver_connection
+    if _pg_has_lz4(conn):
+        # Long letter bodies are stored compressed: LZ4 compresses them
+        # several times faster than the default pglz (PostgreSQL 14+, this
+        # transaction only; reading them back is the same).
+        conn.exec_driver_sql("SET LOCAL default_toast_compression = 'lz4'")
+    columns_sql = ", ".join(quote(n) for n in names)
+    cursor = stack.enter_context(driver.cursor())  # type: ignore[union-attr]
+    # COPY is several times faster than executemany; same transaction.
+    return stack.enter_context(
+        cursor.copy(f"COPY {quote(table.name)} ({columns_sql}) FROM STDIN")
+    )
 
 
 # --- generate -------------------------------------------------------------------------
@@ -673,10 +886,11 @@ def _generate(
     renderer = _Renderer(camp, template_name, templates=templates, today=today or dt.date.today())
     result = GenerateResult(campaign=camp.slug)
 
-    # 1. Render everything; any template error stops here, before any write.
-    rendered: list[tuple[_Job, Any, Any, str | None]] = []
-    step = max(len(jobs) // 100, 1)
-    for i, job in enumerate(jobs):
+    # 1. Who gets a letter, at which address; the others are listed as skipped.
+    todo: list[_Job] = []
+    addresses: list[str | None] = []
+    for job in jobs:
+        address = None
         if job.skip is None and job.contact is not None:
             usable, address = channel_address(channel, job.contact)
             if not usable:
@@ -691,101 +905,89 @@ def _generate(
                 )
             )
             continue
-        compiled, text = renderer.render(job)
-        rendered.append((job, compiled, text, address))
-        if progress is not None and i % step == 0:
-            progress(i)
+        todo.append(job)
+        addresses.append(address)
 
-    # 2. Compare with what is recorded.
-    rounds = {job.round for job, *_ in rendered}
-    existing: dict[tuple[int, int], Any] = {}
-    max_version: dict[tuple[int, int], int] = {}
-    if rendered:
-        stmt = sa.select(
-            Letter.id,
-            Letter.contact_id,
-            Letter.round,
-            Letter.version,
-            Letter.status,
-            Letter.superseded_at,
-            Letter.subject,
-            Letter.body,
-            Letter.language,
-            Letter.channel,
-            Letter.to_address,
-            Letter.template_hash,
-            Letter.message_id,
-        ).where(
-            Letter.campaign_id == camp.id,
-            Letter.round.in_(rounds),
-            Letter.superseded_at.is_(None),
-        )
-        for row in session.execute(stmt).all():
-            existing[(row.contact_id, row.round)] = row
-        versions = (
-            sa.select(Letter.contact_id, Letter.round, sa.func.max(Letter.version))
-            .where(Letter.campaign_id == camp.id, Letter.round.in_(rounds))
-            .group_by(Letter.contact_id, Letter.round)
-        )
-        for contact_id, round_, version in session.execute(versions).all():
-            max_version[(contact_id, round_)] = version
+    # 2. Render each letter, compare it with what is recorded and store it if
+    # it is new or changed. A template error stops the batch: nothing is
+    # inserted (PostgreSQL's COPY is aborted) and the transaction rolls back.
+    rounds = {job.round for job in todo}
+    existing, max_version = _recorded(session, camp.id, rounds) if todo else ({}, {})
     now_ts = utcnow()
-    inserts: list[tuple[Any, ...]] = []
+    conn = session.connection()
+    columns: tuple[str, ...] = _LETTER_COLUMNS
+    next_id: int | None = None
+    if conn.dialect.name == "sqlite":
+        # Number the letters here, as SQLite would (one past the largest
+        # id): the transaction holds the write lock, or the insert fails on a
+        # changed snapshot. Saves reading 10,000 ids back.
+        next_id = (conn.execute(sa.select(sa.func.max(Letter.id))).scalar() or 0) + 1
+        columns = ("id", *_LETTER_COLUMNS)
+    constants = {
+        "campaign_id": camp.id,
+        "status": LetterStatus.DRAFT,
+        "channel": channel,
+        "created_at": now_ts,
+        "updated_at": now_ts,
+    }
     supersede: list[int] = []
     new_message_id = _message_ids(camp)
     docs: list[LetterDoc] = []
+    language_counts: dict[str, int] = {}
     sender = renderer.base["sender"]
-    for job, compiled, text, address in rendered:
-        key = (job.contact["id"], job.round)
-        old = existing.get(key)
-        doc = LetterDoc(
-            acronym=job.org["acronym"],
-            organization=job.org["name"],
-            contact=job.contact["name"],
-            contact_email=job.contact.get("email"),
-            language=compiled.language,
-            subject=text.subject,
-            body=text.body,
-            channel=channel.value,
-            to_address=address,
-            message_id="",
-            sender=sender,
-            round=job.round,
-            campaign=camp.slug,
-            organization_id=job.org["id"],
-            contact_id=job.contact["id"],
-            template_name=compiled.filename,
-            template_hash=compiled.hash,
-            date=renderer.base["today"],
-        )
-        if old is not None and old.status in FROZEN:
-            result.frozen += 1
-            result.frozen_list.append(f"{doc.acronym} ({old.status.value})")
-            doc = _doc_from_row(doc, old)
+    today_ = renderer.base["today"]
+    with (
+        row_writer(session, Letter.__table__, columns, constants) as write,
+        contextlib.closing(_render_jobs(renderer, todo, progress)) as rendered,
+    ):
+        for job, address, (compiled, text) in zip(todo, addresses, rendered, strict=True):
+            key = (job.contact["id"], job.round)
+            old = existing.get(key)
+            doc = LetterDoc(
+                acronym=job.org["acronym"],
+                organization=job.org["name"],
+                contact=job.contact["name"],
+                contact_email=job.contact.get("email"),
+                language=compiled.language,
+                subject=text.subject,
+                body=text.body,
+                channel=channel.value,
+                to_address=address,
+                message_id="",
+                sender=sender,
+                round=job.round,
+                campaign=camp.slug,
+                organization_id=job.org["id"],
+                contact_id=job.contact["id"],
+                template_name=compiled.filename,
+                template_hash=compiled.hash,
+                date=today_,
+            )
             docs.append(doc)
-            continue
-        if old is not None and (
-            old.body == text.body
-            and old.subject == text.subject
-            and old.template_hash == compiled.hash
-            and old.language == compiled.language
-            and old.channel == channel
-            and old.to_address == address
-        ):
-            result.unchanged += 1
-            doc.id, doc.version, doc.message_id = old.id, old.version, old.message_id or ""
-            docs.append(doc)
-            continue
-        if old is not None:
-            supersede.append(old.id)
-            result.new_versions += 1
-        else:
-            result.created += 1
-        doc.version = max_version.get(key, 0) + 1
-        doc.message_id = new_message_id()
-        docs.append(doc)
-        inserts.append(
-            (
+            if old is not None and old.status in FROZEN:
+                result.frozen += 1
+                result.frozen_list.append(f"{doc.acronym} ({old.status.value})")
+                _doc_from_row(doc, old)
+                continue
+            if old is not None and (
+                old.body == text.body
+                and old.subject == text.subject
+                and old.template_hash == compiled.hash
+                and old.language == compiled.language
+                and old.channel == channel
+                and old.to_address == address
+            ):
+                result.unchanged += 1
+                doc.id, doc.version, doc.message_id = old.id, old.version, old.message_id or ""
+                continue
+            if old is not None:
+                supersede.append(old.id)
+                result.new_versions += 1
+            else:
+                result.created += 1
+            doc.version = max_version.get(key, 0) + 1
+            doc.message_id = new_message_id()
+            row = (
                 doc.organization_id,
                 doc.contact_id,
                 job.round,
@@ -799,7 +1001,12 @@ def _generate(
                 address,
                 doc.message_id,
             )
-        )
+            if next_id is not None:
+                doc.id = next_id
+                row = (next_id, *row)
+                next_id += 1
+            write(row)
+            language_counts[doc.language] = language_counts.get(doc.language, 0) + 1
     result.letters = docs
 
     # 3. Render the files in memory (a bad header or font problem stops here too).
@@ -809,7 +1016,7 @@ def _generate(
 
         outputs = render_outputs(docs, formats=formats, combined=combined, name=camp.slug)
 
-    # 4. Write: supersede, insert, log.
+    # 4. Mark the replaced versions, number the new letters, log the run.
     if supersede:
         table = Letter.__table__
         session.execute(
@@ -818,33 +1025,9 @@ def _generate(
             .values(superseded_at=now_ts, updated_at=now_ts),
             [{"old_id": i} for i in supersede],
         )
-    if inserts:
-        constants = {
-            "campaign_id": camp.id,
-            "status": LetterStatus.DRAFT,
-            "channel": channel,
-            "created_at": now_ts,
-            "updated_at": now_ts,
-        }
-        conn = session.connection()
-        if conn.dialect.name == "sqlite":
-            # Number the letters here, as SQLite would (one past the largest
-            # id): the transaction holds the write lock, or the insert fails
-            # on a changed snapshot. Saves reading 10,000 ids back.
-            first = (conn.execute(sa.select(sa.func.max(Letter.id))).scalar() or 0) + 1
-            bulk_insert(
-                session,
-                Letter.__table__,
-                [(first + i, *row) for i, row in enumerate(inserts)],
-                ("id", *_LETTER_COLUMNS),
-                constants,
-            )
-            new_ids = iter(range(first, first + len(inserts)))
-            for doc in docs:
-                if doc.id is None:
-                    doc.id = next(new_ids)
-        else:
-            bulk_insert(session, Letter.__table__, inserts, _LETTER_COLUMNS, constants)
+    inserted = result.created + result.new_versions
+    if inserted:
+        if any(doc.id is None for doc in docs):
             ids = {
                 (contact_id, round_): letter_id
                 for letter_id, contact_id, round_ in conn.execute(
@@ -859,7 +1042,7 @@ def _generate(
                 if doc.id is None:
                     doc.id = ids.get((doc.contact_id, doc.round))
         activate_campaign(session, camp)
-    if inserts or supersede:
+    if inserted or supersede:
         # One row for the run (a row per letter would cost as much as the
         # letters' own insert); the letters carry their own created_at.
         kind = "reminders" if followup else "letters"
@@ -877,7 +1060,7 @@ def _generate(
                 "created": [None, result.created],
                 "new_versions": [None, result.new_versions],
                 "superseded": [None, len(supersede)],
-                "language_counts": [None, _language_counts(inserts)],
+                "language_counts": [None, dict(sorted(language_counts.items()))],
             },
         )
     session.flush()
@@ -920,13 +1103,6 @@ _LETTER_COLUMNS = (
     "to_address",
     "message_id",
 )
-
-
-def _language_counts(inserts: list[tuple[Any, ...]]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for row in inserts:
-        counts[row[5]] = counts.get(row[5], 0) + 1
-    return dict(sorted(counts.items()))
 
 
 def _check_out(out: str | os.PathLike[str], formats: Sequence[str], combined: bool) -> Path:
