@@ -50,7 +50,9 @@ def make_docs(n: int) -> list[LetterDoc]:
         variables={"reply_by": {"$date": "2012-06-15"}},
     )
     campaign.dialogue = dialogue
-    renderer = _Renderer(campaign, "third-pillar", templates=None, today=dt.date(2012, 3, 20))
+    renderer = _Renderer(
+        campaign, "third-pillar", dialogue=dialogue, templates=None, today=dt.date(2012, 3, 20)
+    )
     docs = []
     for i in range(n):
         lang = LANGS[i % len(LANGS)]

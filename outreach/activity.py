@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from outreach.config import ACTOR_KEY, current_user
-from outreach.models import Activity
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlalchemy.orm import Session
+
+    from outreach.models import Activity
 
 
-def actor_of(session: Session) -> str:
+def actor_of(session: Session | sa.Connection) -> str:
+    """Who is acting: the actor given to the database, else the login name."""
     return session.info.get(ACTOR_KEY) or current_user()
 
 
@@ -25,6 +29,8 @@ def record_activity(
     changes: dict[str, Any] | None = None,
 ) -> Activity:
     """Add an ``Activity`` row to *session* (the caller commits)."""
+    from outreach.models import Activity
+
     row = Activity(
         actor=actor_of(session),
         action=action,
@@ -36,3 +42,32 @@ def record_activity(
     )
     session.add(row)
     return row
+
+
+def insert_activity(
+    conn: sa.Connection,
+    *,
+    action: str,
+    entity: str,
+    entity_id: int | None = None,
+    organization_id: int | None = None,
+    summary: str | None = None,
+    changes: dict[str, Any] | None = None,
+) -> None:
+    """:func:`record_activity` for work done on a Core connection, without
+    the ORM (in the connection's transaction; the caller commits)."""
+    from outreach import tables
+    from outreach.types import utcnow
+
+    conn.execute(
+        tables.activity.insert().values(
+            at=utcnow(),
+            actor=actor_of(conn),
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            organization_id=organization_id,
+            summary=summary,
+            changes=changes,
+        )
+    )

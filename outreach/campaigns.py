@@ -31,7 +31,7 @@ from outreach.models import (
     Region,
     UNBody,
 )
-from outreach.types import utcnow
+from outreach.types import utcnow, variables_for_template
 
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
 _LANG_RE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})?$")
@@ -183,17 +183,6 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(v) for v in value]
     if isinstance(value, dt.time):
         return value.isoformat()
-    return value
-
-
-def variables_for_template(value: Any) -> Any:
-    """The stored variables with dates restored (inverse of the storage form)."""
-    if isinstance(value, dict):
-        if set(value) == {"$date"}:
-            return dt.date.fromisoformat(value["$date"])
-        return {k: variables_for_template(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [variables_for_template(v) for v in value]
     return value
 
 

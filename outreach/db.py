@@ -269,6 +269,26 @@ class Database:
             session.close()
 
     @contextlib.contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A writing unit of work without the ORM: a Core connection that holds
+        the write lock from the start (as ``session(immediate=True)``),
+        committed when the block ends and rolled back on error. What letter
+        generation uses: it inserts thousands of rows and needs no objects."""
+        if self._check_schema and not self._schema_checked:
+            self.check_schema()
+        with self.connect() as conn:
+            if self.is_sqlite:
+                conn.execution_options(outreach_begin="IMMEDIATE")
+            conn.info[ACTOR_KEY] = self.actor
+            try:
+                with conn.begin():
+                    if not self.is_sqlite:
+                        _pg_write_lock(conn)
+                    yield conn
+            finally:
+                conn.info.pop(ACTOR_KEY, None)
+
+    @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only unit of work without the ORM: a Core connection in a
         transaction that is rolled back at the end (what the reports use)."""

@@ -24,33 +24,22 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
-from outreach.activity import record_activity
+from outreach import tables
+from outreach.activity import insert_activity
 from outreach.addresses import FALLBACK_DOMAIN, ascii_domain
-from outreach.campaigns import (
-    activate_campaign,
-    get_campaign,
-    variables_for_template,
-)
+from outreach.enums import REGION_LABELS, CampaignStatus, Channel, LetterStatus
 from outreach.errors import ConflictError, NotFoundError, ValidationError
-from outreach.models import (
-    REGION_LABELS,
-    Campaign,
-    CampaignRecipient,
-    CampaignStatus,
-    Channel,
-    Contact,
-    Dialogue,
-    Letter,
-    LetterStatus,
-    Organization,
-)
 from outreach.templating import Record, Rendered, TemplateError
-from outreach.types import utcnow
+from outreach.types import utcnow, variables_for_template
+
+if TYPE_CHECKING:  # generating letters never loads the ORM
+    from sqlalchemy.orm import Session
+
+    from outreach.models import Letter
 
 #: Letters that generation never rewrites.
 FROZEN = frozenset({LetterStatus.SENT, LetterStatus.SENDING, LetterStatus.CANCELLED})
@@ -116,6 +105,54 @@ class GenerateResult:
 
 # --- loading ------------------------------------------------------------------------
 
+# Generation works on Core tables (outreach.tables): it reads and inserts
+# rows, never objects, and does not load the ORM.
+_ORG = tables.organizations.c
+_CONTACT = tables.contacts.c
+_RECIPIENT = tables.campaign_recipients.c
+_LETTER = tables.letters.c
+_CAMPAIGN = tables.campaigns.c
+
+
+def load_campaign(conn: sa.Connection, ref: str | int) -> tuple[Any, Any]:
+    """(campaign row, dialogue row or None) by id or slug, read through Core."""
+    row = None
+    if isinstance(ref, int) or str(ref).isdigit():
+        row = conn.execute(sa.select(tables.campaigns).where(_CAMPAIGN.id == int(ref))).first()
+    if row is None:
+        row = conn.execute(
+            sa.select(tables.campaigns).where(_CAMPAIGN.slug == str(ref).strip())
+        ).first()
+    if row is None:
+        raise NotFoundError(f"no campaign {ref!r}: see `outreach campaigns list`")
+    dialogue = None
+    if row.dialogue_id is not None:
+        dialogues = tables.dialogues
+        dialogue = conn.execute(
+            sa.select(dialogues).where(dialogues.c.id == row.dialogue_id)
+        ).first()
+    return row, dialogue
+
+
+def _activate(conn: sa.Connection, campaign: Any) -> None:
+    """A draft campaign becomes active with its first letters (Core form of
+    :func:`outreach.campaigns.activate_campaign`)."""
+    if campaign.status != CampaignStatus.DRAFT:
+        return
+    conn.execute(
+        tables.campaigns.update()
+        .where(_CAMPAIGN.id == campaign.id)
+        .values(status=CampaignStatus.ACTIVE, updated_at=utcnow())
+    )
+    insert_activity(
+        conn,
+        action="update",
+        entity="campaign",
+        entity_id=campaign.id,
+        summary=f"campaign {campaign.slug} is active",
+        changes={"status": ["draft", "active"]},
+    )
+
 
 def _raw(column: Any) -> Any:
     """*column* read as plain text: no enum or JSON conversion per row."""
@@ -125,32 +162,32 @@ def _raw(column: Any) -> Any:
 # Loaded with as little per-row conversion as possible: 10,000 recipients
 # must render and store in well under a second.
 _ORG_COLS = (
-    Organization.id,
-    Organization.acronym,
-    Organization.name,
-    _raw(Organization.kind),
-    _raw(Organization.region),
-    Organization.hq_city,
-    Organization.hq_country,
-    _raw(Organization.languages),
-    Organization.website,
-    _raw(Organization.tags),
-    Organization.archived_at.is_not(None).label("archived"),
+    _ORG.id,
+    _ORG.acronym,
+    _ORG.name,
+    _raw(_ORG.kind),
+    _raw(_ORG.region),
+    _ORG.hq_city,
+    _ORG.hq_country,
+    _raw(_ORG.languages),
+    _ORG.website,
+    _raw(_ORG.tags),
+    _ORG.archived_at.is_not(None).label("archived"),
 )
 _CONTACT_COLS = (
-    Contact.id,
-    Contact.organization_id,
-    _raw(Contact.kind),
-    Contact.name,
-    Contact.position,
-    Contact.salutation,
-    Contact.email,
-    Contact.postal_address,
-    Contact.phone,
-    Contact.language,
-    Contact.is_primary,
-    Contact.do_not_contact,
-    sa.or_(Contact.archived_at.is_not(None), Contact.forgotten_at.is_not(None)).label("gone"),
+    _CONTACT.id,
+    _CONTACT.organization_id,
+    _raw(_CONTACT.kind),
+    _CONTACT.name,
+    _CONTACT.position,
+    _CONTACT.salutation,
+    _CONTACT.email,
+    _CONTACT.postal_address,
+    _CONTACT.phone,
+    _CONTACT.language,
+    _CONTACT.is_primary,
+    _CONTACT.do_not_contact,
+    sa.or_(_CONTACT.archived_at.is_not(None), _CONTACT.forgotten_at.is_not(None)).label("gone"),
 )
 _REGION_LABELS = {region.value: label for region, label in REGION_LABELS.items()}
 
@@ -209,7 +246,7 @@ def _contact_context(row: Any) -> Record:
     )
 
 
-def _dialogue_context(dialogue: Dialogue | None) -> Record | None:
+def _dialogue_context(dialogue: Any) -> Record | None:
     if dialogue is None:
         return None
     return Record(
@@ -222,7 +259,7 @@ def _dialogue_context(dialogue: Dialogue | None) -> Record | None:
     )
 
 
-def _campaign_context(campaign: Campaign, variables: dict[str, Any]) -> Record:
+def _campaign_context(campaign: Any, variables: dict[str, Any]) -> Record:
     return Record(
         slug=campaign.slug,
         title=campaign.title,
@@ -309,31 +346,30 @@ def _driver_rows(conn: sa.Connection, stmt: sa.Select) -> list[tuple[Any, ...]]:
 
 
 def _recipient_jobs(
-    session: Session, campaign: Campaign, only_org: int | None = None
+    conn: sa.Connection, campaign: Any, only_org: int | None = None
 ) -> list[_Job]:
     stmt = (
-        sa.select(*_ORG_COLS, CampaignRecipient.contact_id.label("override"))
-        .join(Organization, CampaignRecipient.organization_id == Organization.id)
-        .where(CampaignRecipient.campaign_id == campaign.id)
-        .order_by(Organization.acronym_key)
+        sa.select(*_ORG_COLS, _RECIPIENT.contact_id.label("override"))
+        .join(tables.organizations, _RECIPIENT.organization_id == _ORG.id)
+        .where(_RECIPIENT.campaign_id == campaign.id)
+        .order_by(_ORG.acronym_key)
     )
     if only_org is not None:
-        stmt = stmt.where(Organization.id == only_org)
-    conn = session.connection()
+        stmt = stmt.where(_ORG.id == only_org)
     orgs = _driver_rows(conn, stmt)
     contact_stmt = (
         sa.select(*_CONTACT_COLS)
         .join(
-            CampaignRecipient,
+            tables.campaign_recipients,
             sa.and_(
-                CampaignRecipient.organization_id == Contact.organization_id,
-                CampaignRecipient.campaign_id == campaign.id,
+                _RECIPIENT.organization_id == _CONTACT.organization_id,
+                _RECIPIENT.campaign_id == campaign.id,
             ),
         )
-        .order_by(Contact.id)
+        .order_by(_CONTACT.id)
     )
     if only_org is not None:
-        contact_stmt = contact_stmt.where(Contact.organization_id == only_org)
+        contact_stmt = contact_stmt.where(_CONTACT.organization_id == only_org)
     by_org: dict[int, list[Any]] = {}
     for c in _driver_rows(conn, contact_stmt):
         org_id = c[_C_ORG]
@@ -355,30 +391,30 @@ def _recipient_jobs(
 
 
 def _followup_jobs(
-    session: Session, campaign: Campaign, after: dt.timedelta, now: dt.datetime | None
+    conn: sa.Connection, campaign: Any, after: dt.timedelta, now: dt.datetime | None
 ) -> list[_Job]:
     from outreach.followups import due_followups
 
-    due = due_followups(session, campaign_id=campaign.id, after=after, now=now)
+    due = due_followups(conn, campaign_id=campaign.id, after=after, now=now)
     if not due:
         return []
     originals = {
         r.id: r
-        for r in session.execute(
-            sa.select(Letter.id, Letter.subject, Letter.language, Letter.sent_at).where(
-                Letter.id.in_([d.original_letter_id for d in due])
+        for r in conn.execute(
+            sa.select(_LETTER.id, _LETTER.subject, _LETTER.language, _LETTER.sent_at).where(
+                _LETTER.id.in_([d.original_letter_id for d in due])
             )
         )
     }
     org_ids = {d.organization_id for d in due}
     orgs = {
         r.id: _org_context(r)
-        for r in session.execute(sa.select(*_ORG_COLS).where(Organization.id.in_(org_ids)))
+        for r in conn.execute(sa.select(*_ORG_COLS).where(_ORG.id.in_(org_ids)))
     }
     contacts = {
         r.id: r
-        for r in session.execute(
-            sa.select(*_CONTACT_COLS).where(Contact.id.in_([d.contact_id for d in due]))
+        for r in conn.execute(
+            sa.select(*_CONTACT_COLS).where(_CONTACT.id.in_([d.contact_id for d in due]))
         )
     }
     jobs = []
@@ -418,9 +454,10 @@ class _Renderer:
 
     def __init__(
         self,
-        campaign: Campaign,
+        campaign: Any,
         template_name: str,
         *,
+        dialogue: Any = None,
         templates: str | os.PathLike[str] | None,
         today: dt.date,
         language: str | None = None,
@@ -441,7 +478,7 @@ class _Renderer:
             **variables,
             "vars": variables,
             "campaign": _campaign_context(campaign, variables),
-            "dialogue": _dialogue_context(campaign.dialogue),
+            "dialogue": _dialogue_context(dialogue),
             "sender": sender_context(campaign.sender, campaign.signatory),
             "today": today,
         }
@@ -634,44 +671,44 @@ def _end_helper(pid: int, *, kill: bool) -> None:
 
 
 def _recorded(
-    session: Session, campaign_id: int, rounds: set[int]
+    conn: sa.Connection, campaign_id: int, rounds: set[int]
 ) -> tuple[dict[tuple[int, int], Any], dict[tuple[int, int], int]]:
     """The campaign's current letters by (contact, round), and the highest
     version each (contact, round) has reached."""
     existing: dict[tuple[int, int], Any] = {}
     max_version: dict[tuple[int, int], int] = {}
     stmt = sa.select(
-        Letter.id,
-        Letter.contact_id,
-        Letter.round,
-        Letter.version,
-        Letter.status,
-        Letter.superseded_at,
-        Letter.subject,
-        Letter.body,
-        Letter.language,
-        Letter.channel,
-        Letter.to_address,
-        Letter.template_hash,
-        Letter.message_id,
+        _LETTER.id,
+        _LETTER.contact_id,
+        _LETTER.round,
+        _LETTER.version,
+        _LETTER.status,
+        _LETTER.superseded_at,
+        _LETTER.subject,
+        _LETTER.body,
+        _LETTER.language,
+        _LETTER.channel,
+        _LETTER.to_address,
+        _LETTER.template_hash,
+        _LETTER.message_id,
     ).where(
-        Letter.campaign_id == campaign_id,
-        Letter.round.in_(rounds),
-        Letter.superseded_at.is_(None),
+        _LETTER.campaign_id == campaign_id,
+        _LETTER.round.in_(rounds),
+        _LETTER.superseded_at.is_(None),
     )
-    for row in session.execute(stmt).all():
+    for row in conn.execute(stmt).all():
         existing[(row.contact_id, row.round)] = row
     versions = (
-        sa.select(Letter.contact_id, Letter.round, sa.func.max(Letter.version))
-        .where(Letter.campaign_id == campaign_id, Letter.round.in_(rounds))
-        .group_by(Letter.contact_id, Letter.round)
+        sa.select(_LETTER.contact_id, _LETTER.round, sa.func.max(_LETTER.version))
+        .where(_LETTER.campaign_id == campaign_id, _LETTER.round.in_(rounds))
+        .group_by(_LETTER.contact_id, _LETTER.round)
     )
-    for contact_id, round_, version in session.execute(versions).all():
+    for contact_id, round_, version in conn.execute(versions).all():
         max_version[(contact_id, round_)] = version
     return existing, max_version
 
 
-def _message_ids(campaign: Campaign) -> Callable[[], str]:
+def _message_ids(campaign: Any) -> Callable[[], str]:
     """A maker of unique Message-IDs in the sender's domain."""
     email = str((campaign.sender or {}).get("email") or "")
     domain = ascii_domain(email.rsplit("@", 1)[1]) if "@" in email else FALLBACK_DOMAIN
@@ -690,7 +727,7 @@ def _message_ids(campaign: Campaign) -> Callable[[], str]:
     return make
 
 
-def _message_id(campaign: Campaign) -> str:
+def _message_id(campaign: Any) -> str:
     return _message_ids(campaign)()
 
 
@@ -714,7 +751,7 @@ INSERT_CHUNK = 1000
 
 @contextlib.contextmanager
 def row_writer(
-    session: Session,
+    conn: sa.Connection,
     table: sa.Table,
     columns: Sequence[str],
     constants: Mapping[str, Any],
@@ -730,7 +767,6 @@ def row_writer(
     Only the *constants* (the same for every row) are converted through their
     column types, once; the per-row values must already be what the driver
     takes (str, int, None)."""
-    conn = session.connection()
     dialect = conn.dialect
     const_values = []
     for name, value in constants.items():
@@ -796,7 +832,7 @@ def _open_copy(
 
 
 def generate(
-    session: Session,
+    session: Session | sa.Connection,
     *,
     campaign: str | int,
     channel: str | Channel = Channel.EMAIL,
@@ -811,12 +847,17 @@ def generate(
     progress: Progress | None = None,
 ) -> GenerateResult:
     """Render and record the letters of *campaign* (or its reminders with
-    *followup*), and write them to *out* in *formats* when given."""
+    *followup*), and write them to *out* in *formats* when given.
+
+    *session* is an ORM session or a Core connection (what the command line
+    uses, from :meth:`Database.write`); the work is done on its connection,
+    in its transaction, and the caller commits."""
+    conn = _connection_of(session)
     # Tens of thousands of small objects and no cycles: repeated collections
     # of the cyclic garbage collector would cost a tenth of the run.
     with _gc_paused():
-        return _generate(
-            session,
+        result = _generate(
+            conn,
             campaign=campaign,
             channel=channel,
             templates=templates,
@@ -829,6 +870,30 @@ def generate(
             today=today,
             progress=progress,
         )
+    if conn is not session:
+        _expire_changed(session)
+    return result
+
+
+def _connection_of(session: Session | sa.Connection) -> sa.Connection:
+    """The Core connection to work on: *session* itself, or an ORM session's
+    connection once its pending changes are flushed (the Core statements
+    below must see them)."""
+    if isinstance(session, sa.Connection):
+        return session
+    session.flush()
+    return session.connection()
+
+
+def _expire_changed(session: Session) -> None:
+    """Make an ORM session reload the campaigns and letters it holds: their
+    rows were changed underneath it (a campaign made active, letters
+    superseded)."""
+    from outreach.models import Campaign, Letter
+
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Campaign | Letter):
+            session.expire(obj)
 
 
 @contextlib.contextmanager
@@ -843,7 +908,7 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _generate(
-    session: Session,
+    conn: sa.Connection,
     *,
     campaign: str | int,
     channel: str | Channel,
@@ -857,7 +922,7 @@ def _generate(
     today: dt.date | None,
     progress: Progress | None,
 ) -> GenerateResult:
-    camp = get_campaign(session, campaign)
+    camp, dialogue = load_campaign(conn, campaign)
     if camp.status == CampaignStatus.CLOSED:
         raise ConflictError(f"campaign {camp.slug} is closed; clone it to start a new one")
     try:
@@ -874,7 +939,7 @@ def _generate(
                 f"`outreach campaigns edit {camp.slug} --followup-template NAME`"
             )
         template_name = camp.followup_template
-        jobs = _followup_jobs(session, camp, after, now)
+        jobs = _followup_jobs(conn, camp, after, now)
     else:
         if not camp.template:
             raise ValidationError(
@@ -882,8 +947,14 @@ def _generate(
                 f"`outreach campaigns edit {camp.slug} --template NAME`"
             )
         template_name = camp.template
-        jobs = _recipient_jobs(session, camp)
-    renderer = _Renderer(camp, template_name, templates=templates, today=today or dt.date.today())
+        jobs = _recipient_jobs(conn, camp)
+    renderer = _Renderer(
+        camp,
+        template_name,
+        dialogue=dialogue,
+        templates=templates,
+        today=today or dt.date.today(),
+    )
     result = GenerateResult(campaign=camp.slug)
 
     # 1. Who gets a letter, at which address; the others are listed as skipped.
@@ -912,16 +983,15 @@ def _generate(
     # it is new or changed. A template error stops the batch: nothing is
     # inserted (PostgreSQL's COPY is aborted) and the transaction rolls back.
     rounds = {job.round for job in todo}
-    existing, max_version = _recorded(session, camp.id, rounds) if todo else ({}, {})
+    existing, max_version = _recorded(conn, camp.id, rounds) if todo else ({}, {})
     now_ts = utcnow()
-    conn = session.connection()
     columns: tuple[str, ...] = _LETTER_COLUMNS
     next_id: int | None = None
     if conn.dialect.name == "sqlite":
         # Number the letters here, as SQLite would (one past the largest
         # id): the transaction holds the write lock, or the insert fails on a
         # changed snapshot. Saves reading 10,000 ids back.
-        next_id = (conn.execute(sa.select(sa.func.max(Letter.id))).scalar() or 0) + 1
+        next_id = (conn.execute(sa.select(sa.func.max(_LETTER.id))).scalar() or 0) + 1
         columns = ("id", *_LETTER_COLUMNS)
     constants = {
         "campaign_id": camp.id,
@@ -937,7 +1007,7 @@ def _generate(
     sender = renderer.base["sender"]
     today_ = renderer.base["today"]
     with (
-        row_writer(session, Letter.__table__, columns, constants) as write,
+        row_writer(conn, tables.letters, columns, constants) as write,
         contextlib.closing(_render_jobs(renderer, todo, progress)) as rendered,
     ):
         for job, address, (compiled, text) in zip(todo, addresses, rendered, strict=True):
@@ -1018,8 +1088,8 @@ def _generate(
 
     # 4. Mark the replaced versions, number the new letters, log the run.
     if supersede:
-        table = Letter.__table__
-        session.execute(
+        table = tables.letters
+        conn.execute(
             table.update()
             .where(table.c.id == sa.bindparam("old_id"))
             .values(superseded_at=now_ts, updated_at=now_ts),
@@ -1031,23 +1101,23 @@ def _generate(
             ids = {
                 (contact_id, round_): letter_id
                 for letter_id, contact_id, round_ in conn.execute(
-                    sa.select(Letter.id, Letter.contact_id, Letter.round).where(
-                        Letter.campaign_id == camp.id,
-                        Letter.superseded_at.is_(None),
-                        Letter.round.in_(rounds),
+                    sa.select(_LETTER.id, _LETTER.contact_id, _LETTER.round).where(
+                        _LETTER.campaign_id == camp.id,
+                        _LETTER.superseded_at.is_(None),
+                        _LETTER.round.in_(rounds),
                     )
                 ).all()
             }
             for doc in docs:
                 if doc.id is None:
                     doc.id = ids.get((doc.contact_id, doc.round))
-        activate_campaign(session, camp)
+        _activate(conn, camp)
     if inserted or supersede:
         # One row for the run (a row per letter would cost as much as the
         # letters' own insert); the letters carry their own created_at.
         kind = "reminders" if followup else "letters"
-        record_activity(
-            session,
+        insert_activity(
+            conn,
             action="generate",
             entity="campaign",
             entity_id=camp.id,
@@ -1063,7 +1133,6 @@ def _generate(
                 "language_counts": [None, dict(sorted(language_counts.items()))],
             },
         )
-    session.flush()
 
     # 5. Files last, once the database work succeeded.
     if out_dir is not None:
@@ -1123,7 +1192,7 @@ def _check_out(out: str | os.PathLike[str], formats: Sequence[str], combined: bo
 
 
 def preview(
-    session: Session,
+    session: Session | sa.Connection,
     *,
     campaign: str | int,
     organization: str,
@@ -1134,21 +1203,22 @@ def preview(
     today: dt.date | None = None,
 ) -> tuple[LetterDoc, str | None]:
     """Render one letter without writing anything: (letter, warning or None)."""
-    camp = get_campaign(session, campaign)
-    org_id = session.scalar(
-        sa.select(Organization.id).where(
-            Organization.acronym_key == organization.strip().casefold()
-        )
+    conn = _connection_of(session)
+    camp, dialogue = load_campaign(conn, campaign)
+    org_id = conn.scalar(
+        sa.select(_ORG.id).where(_ORG.acronym_key == organization.strip().casefold())
     )
     if org_id is None:
         raise NotFoundError(f"no organization {organization!r}: see `outreach orgs list`")
-    jobs = _recipient_jobs(session, camp, only_org=org_id)
+    jobs = _recipient_jobs(conn, camp, only_org=org_id)
     warning = None
     if not jobs:
         warning = f"{organization} is not a recipient of {camp.slug}"
-        row = session.execute(sa.select(*_ORG_COLS).where(Organization.id == org_id)).one()
-        contacts = session.execute(
-            sa.select(*_CONTACT_COLS).where(Contact.organization_id == org_id).order_by(Contact.id)
+        row = conn.execute(sa.select(*_ORG_COLS).where(_ORG.id == org_id)).one()
+        contacts = conn.execute(
+            sa.select(*_CONTACT_COLS)
+            .where(_CONTACT.organization_id == org_id)
+            .order_by(_CONTACT.id)
         ).all()
         chosen, reason = _choose_contact(None, contacts)
         jobs = [
@@ -1179,7 +1249,12 @@ def preview(
             f"campaign {camp.slug} has no {'follow-up ' if followup else ''}template"
         )
     renderer = _Renderer(
-        camp, name, templates=templates, today=today or dt.date.today(), language=language
+        camp,
+        name,
+        dialogue=dialogue,
+        templates=templates,
+        today=today or dt.date.today(),
+        language=language,
     )
     compiled, text = renderer.render(job)
     ch = Channel(channel)
@@ -1218,6 +1293,9 @@ def _letter_query(
     rounds: Iterable[int] = (),
     include_superseded: bool = False,
 ) -> sa.Select:
+    from outreach.campaigns import get_campaign
+    from outreach.models import Letter, Organization
+
     stmt = sa.select(Letter).join(Organization, Letter.organization_id == Organization.id)
     if campaign is not None:
         stmt = stmt.where(Letter.campaign_id == get_campaign(session, campaign).id)
@@ -1244,6 +1322,8 @@ def _letter_query(
 
 
 def list_letters(session: Session, **filters: Any) -> list[dict[str, Any]]:
+    from outreach.models import Campaign, Contact, Letter, Organization
+
     stmt = _letter_query(session, **filters).add_columns(
         Organization.acronym, Contact.name, Campaign.slug
     )
@@ -1274,6 +1354,8 @@ def list_letters(session: Session, **filters: Any) -> list[dict[str, Any]]:
 
 
 def get_letter(session: Session, letter_id: int) -> Letter:
+    from outreach.models import Letter
+
     letter = session.get(Letter, letter_id)
     if letter is None:
         raise NotFoundError(f"no letter {letter_id}: see `outreach letters list`")
@@ -1337,6 +1419,8 @@ def letter_doc(letter: Letter) -> LetterDoc:
 def _select_for_change(
     session: Session, ids: Sequence[int], filters: Mapping[str, Any]
 ) -> list[Letter]:
+    from outreach.models import Letter
+
     if ids:
         letters = [get_letter(session, i) for i in ids]
     elif filters.get("campaign") is not None:
@@ -1348,6 +1432,8 @@ def _select_for_change(
 
 def approve(session: Session, *, ids: Sequence[int] = (), **filters: Any) -> list[Letter]:
     """Mark draft letters approved (ready to send). Returns the letters changed."""
+    from outreach.activity import record_activity
+
     letters = _select_for_change(session, ids, filters)
     problems = []
     for letter in letters:
@@ -1381,6 +1467,8 @@ def cancel(
     session: Session, *, ids: Sequence[int] = (), reason: str | None = None, **filters: Any
 ) -> list[Letter]:
     """Cancel unsent letters: they will not be sent and generation leaves them alone."""
+    from outreach.activity import record_activity
+
     letters = _select_for_change(session, ids, filters)
     problems = [
         f"letter {letter.id}: is {letter.status.value}; only unsent letters can be cancelled"

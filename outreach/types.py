@@ -72,3 +72,14 @@ def str_enum(enum_cls: type[enum.Enum], name: str) -> Enum:
         values_callable=lambda cls: [m.value for m in cls],
         validate_strings=True,
     )
+
+
+def variables_for_template(value: Any) -> Any:
+    """The stored variables with dates restored (inverse of the storage form)."""
+    if isinstance(value, dict):
+        if set(value) == {"$date"}:
+            return dt.date.fromisoformat(value["$date"])
+        return {k: variables_for_template(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [variables_for_template(v) for v in value]
+    return value

@@ -836,8 +836,8 @@ def test_html_report_in_headless_chromium(db: Database, run, tmp_path: Path) -> 
 def test_report_tables_mirror_the_models() -> None:
     """The reports read Core copies of the tables (so a report never loads the
     ORM); they must keep every column of the models, with the same types."""
+    from outreach import tables as _tables
     from outreach.models import Base
-    from outreach.reports import _tables
 
     for light in _tables.metadata.sorted_tables:
         model = Base.metadata.tables[light.name]

@@ -151,22 +151,23 @@ def generate_cmd(
             state_box["last"] = i
 
     try:
-        with state.session(immediate=True) as session:
+        with state.write() as conn:
             if bar is not None:
                 import sqlalchemy as sa
 
-                from outreach.campaigns import get_campaign
-                from outreach.models import CampaignRecipient
+                from outreach import tables
+                from outreach.letters import load_campaign
 
-                camp = get_campaign(session, campaign)
+                camp, _dialogue = load_campaign(conn, campaign)
+                recipients = tables.campaign_recipients.c
                 bar.length = (
-                    session.scalar(
-                        sa.select(sa.func.count()).where(CampaignRecipient.campaign_id == camp.id)
+                    conn.scalar(
+                        sa.select(sa.func.count()).where(recipients.campaign_id == camp.id)
                     )
                     or 1
                 )
             result = generate(
-                session,
+                conn,
                 campaign=campaign,
                 channel=channel,
                 templates=templates,

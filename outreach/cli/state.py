@@ -18,6 +18,7 @@ import click
 from outreach.errors import OutreachError, ValidationError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from sqlalchemy import Connection
     from sqlalchemy.orm import Session
 
     from outreach.db import Database
@@ -62,6 +63,13 @@ class AppState:
         """One unit of work for the command: committed at the end, rolled back on error."""
         with self.database().session(immediate=immediate) as session:
             yield session
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A writing unit of work on a Core connection, without the ORM
+        (:meth:`Database.write`): committed at the end, rolled back on error."""
+        with self.database().write() as conn:
+            yield conn
 
 
 pass_state = click.make_pass_decorator(AppState, ensure=True)
