@@ -32,6 +32,13 @@ if TYPE_CHECKING:  # the ORM loads on the first session, not on import
     from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Page size of new SQLite databases. A stored letter is about 2 KB: with
+#: SQLite's default 4 KB pages each takes a page of its own, half empty, so a
+#: batch of letters writes twice its size (and twice again when the WAL is
+#: copied back). 16 KB pages hold seven letters: a third less to write, and
+#: generating a batch is markedly faster. Set only on a database that is
+#: still empty; an existing one keeps its page size.
+SQLITE_PAGE_SIZE = 16_384
 
 #: PostgreSQL advisory lock taken by ``session(immediate=True)``: commands that
 #: write queue for it one after another, as they queue for SQLite's write lock,
@@ -64,6 +71,8 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA foreign_keys = ON")
+    # before WAL is switched on, which fixes the page size of a new file
+    cur.execute(f"PRAGMA page_size = {SQLITE_PAGE_SIZE}")
     cur.execute("PRAGMA journal_mode = WAL")
     cur.execute("PRAGMA synchronous = NORMAL")
     cur.close()

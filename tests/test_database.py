@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from outreach import models as m
 from outreach.activity import record_activity
 from outreach.config import database_url, mask_url
-from outreach.db import Database
+from outreach.db import Database, make_engine
 
 from .conftest import BACKEND, row_counts
 
@@ -125,6 +125,26 @@ def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(db: Database) -> Non
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+        # letters are about 2 KB: a new database stores several per page
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 16_384
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite connection settings")
+def test_an_existing_sqlite_database_keeps_its_page_size(tmp_path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as raw:
+        raw.execute("PRAGMA page_size = 4096")
+        raw.execute("CREATE TABLE kept (x INTEGER)")
+        raw.execute("INSERT INTO kept VALUES (42)")
+    raw.close()
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 4096
+        assert conn.exec_driver_sql("SELECT x FROM kept").scalar() == 42
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    engine.dispose()
 
 
 def test_database_url_resolution(tmp_path, monkeypatch) -> None:
