@@ -18,6 +18,7 @@ Set ``OUTREACH_CRASH_SEED`` to replay a run's kill points.
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import mailbox
 import os
 import random
@@ -32,7 +33,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from outreach.campaigns import add_recipients
+from outreach.campaigns import add_recipients, create_campaign
 from outreach.db import PG_WRITE_LOCK_KEY, Database, make_engine
 from outreach.models import (
     Attachment,
@@ -285,6 +286,76 @@ def test_sigkill_letters_generate(world, tmp_path):
             s.execute(sa.delete(Letter))
     assert_killed(tried)
     print(f"\n[{BACKEND}] letters generate, seed {SEED}: kill points {tried}; duplicates 0")
+
+
+def _live_commands(marker: str) -> list[int]:
+    """Processes still running whose command line holds *marker*."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if marker in cmdline and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads /proc")
+def test_sigkill_letters_generate_in_two_processes(world):
+    """A campaign of 1,200 recipients renders in a forked second process:
+    killing the command leaves no rendering process behind and nothing
+    half-stored."""
+    rng = random.Random(SEED + 3)
+    db, url, env = world["db"], world["url"], world["env"]
+    big = 1200
+    with db.session() as s:
+        for i in range(big):
+            org = Organization(
+                acronym=f"B{i:04d}",
+                name=f"Organisation régionale {i}",
+                kind=OrgKind.OTHER,
+                region=Region.AFRICA,
+                languages=["fr", "en"] if i % 2 else ["en"],
+                tags=["big"],
+            )
+            s.add(org)
+            s.flush()
+            s.add(Contact(organization_id=org.id, name=f"SG {i}", email=f"sg@b{i}.example"))
+        create_campaign(
+            s,
+            slug="big",
+            title="Big",
+            dialogue="ga-2012",
+            template="third-pillar",
+            signatory="Jane Coordinator",
+            sender={"organization": "Coalition", "email": "info@coalition.example"},
+            variables={"reply_by": dt.date(2012, 6, 15)},
+        )
+        add_recipients(s, "big", tags=["big"])
+    argv = outreach(url, "letters", "generate", "--campaign", "big")
+    tried = []
+    for point in kill_points(rng, 0.3, 1.5):
+        where = run_and_kill(argv, env, url, point)
+        tried.append((where, round(point[1], 3)))
+        deadline = time.monotonic() + 5
+        while _live_commands(url) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _live_commands(url) == [], f"a rendering process outlived its command: {tried}"
+        assert_consistent(url)
+        assert count(db, Letter) in (0, big), f"seed {SEED}, {tried}"
+        run_ok(argv, env)
+        with db.session() as s:
+            rows = s.execute(sa.select(Letter.contact_id, Letter.language)).all()
+        assert len(rows) == big and len({c for c, _l in rows}) == big, f"seed {SEED}, {tried}"
+        assert {lang for _c, lang in rows} == {"en", "fr"}
+        with db.session() as s:
+            s.execute(sa.delete(Letter))
+    assert_killed(tried)
+    print(f"\n[{BACKEND}] letters generate, 2 processes, seed {SEED}: kill points {tried}")
 
 
 def test_sigkill_responses_import(world):
