@@ -47,6 +47,7 @@ def record_activity(
 def insert_activity(
     conn: sa.Connection,
     *,
+    actor: str | None = None,
     action: str,
     entity: str,
     entity_id: int | None = None,
@@ -55,14 +56,15 @@ def insert_activity(
     changes: dict[str, Any] | None = None,
 ) -> None:
     """:func:`record_activity` for work done on a Core connection, without
-    the ORM (in the connection's transaction; the caller commits)."""
+    the ORM (in the connection's transaction; the caller commits). *actor*
+    defaults to the one the connection was opened for."""
     from outreach import tables
     from outreach.types import utcnow
 
     conn.execute(
         tables.activity.insert().values(
             at=utcnow(),
-            actor=actor_of(conn),
+            actor=actor or actor_of(conn),
             action=action,
             entity=entity,
             entity_id=entity_id,

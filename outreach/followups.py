@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
-from outreach.models import Contact, Letter, LetterStatus, Organization, Response
+from outreach import tables
+from outreach.enums import LetterStatus
 from outreach.types import utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+# Core tables (outreach.tables): reminders are generated without the ORM.
+Letter = tables.letters.c
+Response = tables.responses.c
+Contact = tables.contacts.c
+Organization = tables.organizations.c
 
 
 @dataclass(frozen=True)
@@ -36,7 +46,7 @@ class DueFollowup:
 
 
 def due_followups(
-    session: Session,
+    session: Session | sa.Connection,
     *,
     campaign_id: int,
     after: dt.timedelta = dt.timedelta(days=14),
@@ -79,7 +89,7 @@ def due_followups(
             sa.select(
                 Contact.id, Contact.name, Organization.acronym, Organization.name.label("org")
             )
-            .join(Organization, Contact.organization_id == Organization.id)
+            .join(tables.organizations, Contact.organization_id == Organization.id)
             .where(Contact.id.in_(list(by_contact)))
         )
     }

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import sqlalchemy as sa
 
 from outreach import tables
-from outreach.activity import insert_activity
+from outreach.activity import actor_of, insert_activity
 from outreach.addresses import FALLBACK_DOMAIN, ascii_domain
 from outreach.enums import REGION_LABELS, CampaignStatus, Channel, LetterStatus
 from outreach.errors import ConflictError, NotFoundError, ValidationError
@@ -134,7 +134,7 @@ def load_campaign(conn: sa.Connection, ref: str | int) -> tuple[Any, Any]:
     return row, dialogue
 
 
-def _activate(conn: sa.Connection, campaign: Any) -> None:
+def _activate(conn: sa.Connection, campaign: Any, actor: str) -> None:
     """A draft campaign becomes active with its first letters (Core form of
     :func:`outreach.campaigns.activate_campaign`)."""
     if campaign.status != CampaignStatus.DRAFT:
@@ -146,6 +146,7 @@ def _activate(conn: sa.Connection, campaign: Any) -> None:
     )
     insert_activity(
         conn,
+        actor=actor,
         action="update",
         entity="campaign",
         entity_id=campaign.id,
@@ -573,6 +574,14 @@ def _pipeline_ok(count: int) -> bool:
     return cpus > 1
 
 
+def _scaled(progress: Progress | None, part: int, whole: int) -> Progress | None:
+    """*progress* over *whole* recipients, called with counts of the *part*
+    that get a letter (the skipped ones need no rendering)."""
+    if progress is None or part == whole or not part:
+        return progress
+    return lambda done: progress(done * whole // part)
+
+
 def _render_jobs(
     renderer: _Renderer, jobs: Sequence[_Job], progress: Progress | None
 ) -> Iterator[tuple[Any, Any]]:
@@ -628,7 +637,13 @@ def _fork_renderer(renderer: _Renderer, jobs: Sequence[_Job]) -> tuple[int, int]
     # flushed twice.
     status = 1
     try:
-        os.close(read_fd)
+        # A host application's handlers are not this process's business, and
+        # the inherited connections must not outlive the parent: close every
+        # descriptor but the pipe and the standard three.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.closerange(3, write_fd)
+        os.closerange(write_fd + 1, _max_fd())
         with open(write_fd, "wb") as pipe:
             templates: dict[str, TemplateInfo] = {}
             letters: list[tuple[str, str, str]] = []
@@ -651,6 +666,13 @@ def _fork_renderer(renderer: _Renderer, jobs: Sequence[_Job]) -> tuple[int, int]
         status = 0
     finally:
         os._exit(status)
+
+
+def _max_fd() -> int:
+    try:
+        return min(os.sysconf("SC_OPEN_MAX"), 1 << 20)
+    except (AttributeError, ValueError, OSError):  # pragma: no cover
+        return 4096
 
 
 def _messages(stream: Any) -> Iterator[tuple[dict[str, TemplateInfo], list[Any]]]:
@@ -855,13 +877,16 @@ def generate(
 
     *session* is an ORM session or a Core connection (what the command line
     uses, from :meth:`Database.write`); the work is done on its connection,
-    in its transaction, and the caller commits."""
+    in its transaction, and the caller commits. It is all or nothing: should
+    anything fail, the transaction is left as it was (a savepoint), usable."""
     conn = _connection_of(session)
+    actor = actor_of(session)
     # Tens of thousands of small objects and no cycles: repeated collections
     # of the cyclic garbage collector would cost a tenth of the run.
-    with _gc_paused():
+    with _gc_paused(), conn.begin_nested():
         result = _generate(
             conn,
+            actor=actor,
             campaign=campaign,
             channel=channel,
             templates=templates,
@@ -914,6 +939,7 @@ def _gc_paused() -> Iterator[None]:
 def _generate(
     conn: sa.Connection,
     *,
+    actor: str,
     campaign: str | int,
     channel: str | Channel,
     templates: str | os.PathLike[str] | None,
@@ -1012,7 +1038,8 @@ def _generate(
     today_ = renderer.base["today"]
     with (
         row_writer(conn, tables.letters, columns, constants) as write,
-        contextlib.closing(_render_jobs(renderer, todo, progress)) as rendered,
+        contextlib.closing(_render_jobs(renderer, todo, _scaled(progress, len(todo), len(jobs))))
+        as rendered,
     ):
         for job, address, (compiled, text) in zip(todo, addresses, rendered, strict=True):
             key = (job.contact["id"], job.round)
@@ -1115,13 +1142,14 @@ def _generate(
             for doc in docs:
                 if doc.id is None:
                     doc.id = ids.get((doc.contact_id, doc.round))
-        _activate(conn, camp)
+        _activate(conn, camp, actor)
     if inserted or supersede:
         # One row for the run (a row per letter would cost as much as the
         # letters' own insert); the letters carry their own created_at.
         kind = "reminders" if followup else "letters"
         insert_activity(
             conn,
+            actor=actor,
             action="generate",
             entity="campaign",
             entity_id=camp.id,

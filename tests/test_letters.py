@@ -253,7 +253,7 @@ def test_generate_command_does_not_load_the_orm(db: Database, db_url: str) -> No
     code = (
         "import sys\n"
         "from outreach.cli import cli\n"
-        f"args = ['--db', {db_url!r}, 'letters', 'generate', '--campaign', 'tp']\n"
+        f"args = ['--db', {db_url!r}, '--as', 'amina', 'letters', 'generate', '--campaign', 'tp']\n"
         "try:\n"
         "    cli.main(args, prog_name='outreach')\n"
         "except SystemExit:\n"
@@ -264,8 +264,11 @@ def test_generate_command_does_not_load_the_orm(db: Database, db_url: str) -> No
     assert "tp: 5 new letters" in out.stdout, out.stderr
     assert "ORM False False" in out.stdout
     with db.session() as s:
-        actors = s.scalars(sa.select(Activity.actor).where(Activity.action == "generate")).all()
-    assert actors and all(actors)
+        logged = s.execute(
+            sa.select(Activity.action, Activity.actor).where(Activity.entity == "campaign")
+        ).all()
+    # the run and the campaign turning active, both in the name given with --as
+    assert {("generate", "amina"), ("update", "amina")} <= set(logged)
 
 
 def test_generate_in_a_session_sees_pending_changes_and_refreshes_objects(db: Database) -> None:
@@ -285,3 +288,66 @@ def test_generate_in_a_session_sees_pending_changes_and_refreshes_objects(db: Da
         assert "Moussa Faki Mahamat" in au.body
         stored = s.get(Letter, au.id)
         assert stored is not None and stored.body == au.body
+
+
+def test_generate_in_a_session_logs_the_databases_actor(db: Database) -> None:
+    seed(db)
+    with db.session() as s:
+        generate(s, campaign="tp")
+    with db.session() as s:
+        logged = s.execute(
+            sa.select(Activity.action, Activity.actor).where(
+                Activity.action.in_(["generate", "update"])
+            )
+        ).all()
+    assert set(logged) == {("generate", "tester"), ("update", "tester")}
+
+
+def test_a_failed_generate_leaves_the_callers_transaction_as_it_was(
+    db: Database, tmp_path: Path, monkeypatch
+) -> None:
+    """Letters are stored while later ones still render; a template error on
+    the fourth recipient must take the first three back out, and leave the
+    caller's session usable (on PostgreSQL an aborted COPY would not)."""
+    from outreach import letters
+    from outreach.errors import OutreachError
+
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    (folder / "mine.md.j2").write_text(
+        '{% extends "letterhead.md.j2" %}\n{% block subject %}Hello{% endblock %}\n'
+        "{% block body %}\n"
+        '{% if organization.acronym == "LAS" %}{{ organization.no_such_field }}{% endif %}\n'
+        "{% endblock %}\n",
+        encoding="utf-8",
+    )
+    seed(db, template="mine", templates=str(folder))
+    monkeypatch.setattr(letters, "INSERT_CHUNK", 1)  # AU, ECOWAS, GCC go in before LAS fails
+    with db.session() as s:
+        try:
+            generate(s, campaign="tp", templates=folder)
+        except OutreachError as exc:
+            assert "LAS" in str(exc)
+        else:
+            raise AssertionError("the template error was not raised")
+        # the session still works, and committing it stores no letter
+        assert s.scalar(sa.select(sa.func.count()).select_from(Letter)) == 0
+        s.add(Activity(actor="tester", action="note", entity="campaign", summary="still usable"))
+    assert row_counts(db.url)["letters"] == 0
+    assert row_counts(db.url)["activity"] >= 1
+
+
+def test_progress_runs_over_every_recipient_even_when_some_are_skipped(db: Database) -> None:
+    seed(db)
+    with db.session() as s:
+        for acronym in ("oas", "gcc"):
+            contact = s.scalar(
+                sa.select(Contact).join(Organization).where(Organization.acronym_key == acronym)
+            )
+            contact.do_not_contact = True
+    calls: list[int] = []
+    with db.session() as s:
+        result = generate(s, campaign="tp", progress=calls.append)
+    assert result.created == 3 and len(result.skipped) == 2
+    assert calls == sorted(calls) and calls[-1] == 5
+    assert calls[-2] >= 3  # the last rendered letter is most of the way along
