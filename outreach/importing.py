@@ -38,15 +38,13 @@ dry run computes the same plan and writes nothing.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
-import gc
 import io
 import json
 import operator
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +53,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from outreach.activity import actor_of
+from outreach.batch import gc_paused
 from outreach.csvcells import neutralise_formula, restore_formula
 from outreach.directory import (
     BOOL_FIELDS,
@@ -1342,7 +1341,7 @@ def import_file(
         raise ConfigurationError(f"--on-match {on_match!r}: use update, skip or error")
     path = Path(path)
     display = display or str(path)
-    with _gc_paused():
+    with gc_paused():
         return _import(
             path,
             session,
@@ -1357,19 +1356,6 @@ def import_file(
             display,
             progress,
         )
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector: a big import makes millions of small
-    objects and no cycles, and repeated collections would double its time."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _import(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import gc
 import json
 import os
 import pickle
@@ -31,6 +30,7 @@ import sqlalchemy as sa
 from outreach import tables
 from outreach.activity import actor_of, insert_activity
 from outreach.addresses import FALLBACK_DOMAIN, ascii_domain
+from outreach.batch import gc_paused
 from outreach.enums import REGION_LABELS, CampaignStatus, Channel, LetterStatus
 from outreach.errors import ConflictError, NotFoundError, ValidationError
 from outreach.templating import Record, Rendered, TemplateError
@@ -883,7 +883,7 @@ def generate(
     actor = actor_of(session)
     # Tens of thousands of small objects and no cycles: repeated collections
     # of the cyclic garbage collector would cost a tenth of the run.
-    with _gc_paused(), conn.begin_nested():
+    with gc_paused(), conn.begin_nested():
         result = _generate(
             conn,
             actor=actor,
@@ -923,17 +923,6 @@ def _expire_changed(session: Session) -> None:
     for obj in list(session.identity_map.values()):
         if isinstance(obj, Campaign | Letter):
             session.expire(obj)
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _generate(
