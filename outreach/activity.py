@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
+
 from outreach.config import ACTOR_KEY, current_user
 
 if TYPE_CHECKING:
-    import sqlalchemy as sa
     from sqlalchemy.orm import Session
 
     from outreach.models import Activity
@@ -19,7 +20,7 @@ def actor_of(session: Session | sa.Connection) -> str:
 
 
 def record_activity(
-    session: Session,
+    session: Session | sa.Connection,
     *,
     action: str,
     entity: str,
@@ -27,49 +28,31 @@ def record_activity(
     organization_id: int | None = None,
     summary: str | None = None,
     changes: dict[str, Any] | None = None,
-) -> Activity:
-    """Add an ``Activity`` row to *session* (the caller commits)."""
+    actor: str | None = None,
+) -> Activity | None:
+    """Log a change in *session*'s transaction (the caller commits).
+
+    In an ORM session the ``Activity`` row is added and returned; on a Core
+    connection (letter generation, which never loads the ORM) it is inserted
+    directly and nothing is returned. *actor* defaults to the one the session
+    or connection was opened for."""
+    values = {
+        "actor": actor or actor_of(session),
+        "action": action,
+        "entity": entity,
+        "entity_id": entity_id,
+        "organization_id": organization_id,
+        "summary": summary,
+        "changes": changes,
+    }
+    if isinstance(session, sa.Connection):
+        from outreach import tables
+        from outreach.types import utcnow
+
+        session.execute(tables.activity.insert().values(at=utcnow(), **values))
+        return None
     from outreach.models import Activity
 
-    row = Activity(
-        actor=actor_of(session),
-        action=action,
-        entity=entity,
-        entity_id=entity_id,
-        organization_id=organization_id,
-        summary=summary,
-        changes=changes,
-    )
+    row = Activity(**values)
     session.add(row)
     return row
-
-
-def insert_activity(
-    conn: sa.Connection,
-    *,
-    actor: str | None = None,
-    action: str,
-    entity: str,
-    entity_id: int | None = None,
-    organization_id: int | None = None,
-    summary: str | None = None,
-    changes: dict[str, Any] | None = None,
-) -> None:
-    """:func:`record_activity` for work done on a Core connection, without
-    the ORM (in the connection's transaction; the caller commits). *actor*
-    defaults to the one the connection was opened for."""
-    from outreach import tables
-    from outreach.types import utcnow
-
-    conn.execute(
-        tables.activity.insert().values(
-            at=utcnow(),
-            actor=actor or actor_of(conn),
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            organization_id=organization_id,
-            summary=summary,
-            changes=changes,
-        )
-    )

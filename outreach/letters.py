@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import sqlalchemy as sa
 
 from outreach import tables
-from outreach.activity import actor_of, insert_activity
+from outreach.activity import actor_of, record_activity
 from outreach.addresses import FALLBACK_DOMAIN, ascii_domain
 from outreach.batch import gc_paused
 from outreach.enums import REGION_LABELS, CampaignStatus, Channel, LetterStatus
@@ -144,7 +144,7 @@ def _activate(conn: sa.Connection, campaign: Any, actor: str) -> None:
         .where(_CAMPAIGN.id == campaign.id)
         .values(status=CampaignStatus.ACTIVE, updated_at=utcnow())
     )
-    insert_activity(
+    record_activity(
         conn,
         actor=actor,
         action="update",
@@ -1136,7 +1136,7 @@ def _generate(
         # One row for the run (a row per letter would cost as much as the
         # letters' own insert); the letters carry their own created_at.
         kind = "reminders" if followup else "letters"
-        insert_activity(
+        record_activity(
             conn,
             actor=actor,
             action="generate",
@@ -1453,8 +1453,6 @@ def _select_for_change(
 
 def approve(session: Session, *, ids: Sequence[int] = (), **filters: Any) -> list[Letter]:
     """Mark draft letters approved (ready to send). Returns the letters changed."""
-    from outreach.activity import record_activity
-
     letters = _select_for_change(session, ids, filters)
     problems = []
     for letter in letters:
@@ -1488,8 +1486,6 @@ def cancel(
     session: Session, *, ids: Sequence[int] = (), reason: str | None = None, **filters: Any
 ) -> list[Letter]:
     """Cancel unsent letters: they will not be sent and generation leaves them alone."""
-    from outreach.activity import record_activity
-
     letters = _select_for_change(session, ids, filters)
     problems = [
         f"letter {letter.id}: is {letter.status.value}; only unsent letters can be cancelled"
