@@ -490,6 +490,32 @@ class _Renderer:
             "today": today,
         }
 
+    def doc(
+        self, job: _Job, compiled: Any, text: Any, *, channel: Channel, address: str | None
+    ) -> LetterDoc:
+        """*job*'s rendered letter, as generation records it and the output
+        formats write it (no id, version or Message-ID yet)."""
+        return LetterDoc(
+            acronym=job.org["acronym"],
+            organization=job.org["name"],
+            contact=job.contact["name"],
+            contact_email=job.contact.get("email"),
+            language=compiled.language,
+            subject=text.subject,
+            body=text.body,
+            channel=channel.value,
+            to_address=address,
+            message_id="",
+            sender=self.base["sender"],
+            round=job.round,
+            campaign=self.base["campaign"]["slug"],
+            organization_id=job.org["id"],
+            contact_id=job.contact["id"],
+            template_name=compiled.filename,
+            template_hash=compiled.hash,
+            date=self.base["today"],
+        )
+
     def language_for(self, job: _Job) -> str:
         if self.forced:
             return self.forced
@@ -1023,8 +1049,6 @@ def _generate(
     new_message_id = _message_ids(camp)
     docs: list[LetterDoc] = []
     language_counts: dict[str, int] = {}
-    sender = renderer.base["sender"]
-    today_ = renderer.base["today"]
     with (
         row_writer(conn, tables.letters, columns, constants) as write,
         contextlib.closing(_render_jobs(renderer, todo, _scaled(progress, len(todo), len(jobs))))
@@ -1033,26 +1057,7 @@ def _generate(
         for job, address, (compiled, text) in zip(todo, addresses, rendered, strict=True):
             key = (job.contact["id"], job.round)
             old = existing.get(key)
-            doc = LetterDoc(
-                acronym=job.org["acronym"],
-                organization=job.org["name"],
-                contact=job.contact["name"],
-                contact_email=job.contact.get("email"),
-                language=compiled.language,
-                subject=text.subject,
-                body=text.body,
-                channel=channel.value,
-                to_address=address,
-                message_id="",
-                sender=sender,
-                round=job.round,
-                campaign=camp.slug,
-                organization_id=job.org["id"],
-                contact_id=job.contact["id"],
-                template_name=compiled.filename,
-                template_hash=compiled.hash,
-                date=today_,
-            )
+            doc = renderer.doc(job, compiled, text, channel=channel, address=address)
             docs.append(doc)
             if old is not None and old.status in FROZEN:
                 result.frozen += 1
@@ -1280,24 +1285,8 @@ def preview(
     compiled, text = renderer.render(job)
     ch = Channel(channel)
     _usable, address = channel_address(ch, job.contact)
-    doc = LetterDoc(
-        acronym=job.org["acronym"],
-        organization=job.org["name"],
-        contact=job.contact["name"],
-        contact_email=job.contact.get("email"),
-        language=compiled.language,
-        subject=text.subject,
-        body=text.body,
-        channel=ch.value,
-        to_address=address,
-        message_id=_message_id(camp),
-        sender=renderer.base["sender"],
-        round=job.round,
-        campaign=camp.slug,
-        template_name=compiled.filename,
-        template_hash=compiled.hash,
-        date=renderer.base["today"],
-    )
+    doc = renderer.doc(job, compiled, text, channel=ch, address=address)
+    doc.message_id = _message_id(camp)
     return doc, warning
 
 
