@@ -4,6 +4,7 @@ created directly through the models."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from outreach.campaigns import add_dialogue, add_recipients, create_campaign
 from outreach.db import Database
@@ -87,3 +88,18 @@ def seed(db: Database, *, template: str = "third-pillar", templates: str | None 
             templates=templates,
         )
         add_recipients(s, "tp", kinds=["regional", "sub-regional"])
+
+
+def failing_template(tmp_path: Path, acronym: str) -> Path:
+    """A template folder whose ``mine`` letter breaks (an unknown field, on
+    line 5) only when writing to *acronym*: the letters before it render."""
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    (folder / "mine.md.j2").write_text(
+        '{% extends "letterhead.md.j2" %}\n{% block subject %}Hello{% endblock %}\n'
+        "{% block body %}\nDear friends,\n"
+        f'{{% if organization.acronym == "{acronym}" %}}{{{{ organization.no_such_field }}}}'
+        "{% endif %}\n{% endblock %}\n",
+        encoding="utf-8",
+    )
+    return folder

@@ -208,3 +208,24 @@ def table_dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
         }
     engine.dispose()
     return out
+
+
+def run_in_fresh_python(*args: str) -> tuple[Any, bool]:
+    """Run the CLI with *args* in a new interpreter: (the finished process,
+    whether the ORM or the mapped classes got loaded). The commands that must
+    be fast from a cold start work on Core tables alone."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from outreach.cli import cli\n"
+        f"args = {list(args)!r}\n"
+        "try:\n"
+        "    cli.main(args, prog_name='outreach')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('ORM', 'sqlalchemy.orm' in sys.modules or 'outreach.models' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    return done, "ORM True" in done.stdout

@@ -177,6 +177,28 @@ def count(db: Database, model, *where) -> int:
 # --- set-up ---------------------------------------------------------------------------
 
 
+def _add_org(s, acronym: str, name: str, kind: OrgKind, languages, tags=()) -> None:
+    """An African organization with its Secretary-General as primary contact."""
+    org = Organization(
+        acronym=acronym,
+        name=name,
+        kind=kind,
+        region=Region.AFRICA,
+        languages=languages,
+        tags=list(tags),
+    )
+    s.add(org)
+    s.flush()
+    s.add(
+        Contact(
+            organization_id=org.id,
+            name=f"Secretary-General of {acronym}",
+            email=f"sg@{acronym.lower()}.example",
+            is_primary=True,
+        )
+    )
+
+
 @pytest.fixture
 def world(own_db_url, tmp_path):
     """A directory of 60 regional organizations (plus the five of the letters
@@ -186,23 +208,7 @@ def world(own_db_url, tmp_path):
     seed(db)
     with db.session() as s:
         for i in range(ORGS):
-            org = Organization(
-                acronym=f"R{i:03d}",
-                name=f"Regional organization {i}",
-                kind=OrgKind.REGIONAL,
-                region=Region.AFRICA,
-                languages=["en"],
-            )
-            s.add(org)
-            s.flush()
-            s.add(
-                Contact(
-                    organization_id=org.id,
-                    name=f"Secretary-General {i}",
-                    email=f"sg@r{i:03d}.example",
-                    is_primary=True,
-                )
-            )
+            _add_org(s, f"R{i:03d}", f"Regional organization {i}", OrgKind.REGIONAL, ["en"])
         add_recipients(s, "tp", kinds=["regional"])
     rows = ["organization,name,position,email"]
     rows += [
@@ -314,17 +320,10 @@ def test_sigkill_letters_generate_in_two_processes(world):
     big = 1200
     with db.session() as s:
         for i in range(big):
-            org = Organization(
-                acronym=f"B{i:04d}",
-                name=f"Organisation régionale {i}",
-                kind=OrgKind.OTHER,
-                region=Region.AFRICA,
-                languages=["fr", "en"] if i % 2 else ["en"],
-                tags=["big"],
+            languages = ["fr", "en"] if i % 2 else ["en"]
+            _add_org(
+                s, f"B{i:04d}", f"Organisation régionale {i}", OrgKind.OTHER, languages, ["big"]
             )
-            s.add(org)
-            s.flush()
-            s.add(Contact(organization_id=org.id, name=f"SG {i}", email=f"sg@b{i}.example"))
         create_campaign(
             s,
             slug="big",

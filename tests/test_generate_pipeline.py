@@ -21,7 +21,7 @@ from outreach.db import Database
 from outreach.letters import generate
 from outreach.models import Letter, Organization
 
-from ._letters_fixtures import seed
+from ._letters_fixtures import failing_template, seed
 from .conftest import table_dump
 
 pytestmark = pytest.mark.skipif(
@@ -125,15 +125,7 @@ def test_rerun_through_the_pipeline_changes_nothing(
 def test_template_error_in_the_rendering_process_is_reported_the_same(
     db: Database, db_url: str, tmp_path: Path, forks: list[int], run
 ) -> None:
-    folder = tmp_path / "tpl"
-    folder.mkdir()
-    (folder / "mine.md.j2").write_text(
-        '{% extends "letterhead.md.j2" %}\n{% block subject %}Hello{% endblock %}\n'
-        "{% block body %}\nDear friends,\n"
-        '{% if organization.acronym == "LAS" %}{{ organization.no_such_field }}{% endif %}\n'
-        "{% endblock %}\n",
-        encoding="utf-8",
-    )
+    folder = failing_template(tmp_path, "LAS")
     seed(db, template="mine", templates=str(folder))
     before = table_dump(db_url)
     piped = run("letters", "generate", "--campaign", "tp", "--templates", folder, expect=1)

@@ -12,8 +12,8 @@ from outreach.letters import approve, cancel, generate
 from outreach.models import Activity, Contact, Letter, LetterStatus, Organization
 from outreach.types import utcnow
 
-from ._letters_fixtures import seed
-from .conftest import row_counts, table_dump
+from ._letters_fixtures import failing_template, seed
+from .conftest import row_counts, run_in_fresh_python, table_dump
 
 
 def _current(db: Database) -> dict[str, Letter]:
@@ -246,23 +246,12 @@ def test_message_ids_use_the_ascii_form_of_an_accented_sender_domain() -> None:
 def test_generate_command_does_not_load_the_orm(db: Database, db_url: str) -> None:
     """Generation works on Core tables: loading the ORM would cost a tenth of
     a second of a 10,000-letter run."""
-    import subprocess
-    import sys
-
     seed(db)
-    code = (
-        "import sys\n"
-        "from outreach.cli import cli\n"
-        f"args = ['--db', {db_url!r}, '--as', 'amina', 'letters', 'generate', '--campaign', 'tp']\n"
-        "try:\n"
-        "    cli.main(args, prog_name='outreach')\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "print('ORM', 'sqlalchemy.orm' in sys.modules, 'outreach.models' in sys.modules)\n"
+    out, orm = run_in_fresh_python(
+        "--db", db_url, "--as", "amina", "letters", "generate", "--campaign", "tp"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "tp: 5 new letters" in out.stdout, out.stderr
-    assert "ORM False False" in out.stdout
+    assert not orm
     with db.session() as s:
         logged = s.execute(
             sa.select(Activity.action, Activity.actor).where(Activity.entity == "campaign")
@@ -312,15 +301,7 @@ def test_a_failed_generate_leaves_the_callers_transaction_as_it_was(
     from outreach import letters
     from outreach.errors import OutreachError
 
-    folder = tmp_path / "tpl"
-    folder.mkdir()
-    (folder / "mine.md.j2").write_text(
-        '{% extends "letterhead.md.j2" %}\n{% block subject %}Hello{% endblock %}\n'
-        "{% block body %}\n"
-        '{% if organization.acronym == "LAS" %}{{ organization.no_such_field }}{% endif %}\n'
-        "{% endblock %}\n",
-        encoding="utf-8",
-    )
+    folder = failing_template(tmp_path, "LAS")
     seed(db, template="mine", templates=str(folder))
     monkeypatch.setattr(letters, "INSERT_CHUNK", 1)  # AU, ECOWAS, GCC go in before LAS fails
     with db.session() as s:

@@ -849,20 +849,9 @@ def test_report_tables_mirror_the_models() -> None:
 
 
 def test_report_command_does_not_load_the_orm(run, db_url) -> None:
-    import subprocess
-    import sys
+    from .conftest import run_in_fresh_python
 
     run("info")  # the database exists and is migrated
-    code = (
-        "import sys\n"
-        "from outreach.cli import cli\n"
-        f"args = ['--db', {db_url!r}, 'report', 'status', '--campaign', 'nope']\n"
-        "try:\n"
-        "    cli.main(args, prog_name='outreach')\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "print('ORM', 'sqlalchemy.orm' in sys.modules, 'outreach.models' in sys.modules)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    out, orm = run_in_fresh_python("--db", db_url, "report", "status", "--campaign", "nope")
     assert "no campaign 'nope'" in out.stderr
-    assert "ORM False False" in out.stdout
+    assert not orm
