@@ -74,6 +74,8 @@ ENV_SMTP_SECURITY = "OUTREACH_SMTP_SECURITY"
 ENV_SMTP_USER = "OUTREACH_SMTP_USER"
 #: The SMTP password is read from here (or prompted for); it is never stored.
 ENV_SMTP_PASSWORD = "OUTREACH_SMTP_PASSWORD"
+#: Seconds to wait for the SMTP server at each step (connecting, each reply).
+ENV_SMTP_TIMEOUT = "OUTREACH_SMTP_TIMEOUT"
 ENV_MAIL_FROM = "OUTREACH_MAIL_FROM"
 ENV_MAIL_REPLY_TO = "OUTREACH_MAIL_REPLY_TO"
 ENV_MAIL_BCC = "OUTREACH_MAIL_BCC"
@@ -106,6 +108,10 @@ class SmtpSettings:
             )
         if not self.host or any(c in self.host for c in "\r\n /"):
             raise ConfigurationError(f"SMTP host {self.host!r} is not a host name")
+        if not 0 < self.timeout < float("inf"):
+            raise ConfigurationError(
+                f"SMTP timeout {self.timeout!r}: give a number of seconds above zero"
+            )
 
     @property
     def effective_port(self) -> int:
@@ -126,6 +132,7 @@ class SmtpSettings:
             "security": env.get(ENV_SMTP_SECURITY) or "starttls",
             "user": env.get(ENV_SMTP_USER) or None,
             "password": env.get(ENV_SMTP_PASSWORD) or None,
+            "timeout": env.get(ENV_SMTP_TIMEOUT) or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if values["port"] is not None:
@@ -133,6 +140,16 @@ class SmtpSettings:
                 values["port"] = int(values["port"])
             except ValueError:
                 raise ConfigurationError(f"SMTP port {values['port']!r} is not a number") from None
+        if values["timeout"] is None:
+            del values["timeout"]
+        else:
+            try:
+                values["timeout"] = float(values["timeout"])
+            except ValueError:
+                raise ConfigurationError(
+                    f"SMTP timeout {values['timeout']!r} ({ENV_SMTP_TIMEOUT}) is not a number "
+                    "of seconds"
+                ) from None
         return cls(**values)
 
 
@@ -530,6 +547,69 @@ def _reply(code: int, message: bytes | str) -> str:
     return f"{code} {' '.join(text.split())}".strip()
 
 
+_REPLY_LINE = re.compile(rb"([2-5][0-5][0-9])(?:([ -])(.*))?\r?\n", re.DOTALL)
+
+
+class _StrictReplies:
+    """``getreply`` for :class:`smtplib.SMTP`, strict about what a reply is.
+
+    smtplib reads ``"25"``, ``"2500 OK"``, ``"999 x"`` or a reply cut off
+    before its line end as if they were real codes, and turns an overlong line
+    into a made-up ``500``. Here only RFC 5321 replies count (three digits
+    ``[2-5][0-5][0-9]``, then a space, a hyphen or the line end; every line of
+    a multiline reply with the same code); anything else comes back as code
+    ``-1``, and a reply the server did not finish raises
+    :class:`smtplib.SMTPServerDisconnected`.
+    """
+
+    file: Any
+    sock: Any
+
+    def getreply(self) -> tuple[int, bytes]:
+        lines: list[bytes] = []
+        code: bytes | None = None
+        if self.file is None:
+            self.file = self.sock.makefile("rb")
+        while True:
+            try:
+                line = self.file.readline(smtplib._MAXLINE + 1)
+            except OSError as exc:
+                self.close()  # type: ignore[attr-defined]
+                raise smtplib.SMTPServerDisconnected(
+                    f"Connection unexpectedly closed: {exc}"
+                ) from None
+            if len(line) > smtplib._MAXLINE:
+                lines.append(line[:80])
+                return -1, b"\n".join(lines)
+            if not line.endswith(b"\n"):
+                self.close()  # type: ignore[attr-defined]
+                raise smtplib.SMTPServerDisconnected(
+                    "Connection unexpectedly closed"
+                    + (f" in the middle of a reply ({line[:80]!r})" if line else "")
+                )
+            m = _REPLY_LINE.fullmatch(line)
+            if m is None or (code is not None and m[1] != code):
+                lines.append(line.strip())
+                return -1, b"\n".join(lines)
+            code = m[1]
+            lines.append((m[3] or b"").strip(b" \t\r\n"))
+            if m[2] != b"-":
+                return int(code), b"\n".join(lines)
+
+
+class _SMTP(_StrictReplies, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_StrictReplies, smtplib.SMTP_SSL):
+    pass
+
+
+def _proper(code: int) -> bool:
+    """A real SMTP reply code (what :class:`_StrictReplies` returns unless -1)."""
+    return 200 <= code <= 559
+
+
 class SmtpTransport:
     """One SMTP connection, reused for a batch and reopened when it drops."""
 
@@ -547,7 +627,7 @@ class SmtpTransport:
         s = self.settings
         try:
             if s.security == "ssl":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                smtp: smtplib.SMTP = _SMTP_SSL(
                     s.host,
                     s.effective_port,
                     local_hostname=self.local_hostname,
@@ -555,7 +635,7 @@ class SmtpTransport:
                     context=ssl.create_default_context(),
                 )
             else:
-                smtp = smtplib.SMTP(
+                smtp = _SMTP(
                     s.host, s.effective_port, local_hostname=self.local_hostname, timeout=s.timeout
                 )
             smtp.ehlo_or_helo_if_needed()
@@ -624,7 +704,19 @@ class SmtpTransport:
         """Hand *msg* over. Returns warnings (e.g. the archive BCC refused).
 
         Raises :class:`PermanentFailure`, :class:`TransientFailure` (nothing was
-        delivered) or :class:`InDoubt`.
+        delivered) or :class:`InDoubt`. Nothing can be delivered before the
+        server has the whole message, ended by the final dot, so:
+
+        - before the body goes out (MAIL FROM, RCPT TO, the DATA command): a
+          4xx reply is transient, a 5xx permanent; anything else (a reply that
+          is not SMTP, an unexpected code, a dropped connection, a timeout, a
+          TLS error) drops the connection, which is never used again (what the
+          server would make of the next command is unknown), and the letter is
+          retried on a new one: :class:`ConnectionLost`;
+        - once the body is on the wire: a 2xx reply means sent, a 4xx or 5xx
+          reply transient or permanent; anything else (not SMTP, a 3xx, the
+          connection dropped, no reply in time) may mean the server kept it:
+          :class:`InDoubt`, never retried.
         """
         self.open()
         smtp = self._smtp
@@ -632,44 +724,60 @@ class SmtpTransport:
         data = msg.as_bytes(policy=msg.policy if msg.policy.linesep == "\r\n" else SMTP)
         if not from_address.isascii() or not all(r.isascii() for r in recipients):
             raise PermanentFailure("non-ASCII envelope addresses are not supported")
-        options: list[str] = []
-        # Envelope: nothing is delivered before the end of DATA, so a failure
-        # here is always safe to retry.
+        warnings: list[str] = []
         try:
-            code, resp = smtp.mail(from_address, options)
+            code, resp = smtp.mail(from_address, [])
             if code != 250:
-                self._reset()
-                self._raise_for(code, resp, "the server refused the sender")
-            accepted = []
-            warnings = []
+                self._refused(code, resp, "the server refused the sender", "MAIL FROM")
             for i, rcpt in enumerate(recipients):
                 code, resp = smtp.rcpt(rcpt)
                 if code in (250, 251):
-                    accepted.append(rcpt)
-                elif i == 0:
-                    self._reset()
-                    self._raise_for(code, resp, f"the server refused {rcpt}")
-                else:
+                    continue
+                if i > 0 and _proper(code) and code >= 400:
                     warnings.append(f"{rcpt} refused: {_reply(code, resp)}")
-        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+                    continue
+                self._refused(code, resp, f"the server refused {rcpt}", "RCPT TO")
+            # smtplib's data() in its two steps: the end of the message is
+            # never sent unless the server has said 354.
+            smtp.putcmd("data")
+            code, resp = smtp.getreply()
+            if code != 354:
+                self._refused(code, resp, "the server refused the message", "DATA")
+        except (smtplib.SMTPException, OSError) as exc:
             self._drop()
             raise ConnectionLost(f"connection lost before the message was sent: {exc}") from None
-        # DATA: once the message is on the wire only the server's reply says
-        # whether it was taken; a broken connection here leaves it in doubt.
+        body = re.sub(rb"(?m)^\.", b"..", data)
+        if not body.endswith(b"\r\n"):
+            body += b"\r\n"
         try:
-            code, resp = smtp.data(data)
-        except smtplib.SMTPDataError as exc:
-            self._reset()
-            self._raise_for(exc.smtp_code, exc.smtp_error, "the server refused the message")
-        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            smtp.send(body + b".\r\n")
+            code, resp = smtp.getreply()
+        except Exception as exc:
             self._drop()
             raise InDoubt(
                 f"connection lost while the server was taking the message: {exc}"
             ) from None
-        if code != 250:
+        if 200 <= code < 300:
+            return warnings
+        if _proper(code) and code >= 400:
             self._reset()
             self._raise_for(code, resp, "the server refused the message")
-        return warnings
+        self._drop()
+        raise InDoubt(
+            f"the server's reply to the message is not an SMTP reply ({_reply(code, resp)}): "
+            "it may have kept the message"
+        )
+
+    def _refused(self, code: int, resp: bytes | str, what: str, command: str) -> None:
+        """Raise for a reply other than the one wanted, before the message went out."""
+        if _proper(code) and code >= 400:
+            self._reset()
+            self._raise_for(code, resp, what)
+        self._drop()
+        raise ConnectionLost(
+            f"the server's reply to {command} is not an SMTP reply ({_reply(code, resp)}); "
+            "the message was not sent"
+        )
 
     def _reset(self) -> None:
         try:
@@ -681,7 +789,7 @@ class SmtpTransport:
     @staticmethod
     def _raise_for(code: int, resp: bytes | str, what: str) -> None:
         reply = _reply(code, resp)
-        if 400 <= code < 500 or code == -1:
+        if 400 <= code < 500:
             raise TransientFailure(f"{what}: {reply}")
         raise PermanentFailure(f"{what}: {reply}")
 
@@ -731,8 +839,11 @@ class SendReport:
     campaign: str
     dry_run: bool
     outcomes: list[LetterOutcome] = field(default_factory=list)
-    #: Letters left in ``sending`` by an earlier run: confirm or resend them.
+    #: Letters left in ``sending`` by an earlier run, or whose server reply
+    #: was lost: confirm or resend them.
     in_doubt: list[PendingLetter] = field(default_factory=list)
+    #: Letters in ``sending`` that another live run is handing over right now.
+    being_sent: list[PendingLetter] = field(default_factory=list)
     #: Letters still in ``draft``: approve them first.
     awaiting_approval: list[PendingLetter] = field(default_factory=list)
     #: Letters that failed in an earlier run (``--retry-failed`` includes them).
@@ -796,6 +907,7 @@ def _letter_rows(session: Session, where: Iterable[Any]) -> list[sa.Row]:
             Letter.to_address,
             Letter.message_id,
             Letter.channel,
+            Letter.error,
             Organization.acronym,
             Contact.name.label("contact_name"),
             Contact.do_not_contact,
@@ -827,10 +939,164 @@ def in_doubt_letters(session: Session, *, campaign_id: int | None = None) -> lis
     where: list[Any] = [Letter.status == LetterStatus.SENDING]
     if campaign_id is not None:
         where.append(Letter.campaign_id == campaign_id)
-    return [
-        _pending(r, "may have been sent: check, then `letters confirm` or `letters resend`")
-        for r in _letter_rows(session, where)
-    ]
+    rows = _letter_rows(session, where)
+    notes = _sending_notes(session, rows)
+    return [_pending(r, notes[r.id][1]) for r in rows]
+
+
+# --- who is sending a letter right now ---------------------------------------------
+
+#: On PostgreSQL the run sending a letter holds the advisory lock
+#: ``(PG_SENDING_LOCK_NS, letter id)`` on its connection from before the
+#: letter's ``sending`` mark until its outcome is committed (the two-key form:
+#: apart from :data:`outreach.db.PG_WRITE_LOCK_KEY`). The lock goes with the
+#: connection, so a run that dies, on whatever machine, holds none.
+PG_SENDING_LOCK_NS = 0x6F757473
+
+_PG_LOCKS_HELD = sa.text(
+    "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND classid = :ns AND objsubid = 2"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+
+
+def _process_start(pid: int) -> int | None:
+    """When process *pid* started (clock ticks since boot; Linux), to tell it
+    from a later process given the same number."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return int(fh.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+#: The runs (:meth:`Sender.send_campaign` calls) going on in this process.
+_RUNNING: set[str] = set()
+
+
+def this_process_claim() -> dict[str, Any]:
+    """What the ``sending`` mark records (in its activity entry) of the run
+    that made it: this computer, this process and when it started, and the
+    run itself (a process may make several, one after another)."""
+    import socket
+    import uuid
+
+    pid = os.getpid()
+    return {
+        "host": socket.gethostname(),
+        "pid": pid,
+        "process_start": _process_start(pid),
+        "run": uuid.uuid4().hex,
+    }
+
+
+def _claim_alive(claim: dict[str, Any]) -> bool | None:
+    """Whether the process that made *claim* is still running: ``None`` when
+    it ran on another computer (only PostgreSQL's locks can tell then)."""
+    import socket
+
+    if claim.get("host") != socket.gethostname() or not isinstance(claim.get("pid"), int):
+        return None
+    pid = claim["pid"]
+    if pid == os.getpid():
+        return claim.get("run") in _RUNNING
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    except OSError:
+        return None
+    started = claim.get("process_start")
+    return started is None or _process_start(pid) in (None, started)
+
+
+def _describe_claim(actor: str | None, at: Any, claim: dict[str, Any]) -> str:
+    when = at.strftime("%Y-%m-%d %H:%M UTC") if isinstance(at, dt.datetime) else "?"
+    return (
+        f"`letters send` by {actor or '?'} on {claim.get('host') or '?'} "
+        f"(pid {claim.get('pid') or '?'}), letter taken {when}"
+    )
+
+
+def _sending_notes(session: Session, rows: Sequence[sa.Row]) -> dict[int, tuple[bool, str]]:
+    """For letters in ``sending``: (being sent right now by a live run, note).
+
+    A letter is in ``sending`` while a run hands it to the server, and stays
+    so when that run died meanwhile or the server's answer was lost. The
+    ``sending`` mark's activity entry says which process took it; on
+    PostgreSQL the advisory lock that process holds while it is alive settles
+    the question on any machine, on SQLite the process is looked up on this
+    computer.
+    """
+    if not rows:
+        return {}
+    ids = [row.id for row in rows]
+    postgres = session.get_bind().dialect.name == "postgresql"
+    claims: dict[int, tuple[str | None, Any, dict[str, Any]]] = {}
+    for entity_id, actor, at, changes in session.execute(
+        sa.select(Activity.entity_id, Activity.actor, Activity.at, Activity.changes)
+        .where(
+            Activity.entity == "letter",
+            Activity.action == "send",
+            Activity.entity_id.in_(ids),
+        )
+        .order_by(Activity.id)
+    ):
+        if isinstance(changes, dict) and isinstance(changes.get("claim"), dict):
+            claims[entity_id] = (actor, at, changes["claim"])
+    # First who is alive, then the letters read again: one not in a live
+    # run's hands then and still in ``sending`` now is in no live run's hands
+    # (the lock is taken before the mark and let go after the outcome is
+    # committed; a process that has gone changes nothing any more).
+    alive: dict[int, bool | None] = {}
+    if postgres:
+        held = {int(i) for i in session.scalars(_PG_LOCKS_HELD, {"ns": PG_SENDING_LOCK_NS})}
+        alive = {i: i in held for i in ids}
+    else:
+        alive = {i: _claim_alive(claims[i][2]) if i in claims else False for i in ids}
+    current = _fresh_states(session, ids)
+    out: dict[int, tuple[bool, str]] = {}
+    for row in rows:
+        actor, at, claim = claims.get(row.id, (None, None, {}))
+        who = _describe_claim(actor, at, claim) if claim else None
+        now = current.get(row.id, (row.status, row.message_id))
+        if row.error and now == (LetterStatus.SENDING, row.message_id):
+            # Noted by the run itself: the server's answer was lost.
+            out[row.id] = (False, f"in doubt: {row.error}")
+        elif alive[row.id] or now != (LetterStatus.SENDING, row.message_id):
+            out[row.id] = (
+                True,
+                f"being sent right now by another run ({who or 'another `letters send`'}); "
+                "not sent by this one",
+            )
+        elif alive[row.id] is None:
+            out[row.id] = (
+                False,
+                f"may still be in the hands of the {who}, which ran on another computer: "
+                "if that run is still going, wait for it; otherwise check, then "
+                "`letters confirm` or `letters resend`",
+            )
+        else:
+            out[row.id] = (
+                False,
+                "left by a run that stopped"
+                + (f" ({who})" if who else "")
+                + ": may have been sent; check, then `letters confirm` or `letters resend`",
+            )
+    return out
+
+
+def _fresh_states(session: Session, ids: Sequence[int]) -> dict[int, tuple[Any, Any]]:
+    """(status, Message-ID) of letters *ids* as committed now, read outside the
+    session's transaction (whose snapshot may be older)."""
+    bind = session.get_bind().engine
+    if bind.dialect.name == "sqlite" and (bind.url.database or ":memory:") == ":memory:":
+        return {}  # one connection only: the session's view is the current one
+    stmt = sa.select(Letter.id, Letter.status, Letter.message_id).where(Letter.id.in_(list(ids)))
+    with bind.connect() as conn:
+        return {r.id: (r.status, r.message_id) for r in conn.execute(stmt)}
 
 
 class Sender:
@@ -868,6 +1134,9 @@ class Sender:
         self.html = html
         self._last_send: float | None = None
         self._pending: tuple[sa.Row, dt.datetime] | None = None
+        self._claim = this_process_claim()
+        #: Letters whose PostgreSQL sending lock this run holds.
+        self._locked: set[int] = set()
 
     # -- planning -------------------------------------------------------------
 
@@ -897,13 +1166,13 @@ class Sender:
                 )
             )
         todo = []
+        sending = _sending_notes(
+            session, [row for row in rows if row.status == LetterStatus.SENDING]
+        )
         for row in rows:
             if row.status == LetterStatus.SENDING:
-                report.in_doubt.append(
-                    _pending(
-                        row, "may have been sent: check, then `letters confirm` or `letters resend`"
-                    )
-                )
+                live, note = sending[row.id]
+                (report.being_sent if live else report.in_doubt).append(_pending(row, note))
             elif row.status == LetterStatus.DRAFT:
                 report.awaiting_approval.append(_pending(row, "draft: approve it first"))
             elif row.status == LetterStatus.FAILED and not retry_failed:
@@ -953,6 +1222,7 @@ class Sender:
         letter_ids: Sequence[int] | None = None,
     ) -> SendReport:
         started = time.monotonic()
+        self._claim = this_process_claim()
         with self.db.session() as session:
             campaign = campaign_by_slug(session, campaign_slug)
             todo, report = self.plan(
@@ -963,6 +1233,7 @@ class Sender:
                 self._dry_one(row, report)
         elif todo:
             self.db.check_schema()
+            _RUNNING.add(self._claim["run"])
             with self.db.engine.connect() as conn:
                 # Each state change ("sending" before the hand-over, "sent"
                 # after) is committed durably before the next step, so that it
@@ -982,9 +1253,11 @@ class Sender:
                 finally:
                     try:
                         self._flush(conn)
+                        self._unlock(conn, *sorted(self._locked))
                     finally:
                         assert self.transport is not None
                         report.connections = self.transport.connections_opened
+                        _RUNNING.discard(self._claim["run"])
                         self.transport.close()
                         if self.db.is_sqlite:
                             conn.rollback()
@@ -1056,6 +1329,31 @@ class Sender:
             row, sent_at = self._pending
             self._pending = None
             _mark(conn, self.db.actor, row, LetterStatus.SENT, sent_at=sent_at)
+            self._unlock(conn, row.id)
+
+    def _lock(self, conn: sa.Connection, letter_id: int) -> bool:
+        """Take the letter's sending lock (PostgreSQL), without waiting: False
+        when another live run holds it."""
+        if self.db.is_sqlite or letter_id in self._locked:
+            return True
+        got = conn.execute(
+            sa.text("SELECT pg_try_advisory_lock(:ns, :id)"),
+            {"ns": PG_SENDING_LOCK_NS, "id": letter_id},
+        ).scalar()
+        if got:
+            self._locked.add(letter_id)
+        return bool(got)
+
+    def _unlock(self, conn: sa.Connection, *letter_ids: int) -> None:
+        """Let go of sending locks, once the letters' outcome is committed."""
+        for letter_id in letter_ids:
+            if letter_id in self._locked:
+                self._locked.discard(letter_id)
+                conn.execute(
+                    sa.text("SELECT pg_advisory_unlock(:ns, :id)"),
+                    {"ns": PG_SENDING_LOCK_NS, "id": letter_id},
+                )
+                conn.commit()
 
     def _sleep(self, conn: sa.Connection, seconds: float) -> None:
         self._flush(conn)
@@ -1097,19 +1395,27 @@ class Sender:
             self._pace(conn)
             # The previous letter's ``sent`` mark and this one's ``sending``
             # mark share one commit, made before this message is handed over.
+            prev = None
             if self._pending is not None:
                 prev, sent_at = self._pending
                 self._pending = None
                 _mark(conn, self.db.actor, prev, LetterStatus.SENT, sent_at=sent_at, commit=False)
-            if not _mark(
+            claimed = self._lock(conn, row.id) and _mark(
                 conn,
                 self.db.actor,
                 row,
                 LetterStatus.SENDING,
                 message_id=message_id,
                 expect=(LetterStatus.APPROVED, LetterStatus.FAILED),
-            ):
+                claim=self._claim,
+            )
+            if not claimed:
+                conn.commit()  # the previous letter's ``sent`` mark, if any
+            if prev is not None:
+                self._unlock(conn, prev.id)
+            if not claimed:
                 # Someone else (another send) took it meanwhile.
+                self._unlock(conn, row.id)
                 return
             try:
                 warnings = self.transport.send(
@@ -1118,12 +1424,14 @@ class Sender:
             except PermanentFailure as exc:
                 self._flush(conn)
                 _mark(conn, self.db.actor, row, LetterStatus.FAILED, error=str(exc))
+                self._unlock(conn, row.id)
                 self._finish(report, self._outcome(row, FAILED, error=str(exc), attempts=attempt))
                 return
             except InDoubt as exc:
                 note = f"{exc}; check, then `letters confirm` or `letters resend`"
                 self._flush(conn)
                 _note_in_doubt(conn, self.db.actor, row, note)
+                self._unlock(conn, row.id)
                 self._finish(
                     report,
                     self._outcome(
@@ -1143,6 +1451,7 @@ class Sender:
                     error=str(exc),
                 )
                 if last:
+                    self._unlock(conn, row.id)
                     self._finish(
                         report,
                         self._outcome(
@@ -1214,6 +1523,7 @@ def _mark(
     error: str | None = None,
     expect: tuple[LetterStatus, ...] | LetterStatus | None = LetterStatus.SENDING,
     commit: bool = True,
+    claim: dict[str, Any] | None = None,
 ) -> bool:
     """Move one letter to *status* and commit (with *commit*, else leave the
     transaction open for the next change to share).
@@ -1247,6 +1557,9 @@ def _mark(
         changes: dict[str, Any] = {"status": [before, status.value]}
         if message_id is not None:
             changes["message_id"] = [row.message_id, message_id]
+        if claim is not None:
+            # Which process took the letter: see _sending_notes.
+            changes["claim"] = claim
         conn.execute(
             _INSERT_ACTIVITY,
             {

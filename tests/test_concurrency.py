@@ -422,6 +422,9 @@ def test_two_senders_at_once_deliver_each_letter_once(db, db_url, tmp_path):
     assert set(received) == set(states), "a letter was lost"
     assert set(received.values()) == {1}, "a letter was delivered twice"
     assert {status.value for _id, status in states.values()} == {"sent"}
+    for out in outputs:
+        # A letter the other run was handing over is not called abandoned.
+        assert "NOT sent again" not in out, out
     summaries = [o.strip().splitlines()[-1] if o.strip() else "" for o in outputs]
     sent = [re.search(r"Sent (\d+) letter", o) for o in outputs]
     assert sum(int(m.group(1)) for m in sent if m) == total, outputs

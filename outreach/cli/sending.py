@@ -111,6 +111,15 @@ def _campaign_id(session: Any, slug: str | None) -> int | None:
     help="Log in as USER; the password comes from OUTREACH_SMTP_PASSWORD or a prompt.",
 )
 @click.option(
+    "--smtp-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    envvar="OUTREACH_SMTP_TIMEOUT",
+    show_envvar=True,
+    metavar="SECONDS",
+    help="How long to wait for the SMTP server at each step; a message the server "
+    "has not answered in that time is left in doubt, never sent again.  [default: 30]",
+)
+@click.option(
     "--from",
     "from_address",
     envvar="OUTREACH_MAIL_FROM",
@@ -152,6 +161,7 @@ def send_cmd(
     smtp_port: int | None,
     smtp_security: str | None,
     smtp_user: str | None,
+    smtp_timeout: float | None,
     from_address: str | None,
     from_name: str | None,
     reply_to: str | None,
@@ -208,7 +218,16 @@ def send_cmd(
             security=smtp_security,
             user=smtp_user,
             password=password,
+            timeout=smtp_timeout,
         )
+        if settings.security == "none" and settings.user:
+            # Once per run, before any prompt: the login is not encrypted.
+            click.echo(
+                f"Warning: --smtp-security none: the password for {settings.user} goes to "
+                f"{settings.host}:{settings.effective_port} in clear text; use starttls or ssl "
+                "unless the network to the server is trusted.",
+                err=True,
+            )
         if settings.user and not settings.password:
             from dataclasses import replace
 
@@ -306,14 +325,24 @@ def _print_report(report: Any, identity: Any, settings: Any, *, show: bool) -> N
             echo(f"Warning: letter {o.letter_id}: {w}", err=True)
     if report.aborted:
         echo(f"\nStopped early: {report.aborted}")
+    if report.being_sent:
+        echo(
+            f"\n{len(report.being_sent)} letter(s) are being handed to the server right now by "
+            "another `letters send` run; this run left them alone (nothing to do):"
+        )
+        for p in report.being_sent:
+            echo(f"  letter {p.letter_id}  {p.acronym}  {p.to_address or '-'}  {p.message_id}")
+            echo(f"      {p.note}")
     if report.in_doubt:
         echo(
-            f"\n{len(report.in_doubt)} letter(s) were being handed to the server when an earlier "
-            "run stopped; they were NOT sent again. Check the archive copy or ask the recipient, "
-            "then run `outreach letters confirm ID` if it arrived or `outreach letters resend ID`:"
+            f"\n{len(report.in_doubt)} letter(s) may or may not have reached the server (a run "
+            "stopped while handing them over, or the server's answer was lost); they were NOT "
+            "sent again. Check the archive copy or ask the recipient, then run "
+            "`outreach letters confirm ID` if it arrived or `outreach letters resend ID`:"
         )
         for p in report.in_doubt:
             echo(f"  letter {p.letter_id}  {p.acronym}  {p.to_address or '-'}  {p.message_id}")
+            echo(f"      {p.note}")
     if report.awaiting_approval:
         echo(
             f"\n{len(report.awaiting_approval)} letter(s) are drafts awaiting approval (not sent)."
