@@ -323,7 +323,7 @@ def build_demo(
     from outreach.importing import load_shipped_directory
     from outreach.letters import approve, generate
     from outreach.models import Contact, Letter, LetterStatus
-    from outreach.reports.formats import render_status
+    from outreach.reports import render_status
     from outreach.reports.html import status_html
     from outreach.reports.output import write_text_atomic
     from outreach.reports.status import status_report

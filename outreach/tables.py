@@ -6,7 +6,7 @@ the ORM, and loading the ORM and the mapped classes costs a tenth of a second
 from a cold start, which both of them notice. These declarations mirror
 ``outreach.models`` column for column (same names, same types, so values come
 back as they do through the models: aware UTC datetimes, enum members, JSON
-lists); ``tests/test_reports.py`` checks that they still match.
+lists); ``tests/reports/test_cold_start.py`` checks that they still match.
 """
 
 from __future__ import annotations

@@ -136,7 +136,7 @@ def status_cmd(
     e-mailing or printing (use --out report.html).
     """
     _check_destination(fmt, out)
-    from outreach.reports.formats import render_status
+    from outreach.reports import render_status
     from outreach.reports.status import status_report
 
     with state.database().read() as session:
@@ -173,8 +173,8 @@ def dialogue_cmd(
     lists the organizations.
     """
     _check_destination(fmt, out)
+    from outreach.reports import render_dialogue
     from outreach.reports.dialogue import dialogue_report
-    from outreach.reports.formats import render_dialogue
 
     with state.database().read() as session:
         report = dialogue_report(session, dialogue=dialogue, overdue_after=overdue_after, now=as_of)
@@ -192,7 +192,7 @@ def history_cmd(state: AppState, org: str, fmt: str, out: Path | None) -> None:
     """One organization across the years: which campaigns wrote to it, when,
     and whether and how it answered."""
     _check_destination(fmt, out)
-    from outreach.reports.formats import render_history
+    from outreach.reports import render_history
     from outreach.reports.history import history_report
 
     with state.database().read() as session:

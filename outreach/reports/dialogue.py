@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from outreach.errors import NotFoundError
-from outreach.reports._sql import DIALOGUE_TABLE, DIALOGUES
+from outreach.reports.queries import (
+    DIALOGUE_TABLE,
+    DIALOGUES,
+    enum_value,
+    unknown_slug,
+    whole_days,
+)
 from outreach.reports.status import (
     DEFAULT_OVERDUE_AFTER,
     RecipientStatus,
@@ -18,6 +23,7 @@ from outreach.reports.status import (
     campaign_info,
     campaigns_of_dialogue,
     compute_totals,
+    is_overdue,
     recipient_rows,
 )
 from outreach.types import utcnow
@@ -87,15 +93,12 @@ def dialogue_report(
     overdue_after: dt.timedelta = DEFAULT_OVERDUE_AFTER,
     now: dt.datetime | None = None,
 ) -> DialogueReport:
-    """The report on the dialogue with slug *dialogue* across its campaigns."""
+    """The report on the dialogue with slug *dialogue* across its campaigns.
+
+    Raises :class:`NotFoundError` for an unknown slug.
+    """
     now = now or utcnow()
-    dlg = session.execute(
-        sa.select(DIALOGUE_TABLE).where(DIALOGUES.slug == dialogue.strip())
-    ).first()
-    if dlg is None:
-        known = session.scalars(sa.select(DIALOGUES.slug).order_by(DIALOGUES.slug).limit(6)).all()
-        hint = f" (known: {', '.join(known)})" if known else " (there are no dialogues yet)"
-        raise NotFoundError(f"no dialogue {dialogue!r}{hint}")
+    dlg = find_dialogue(session, dialogue)
     campaigns = campaigns_of_dialogue(session, dlg.id)
     summaries = []
     merged: dict[int, list[RecipientStatus]] = {}
@@ -119,22 +122,34 @@ def dialogue_report(
     # and the earliest answer across the campaigns.
     combined = [_combined_row(rows, now, overdue_after) for rows in merged.values()]
     return DialogueReport(
-        dialogue=DialogueInfo(
-            slug=dlg.slug,
-            title=dlg.title,
-            body=str(getattr(dlg.body, "value", dlg.body)),
-            theme=dlg.theme,
-            date=dlg.date,
-            report_symbol=dlg.report_symbol,
-            states_spoke=dlg.states_spoke,
-            regional_orgs_spoke=dlg.regional_orgs_spoke,
-            civil_society_spoke=dlg.civil_society_spoke,
-            outcome_notes=dlg.outcome_notes,
-        ),
+        dialogue=dialogue_info(dlg),
         generated_at=now,
         campaigns=summaries,
         organizations=organizations,
         totals=compute_totals(combined),
+    )
+
+
+def find_dialogue(session: Session, slug: str) -> sa.Row[Any]:
+    """The dialogue called *slug*, every column."""
+    row = session.execute(sa.select(DIALOGUE_TABLE).where(DIALOGUES.slug == slug.strip())).first()
+    if row is None:
+        raise unknown_slug(session, DIALOGUES.slug, "dialogue", slug)
+    return row
+
+
+def dialogue_info(row: sa.Row[Any]) -> DialogueInfo:
+    return DialogueInfo(
+        slug=row.slug,
+        title=row.title,
+        body=str(enum_value(row.body)),
+        theme=row.theme,
+        date=row.date,
+        report_symbol=row.report_symbol,
+        states_spoke=row.states_spoke,
+        regional_orgs_spoke=row.regional_orgs_spoke,
+        civil_society_spoke=row.civil_society_spoke,
+        outcome_notes=row.outcome_notes,
     )
 
 
@@ -145,16 +160,22 @@ def _latest_stance(rows: list[RecipientStatus]) -> str | None:
     return max(answered, key=lambda r: r.first_response_at).stance  # type: ignore[arg-type,return-value]
 
 
+def _organization(row: RecipientStatus | DialogueOrganization) -> dict[str, Any]:
+    """The organization's own fields, which both kinds of row carry."""
+    return {
+        "organization_id": row.organization_id,
+        "acronym": row.acronym,
+        "name": row.name,
+        "region": row.region,
+        "kind": row.kind,
+    }
+
+
 def _merge(rows: list[RecipientStatus]) -> DialogueOrganization:
-    first = rows[0]
     sent = [r.sent_at for r in rows if r.sent_at]
     answers = [r.first_response_at for r in rows if r.first_response_at]
     return DialogueOrganization(
-        organization_id=first.organization_id,
-        acronym=first.acronym,
-        name=first.name,
-        region=first.region,
-        kind=first.kind,
+        **_organization(rows[0]),
         campaigns=len(rows),
         sent=len(sent),
         answered=len(answers),
@@ -170,25 +191,18 @@ def _combined_row(
 ) -> RecipientStatus:
     org = _merge(rows)
     sent_at, first_at = org.first_sent_at, org.first_response_at
-    days = None
-    if sent_at is not None:
-        days = max(((first_at or now) - sent_at).days, 0)
     return RecipientStatus(
-        organization_id=org.organization_id,
-        acronym=org.acronym,
-        name=org.name,
-        region=org.region,
-        kind=org.kind,
+        **_organization(org),
         letter_status=max(rows, key=lambda r: r.sent_at is not None).letter_status,
         language=rows[0].language,
         channel=rows[0].channel,
         sent_at=sent_at,
-        days_waiting=days,
+        days_waiting=whole_days(sent_at, first_at or now) if sent_at else None,
         followups_sent=sum(r.followups_sent for r in rows),
         first_response_at=first_at,
         responses=sum(r.responses for r in rows),
         stance=org.stance,
         summary=None,
         committed=org.committed,
-        overdue=bool(sent_at and first_at is None and now - sent_at > overdue_after),
+        overdue=is_overdue(sent_at, first_at, now, overdue_after),
     )

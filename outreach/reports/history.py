@@ -10,22 +10,19 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from outreach.errors import NotFoundError
-from outreach.reports._sql import (
-    CAMPAIGN_TABLE,
+from outreach.reports.labels import region_label
+from outreach.reports.queries import (
     CAMPAIGNS,
-    DIALOGUE_TABLE,
-    DIALOGUES,
-    LETTERS,
-    NO_LETTER,
     ORGS,
-    RECIPIENTS,
     RESPONSES,
     LetterSummary,
-    letter_summaries,
-    listed_recipients,
+    ResponseSummary,
+    campaign_query,
+    enum_value,
+    recipient_letters,
+    response_fields,
     response_summaries,
 )
-from outreach.reports.status import region_label
 
 if TYPE_CHECKING:  # the ORM is not loaded for a report
     from sqlalchemy.orm import Session
@@ -96,65 +93,18 @@ def history_report(session: Session, *, org: str) -> HistoryReport:
     (an acronym, any case), oldest first."""
     organization = find_organization(session, org)
     oid = organization.id
-    letters = letter_summaries(session, LETTERS.organization_id == oid, key=LETTERS.campaign_id)
+    letters = recipient_letters(session, organization_id=oid)
     responses = response_summaries(
         session,
         RESPONSES.organization_id == oid,
         RESPONSES.campaign_id.is_not(None),
         key=RESPONSES.campaign_id,
     )
-    if RECIPIENTS is not None:
-        for cid in listed_recipients(
-            session, RECIPIENTS.organization_id == oid, key=RECIPIENTS.campaign_id
-        ):
-            letters.setdefault(cid, LetterSummary(status=NO_LETTER))
     ids = set(letters) | set(responses)
     campaigns = {
-        row.id: row
-        for row in session.execute(
-            sa.select(
-                CAMPAIGNS.id,
-                CAMPAIGNS.slug,
-                CAMPAIGNS.title,
-                CAMPAIGNS.starts_on,
-                CAMPAIGNS.created_at,
-                DIALOGUES.slug.label("dialogue_slug"),
-                DIALOGUES.title.label("dialogue_title"),
-                DIALOGUES.date.label("dialogue_date"),
-            )
-            .select_from(
-                CAMPAIGN_TABLE.outerjoin(DIALOGUE_TABLE, CAMPAIGNS.dialogue_id == DIALOGUES.id)
-            )
-            .where(CAMPAIGNS.id.in_(ids))
-        )
+        row.id: row for row in session.execute(campaign_query().where(CAMPAIGNS.id.in_(ids)))
     }
-    rows = []
-    for cid in ids:
-        camp = campaigns[cid]
-        letter = letters.get(cid)
-        resp = responses.get(cid)
-        sent_at = letter.sent_at if letter else None
-        first_at = resp.first_at if resp else None
-        rows.append(
-            HistoryRow(
-                year=_year(camp, sent_at, first_at),
-                campaign_slug=camp.slug,
-                campaign_title=camp.title,
-                dialogue_slug=camp.dialogue_slug,
-                dialogue_title=camp.dialogue_title,
-                dialogue_date=camp.dialogue_date,
-                letter_status=letter.status if letter else None,
-                language=letter.language if letter else None,
-                channel=letter.channel if letter else None,
-                sent_at=sent_at,
-                followups_sent=letter.followups_sent if letter else 0,
-                first_response_at=first_at,
-                responses=resp.count if resp else 0,
-                stance=resp.stance if resp else None,
-                summary=resp.summary if resp else None,
-                committed=bool(resp and resp.committed),
-            )
-        )
+    rows = [_history_row(campaigns[cid], letters.get(cid), responses.get(cid)) for cid in ids]
     rows.sort(key=lambda r: (r.year, r.sent_at or r.first_response_at or _FAR, r.campaign_slug))
     sent = sum(1 for r in rows if r.sent_at)
     answered_sent = sum(1 for r in rows if r.sent_at and r.answered)
@@ -162,14 +112,36 @@ def history_report(session: Session, *, org: str) -> HistoryReport:
         organization_id=oid,
         acronym=organization.acronym,
         name=organization.name,
-        region=_value(organization.region),
-        kind=_value(organization.kind) or "other",
+        region=enum_value(organization.region),
+        kind=enum_value(organization.kind) or "other",
         rows=rows,
         campaigns=len(rows),
         sent=sent,
         answered=sum(1 for r in rows if r.answered),
         response_rate=answered_sent / sent if sent else None,
         commitments=sum(1 for r in rows if r.committed),
+    )
+
+
+def _history_row(
+    camp: sa.Row[Any], letter: LetterSummary | None, resp: ResponseSummary | None
+) -> HistoryRow:
+    """One campaign's line: its letter (if any) and its answers (if any)."""
+    sent_at = letter.sent_at if letter else None
+    answer = response_fields(resp)
+    return HistoryRow(
+        year=_year(camp, sent_at, answer["first_response_at"]),
+        campaign_slug=camp.slug,
+        campaign_title=camp.title,
+        dialogue_slug=camp.dialogue_slug,
+        dialogue_title=camp.dialogue_title,
+        dialogue_date=camp.dialogue_date,
+        letter_status=letter.status if letter else None,
+        language=letter.language if letter else None,
+        channel=letter.channel if letter else None,
+        sent_at=sent_at,
+        followups_sent=letter.followups_sent if letter else 0,
+        **answer,
     )
 
 
@@ -182,9 +154,3 @@ def _year(camp: sa.Row[Any], sent_at: dt.datetime | None, first_at: dt.datetime 
         if value is not None:
             return value.year
     return dt.date.today().year  # pragma: no cover - created_at is always set
-
-
-def _value(value: object) -> str | None:
-    if value is None:
-        return None
-    return str(getattr(value, "value", value))

@@ -1,4 +1,5 @@
-"""The status report as one self-contained HTML page.
+"""Reports as self-contained HTML pages (the Jinja2 templates are in
+``templates/``, the wording in :mod:`outreach.reports.labels`).
 
 Everything is inline: CSS, and the charts as SVG drawn by matplotlib (with
 text kept as text, so it stays sharp and searchable). Opening the file needs
@@ -12,20 +13,24 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from outreach.reports.dialogue import DialogueReport
-from outreach.reports.formats import (
-    BODY_LABELS,
+from outreach.reports.labels import (
     STANCE_LABELS,
+    body_label,
     days_text,
     dialogue_line,
+    kind_label,
     long_date,
     percent,
+    region_label,
 )
-from outreach.reports.history import HistoryReport
-from outreach.reports.status import GroupRate, StatusReport, kind_label, region_label
 from outreach.types import utcnow
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from outreach.reports.dialogue import DialogueReport
+    from outreach.reports.history import HistoryReport
+    from outreach.reports.status import GroupRate, StatusReport, TimelineDay
 
 #: Colours chosen to stay apart for colour-blind readers and in greyscale print.
 INK = "#1f2933"
@@ -146,49 +151,8 @@ def timeline_chart(report: StatusReport) -> str:
         if dialogue_date is not None:
             start = min(start, dialogue_date - dt.timedelta(days=1))
             end = max(end, dialogue_date + dt.timedelta(days=2))
-        series = (
-            ("letters sent", [t.letters_sent for t in timeline], BLUE),
-            ("follow-ups sent", [t.followups_sent for t in timeline], ORANGE),
-            ("responses", [t.responses for t in timeline], GREEN),
-        )
-        for label, counts, colour in series:
-            if not any(counts):
-                continue
-            total, xs, ys = 0, [start], [0]
-            for d, n in zip(days, counts, strict=True):
-                total += n
-                xs.append(d)
-                ys.append(total)
-            xs.append(stop)
-            ys.append(total)
-            ax.step(xs, ys, where="post", color=colour, linewidth=2, label=f"{label} ({total})")
-        if start < today < end and today != dialogue_date:
-            ax.axvline(today, color=MUTED, linestyle=":", linewidth=1)
-            ax.annotate(
-                "report date",
-                xy=(today, 0),
-                xycoords=("data", "axes fraction"),
-                xytext=(4, 4),
-                textcoords="offset points",
-                ha="left",
-                va="bottom",
-                color=MUTED,
-                fontsize=8,
-            )
-        if dialogue_date is not None:
-            ax.axvline(dialogue_date, color=RED, linestyle="--", linewidth=1.5)
-            ax.annotate(
-                f"dialogue, {dialogue_date.day} {dialogue_date.strftime('%b %Y')}",
-                xy=(dialogue_date, 0),
-                xycoords=("data", "axes fraction"),
-                xytext=(-5, 5),
-                textcoords="offset points",
-                ha="right",
-                va="bottom",
-                color=RED,
-                fontsize=9,
-                bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none"},
-            )
+        _running_totals(ax, timeline, start, stop)
+        _mark_days(ax, today, dialogue_date, start, end)
         ax.set_xlim(start, end)
         ax.set_ylim(bottom=0)
         locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
@@ -200,6 +164,62 @@ def timeline_chart(report: StatusReport) -> str:
         ax.set_ylabel("running total")
         fig.legend(loc="outside upper center", ncols=3, frameon=False, fontsize=9)
         return _svg(fig, "Letters sent and responses over time")
+
+
+def _running_totals(ax: Any, timeline: list[TimelineDay], start: dt.date, stop: dt.date) -> None:
+    """One step line a series (letters, reminders, responses), from *start*
+    to *stop*, labelled with its total; a series with nothing is left out."""
+    days = [t.day for t in timeline]
+    series = (
+        ("letters sent", [t.letters_sent for t in timeline], BLUE),
+        ("follow-ups sent", [t.followups_sent for t in timeline], ORANGE),
+        ("responses", [t.responses for t in timeline], GREEN),
+    )
+    for label, counts, colour in series:
+        if not any(counts):
+            continue
+        total, xs, ys = 0, [start], [0]
+        for d, n in zip(days, counts, strict=True):
+            total += n
+            xs.append(d)
+            ys.append(total)
+        xs.append(stop)
+        ys.append(total)
+        ax.step(xs, ys, where="post", color=colour, linewidth=2, label=f"{label} ({total})")
+
+
+def _mark_days(
+    ax: Any, today: dt.date, dialogue_date: dt.date | None, start: dt.date, end: dt.date
+) -> None:
+    """Vertical lines for the report's date (when inside the chart) and the
+    dialogue's."""
+    if start < today < end and today != dialogue_date:
+        ax.axvline(today, color=MUTED, linestyle=":", linewidth=1)
+        ax.annotate(
+            "report date",
+            xy=(today, 0),
+            xycoords=("data", "axes fraction"),
+            xytext=(4, 4),
+            textcoords="offset points",
+            ha="left",
+            va="bottom",
+            color=MUTED,
+            fontsize=8,
+        )
+    if dialogue_date is not None:
+        ax.axvline(dialogue_date, color=RED, linestyle="--", linewidth=1.5)
+        ax.annotate(
+            f"dialogue, {dialogue_date.day} {dialogue_date.strftime('%b %Y')}",
+            xy=(dialogue_date, 0),
+            xycoords=("data", "axes fraction"),
+            xytext=(-5, 5),
+            textcoords="offset points",
+            ha="right",
+            va="bottom",
+            color=RED,
+            fontsize=9,
+            bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none"},
+        )
 
 
 def stance_counts(report: StatusReport) -> list[tuple[str, str, int]]:
@@ -269,50 +289,47 @@ def _when(moment: dt.datetime) -> str:
     return f"{moment.day} {moment.strftime('%B %Y, %H:%M')}"
 
 
+def _page(template: str, **values: Any) -> str:
+    """The page *template* (in ``templates/``) filled with *values*."""
+    return _environment().get_template(template).render(**values)
+
+
 def status_html(report: StatusReport) -> str:
     """The campaign status page, with its charts, as a string."""
     c = report.campaign
-    return (
-        _environment()
-        .get_template("status.html.j2")
-        .render(
-            report=report,
-            c=c,
-            t=report.totals,
-            dialogue=dialogue_line(c.dialogue_title, c.dialogue_date, report.generated_at.date()),
-            dialogue_date=long_date(c.dialogue_date) if c.dialogue_title else None,
-            generated=_when(report.generated_at),
-            overdue_after=days_text(report.overdue_after.total_seconds() / 86400),
-            charts={
-                "region": region_chart(report.totals.by_region),
-                "timeline": timeline_chart(report),
-                "stance": stance_chart(report),
-            },
-        )
+    return _page(
+        "status.html.j2",
+        report=report,
+        c=c,
+        t=report.totals,
+        dialogue=dialogue_line(c.dialogue_title, c.dialogue_date, report.generated_at.date()),
+        dialogue_date=long_date(c.dialogue_date) if c.dialogue_title else None,
+        generated=_when(report.generated_at),
+        overdue_after=days_text(report.overdue_after.total_seconds() / 86400),
+        charts={
+            "region": region_chart(report.totals.by_region),
+            "timeline": timeline_chart(report),
+            "stance": stance_chart(report),
+        },
     )
 
 
 def dialogue_html(report: DialogueReport) -> str:
     """A dialogue across its campaigns, with its outcome, as a page."""
     d = report.dialogue
-    return (
-        _environment()
-        .get_template("dialogue.html.j2")
-        .render(
-            report=report,
-            d=d,
-            t=report.totals,
-            body=BODY_LABELS.get(d.body, d.body),
-            date=long_date(d.date),
-            generated=_when(report.generated_at),
-        )
+    return _page(
+        "dialogue.html.j2",
+        report=report,
+        d=d,
+        t=report.totals,
+        body=body_label(d.body),
+        date=long_date(d.date),
+        generated=_when(report.generated_at),
     )
 
 
 def history_html(report: HistoryReport) -> str:
     """One organization's history across the years, as a page."""
-    return (
-        _environment()
-        .get_template("history.html.j2")
-        .render(report=report, kind=kind_label(report.kind), generated=_when(utcnow()))
+    return _page(
+        "history.html.j2", report=report, kind=kind_label(report.kind), generated=_when(utcnow())
     )

@@ -35,23 +35,20 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from outreach.enums import REGION_LABELS, LetterStatus, OrgKind, Region, Stance
-from outreach.errors import NotFoundError
-from outreach.reports._sql import (
-    CAMPAIGN_TABLE,
+from outreach.enums import LetterStatus, OrgKind, Region, Stance
+from outreach.reports.labels import kind_label, region_label
+from outreach.reports.queries import (
     CAMPAIGNS,
-    DIALOGUE_TABLE,
-    DIALOGUES,
     LETTERS,
-    NO_LETTER,
     ORGS,
-    RECIPIENTS,
     RESPONSES,
-    LetterSummary,
     as_date,
-    letter_summaries,
-    listed_recipients,
+    campaign_query,
+    enum_value,
+    recipient_letters,
+    response_fields,
     response_summaries,
+    unknown_slug,
     utc_day,
     whole_days,
 )
@@ -61,37 +58,6 @@ if TYPE_CHECKING:  # the ORM is not loaded for a report
     from sqlalchemy.orm import Session
 
 DEFAULT_OVERDUE_AFTER = dt.timedelta(days=21)
-
-KIND_LABELS = {
-    OrgKind.REGIONAL.value: "Regional",
-    OrgKind.SUBREGIONAL.value: "Sub-regional",
-    OrgKind.UN_BODY.value: "UN body",
-    OrgKind.MEMBER_STATE.value: "Member state",
-    OrgKind.CIVIL_SOCIETY.value: "Civil society",
-    OrgKind.OTHER.value: "Other",
-}
-
-STANCE_LABELS = {
-    Stance.COMMITMENT.value: "Commitment to speak",
-    Stance.SUPPORTIVE.value: "Supportive",
-    Stance.ACKNOWLEDGEMENT.value: "Acknowledgement",
-    Stance.NEUTRAL.value: "Neutral",
-    Stance.DECLINE.value: "Decline",
-    Stance.OTHER.value: "Other",
-}
-
-
-def region_label(region: str | None) -> str:
-    if region is None:
-        return "No region"
-    try:
-        return REGION_LABELS[Region(region)]
-    except ValueError:
-        return region
-
-
-def kind_label(kind: str | None) -> str:
-    return KIND_LABELS.get(kind or "", kind or "Other")
 
 
 @dataclass(frozen=True)
@@ -199,35 +165,18 @@ class StatusReport:
     timeline: list[TimelineDay] = field(default_factory=list)
 
 
-def _campaign_query() -> sa.Select[Any]:
-    return sa.select(
-        CAMPAIGNS.id,
-        CAMPAIGNS.slug,
-        CAMPAIGNS.title,
-        CAMPAIGNS.status,
-        CAMPAIGNS.starts_on,
-        CAMPAIGNS.ends_on,
-        CAMPAIGNS.signatory,
-        DIALOGUES.slug.label("dialogue_slug"),
-        DIALOGUES.title.label("dialogue_title"),
-        DIALOGUES.date.label("dialogue_date"),
-    ).select_from(CAMPAIGN_TABLE.outerjoin(DIALOGUE_TABLE, CAMPAIGNS.dialogue_id == DIALOGUES.id))
-
-
 def find_campaign(session: Session, slug: str) -> sa.Row[Any]:
     """The campaign called *slug* with its dialogue's slug, title and date."""
-    row = session.execute(_campaign_query().where(CAMPAIGNS.slug == slug.strip())).first()
+    row = session.execute(campaign_query().where(CAMPAIGNS.slug == slug.strip())).first()
     if row is None:
-        known = session.scalars(sa.select(CAMPAIGNS.slug).order_by(CAMPAIGNS.slug).limit(6)).all()
-        hint = f" (known: {', '.join(known)})" if known else " (there are no campaigns yet)"
-        raise NotFoundError(f"no campaign {slug!r}{hint}")
+        raise unknown_slug(session, CAMPAIGNS.slug, "campaign", slug)
     return row
 
 
 def campaigns_of_dialogue(session: Session, dialogue_id: int) -> list[sa.Row[Any]]:
     return list(
         session.execute(
-            _campaign_query()
+            campaign_query()
             .where(CAMPAIGNS.dialogue_id == dialogue_id)
             .order_by(CAMPAIGNS.starts_on.is_(None), CAMPAIGNS.starts_on, CAMPAIGNS.id)
         )
@@ -238,7 +187,7 @@ def campaign_info(row: sa.Row[Any]) -> CampaignInfo:
     return CampaignInfo(
         slug=row.slug,
         title=row.title,
-        status=_value(row.status) or "",
+        status=enum_value(row.status) or "",
         starts_on=row.starts_on,
         ends_on=row.ends_on,
         signatory=row.signatory,
@@ -283,14 +232,7 @@ def recipient_rows(
 ) -> list[RecipientStatus]:
     """One row per recipient organization, ordered by acronym."""
     now = now or utcnow()
-    letters = letter_summaries(
-        session, LETTERS.campaign_id == campaign_id, key=LETTERS.organization_id
-    )
-    if RECIPIENTS is not None:
-        for org_id in listed_recipients(
-            session, RECIPIENTS.campaign_id == campaign_id, key=RECIPIENTS.organization_id
-        ):
-            letters.setdefault(org_id, LetterSummary(status=NO_LETTER))
+    letters = recipient_letters(session, campaign_id=campaign_id)
     responses = response_summaries(
         session, RESPONSES.campaign_id == campaign_id, key=RESPONSES.organization_id
     )
@@ -307,32 +249,37 @@ def recipient_rows(
     for org in orgs:
         letter = letters[org.id]
         sent_at = letter.sent_at
-        resp = responses.get(org.id)
-        first_at = resp.first_at if resp else None
-        days = whole_days(sent_at, first_at or now) if sent_at else None
+        answer = response_fields(responses.get(org.id))
+        first_at = answer["first_response_at"]
         out.append(
             RecipientStatus(
                 organization_id=org.id,
                 acronym=org.acronym,
                 name=org.name,
-                region=_value(org.region),
-                kind=_value(org.kind) or OrgKind.OTHER.value,
+                region=enum_value(org.region),
+                kind=enum_value(org.kind) or OrgKind.OTHER.value,
                 letter_status=letter.status or "",
                 language=letter.language,
                 channel=letter.channel,
                 sent_at=sent_at,
-                days_waiting=days,
+                days_waiting=whole_days(sent_at, first_at or now) if sent_at else None,
                 followups_sent=letter.followups_sent,
-                first_response_at=first_at,
-                responses=resp.count if resp else 0,
-                stance=resp.stance if resp else None,
-                summary=resp.summary if resp else None,
-                committed=bool(resp and resp.committed),
-                overdue=bool(sent_at and first_at is None and now - sent_at > overdue_after),
+                **answer,
+                overdue=is_overdue(sent_at, first_at, now, overdue_after),
             )
         )
     out.sort(key=lambda row: (row.acronym.casefold(), row.organization_id))
     return out
+
+
+def is_overdue(
+    sent_at: dt.datetime | None,
+    first_response_at: dt.datetime | None,
+    now: dt.datetime,
+    overdue_after: dt.timedelta,
+) -> bool:
+    """Sent, not answered, and waiting longer than *overdue_after*."""
+    return bool(sent_at and first_response_at is None and now - sent_at > overdue_after)
 
 
 def compute_totals(rows: list[RecipientStatus]) -> StatusTotals:
@@ -424,12 +371,6 @@ def _median(values: list[int]) -> float | None:
 
 def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
-
-
-def _value(value: object) -> str | None:
-    if value is None:
-        return None
-    return str(getattr(value, "value", value))
 
 
 def _region_order(region: str | None) -> tuple[int, str]:

@@ -1,5 +1,6 @@
-"""SQL pieces the reports share: letter status ranking, per-organization
-aggregates of letters and responses, calendar days."""
+"""The queries the reports share: the tables they read, letter status
+ranking, per-organization aggregates of letters and responses, the campaign
+lookup, calendar days."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 
 from outreach import tables as _tables
 from outreach.enums import LetterStatus, Stance
+from outreach.errors import NotFoundError
 
 if TYPE_CHECKING:  # the ORM is not loaded for a report
     from sqlalchemy.orm import Session
@@ -51,6 +53,31 @@ def status_rank() -> sa.ColumnElement[int]:
     )
 
 
+def campaign_query() -> sa.Select[Any]:
+    """Campaigns with their dialogue's slug, title and date (add the ``where``)."""
+    return sa.select(
+        CAMPAIGNS.id,
+        CAMPAIGNS.slug,
+        CAMPAIGNS.title,
+        CAMPAIGNS.status,
+        CAMPAIGNS.starts_on,
+        CAMPAIGNS.ends_on,
+        CAMPAIGNS.signatory,
+        CAMPAIGNS.created_at,
+        DIALOGUES.slug.label("dialogue_slug"),
+        DIALOGUES.title.label("dialogue_title"),
+        DIALOGUES.date.label("dialogue_date"),
+    ).select_from(CAMPAIGN_TABLE.outerjoin(DIALOGUE_TABLE, CAMPAIGNS.dialogue_id == DIALOGUES.id))
+
+
+def unknown_slug(session: Session, column: Any, what: str, slug: str) -> NotFoundError:
+    """The error for a *what* (campaign, dialogue) called *slug* that does not
+    exist, naming a few that do (the values of *column*)."""
+    known = session.scalars(sa.select(column).order_by(column).limit(6)).all()
+    hint = f" (known: {', '.join(known)})" if known else f" (there are no {what}s yet)"
+    return NotFoundError(f"no {what} {slug!r}{hint}")
+
+
 @dataclass
 class LetterSummary:
     """The letters of one organization in one campaign, in brief."""
@@ -67,10 +94,36 @@ class LetterSummary:
 
 def listed_recipients(session: Session, *filters: Any, key: Any) -> list[Any]:
     """Values of *key* (a ``RECIPIENTS`` column) on the campaign recipient
-    list matching *filters*; empty when the schema has no such list."""
-    if RECIPIENTS is None:
-        return []
+    list matching *filters*."""
     return list(session.scalars(sa.select(key).where(*filters)))
+
+
+def recipient_letters(
+    session: Session, *, campaign_id: int | None = None, organization_id: int | None = None
+) -> dict[int, LetterSummary]:
+    """The letters of one campaign per organization (give *campaign_id*), or
+    of one organization per campaign (give *organization_id*).
+
+    Recipients on a campaign's list whose letter is not made yet are there
+    too, with the letter status :data:`NO_LETTER`.
+    """
+    if campaign_id is not None:
+        letters = letter_summaries(
+            session, LETTERS.campaign_id == campaign_id, key=LETTERS.organization_id
+        )
+        listed = listed_recipients(
+            session, RECIPIENTS.campaign_id == campaign_id, key=RECIPIENTS.organization_id
+        )
+    else:
+        letters = letter_summaries(
+            session, LETTERS.organization_id == organization_id, key=LETTERS.campaign_id
+        )
+        listed = listed_recipients(
+            session, RECIPIENTS.organization_id == organization_id, key=RECIPIENTS.campaign_id
+        )
+    for listed_id in listed:
+        letters.setdefault(listed_id, LetterSummary(status=NO_LETTER))
+    return letters
 
 
 def letter_summaries(session: Session, *filters: Any, key: Any) -> dict[Any, LetterSummary]:
@@ -101,7 +154,9 @@ def letter_summaries(session: Session, *filters: Any, key: Any) -> dict[Any, Let
         .group_by(key)
     ).all()
     out = {
-        k: LetterSummary(status=_RANK_STATUS.get(best), language=language, channel=_value(channel))
+        k: LetterSummary(
+            status=_RANK_STATUS.get(best), language=language, channel=enum_value(channel)
+        )
         for k, best, language, channel in current
     }
     # Grouping by round first keeps SQLite on the (campaign_id, status) index.
@@ -122,7 +177,8 @@ def letter_summaries(session: Session, *filters: Any, key: Any) -> dict[Any, Let
             continue
         sent_at = as_utc(sent_at)
         if sent_at is not None and (summary.sent_at is None or sent_at < summary.sent_at):
-            summary.sent_at, summary.language, summary.channel = sent_at, language, _value(channel)
+            summary.sent_at, summary.language = sent_at, language
+            summary.channel = enum_value(channel)
             summary.status = LetterStatus.SENT.value
     return out
 
@@ -138,6 +194,26 @@ class ResponseSummary:
     count: int
     #: Whether any response was a commitment to speak.
     committed: bool
+
+
+def response_fields(resp: ResponseSummary | None) -> dict[str, Any]:
+    """The response columns of a report row (first answer, count, latest
+    stance and summary, commitment), from *resp* or for no response."""
+    if resp is None:
+        return {
+            "first_response_at": None,
+            "responses": 0,
+            "stance": None,
+            "summary": None,
+            "committed": False,
+        }
+    return {
+        "first_response_at": resp.first_at,
+        "responses": resp.count,
+        "stance": resp.stance,
+        "summary": resp.summary,
+        "committed": resp.committed,
+    }
 
 
 def response_summaries(session: Session, *filters: Any, key: Any) -> dict[Any, ResponseSummary]:
@@ -178,7 +254,7 @@ def response_summaries(session: Session, *filters: Any, key: Any) -> dict[Any, R
         latest_id[k] = rid
         out[k] = ResponseSummary(
             first_at=as_utc(first_at),  # type: ignore[arg-type]
-            stance=_value(stance),
+            stance=enum_value(stance),
             summary=summary,
             count=int(n),
             committed=bool(committed),
@@ -189,7 +265,8 @@ def response_summaries(session: Session, *filters: Any, key: Any) -> dict[Any, R
 _RANK_STATUS = {rank: status.value for status, rank in STATUS_RANK.items()}
 
 
-def _value(value: object) -> str | None:
+def enum_value(value: object) -> str | None:
+    """A stored enum (or plain string) as its text; ``None`` stays ``None``."""
     if value is None:
         return None
     return str(getattr(value, "value", value))

@@ -1,0 +1,323 @@
+"""Reports as an 80-column table for the terminal.
+
+Table output may carry ANSI colour codes when ``color=True``; the command
+line passes it through ``click.echo``, which removes them when the output is
+not a terminal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import textwrap
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from outreach.reports.labels import body_label, day, days_text, dialogue_line, long_date, percent
+from outreach.reports.text.figures import (
+    campaign_figures,
+    figures_text,
+    history_figures_text,
+    outcome_text,
+)
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from outreach.reports.dialogue import DialogueReport
+    from outreach.reports.history import HistoryReport
+    from outreach.reports.status import GroupRate, RecipientStatus, StatusReport
+
+WIDTH = 80
+#: Overdue organizations named under the table (the others are counted).
+OVERDUE_SHOWN = 12
+
+#: Region names short enough for the table.
+REGION_SHORT = {
+    "africa": "Africa",
+    "americas": "Americas",
+    "asia-pacific": "Asia-Pac",
+    "europe": "Europe",
+    "mena": "MENA",
+    "global": "Global",
+}
+
+#: Stances in the table (the other formats use the stored value).
+STANCE_SHORT = {
+    "commitment": "will speak",
+    "supportive": "supportive",
+    "acknowledgement": "acknowledged",
+    "neutral": "neutral",
+    "decline": "declined",
+    "other": "other",
+}
+
+_ANSI = {
+    "green": "\x1b[32m",
+    "red": "\x1b[31m",
+    "yellow": "\x1b[33m",
+    "dim": "\x1b[2m",
+    "bold": "\x1b[1m",
+}
+_RESET = "\x1b[0m"
+_NBSP = "\u00a0"
+
+
+# --- the machinery: colour, wrapping, columns --------------------------------------
+
+
+def _paint(text: str, colour: str | None, color: bool) -> str:
+    if not color or not colour or not text.strip():
+        return text
+    return "".join(_ANSI[c] for c in colour.split("+")) + text + _RESET
+
+
+def _fit(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def _wrap(label: str, text: str, width: int = WIDTH, *, items: bool = False) -> list[str]:
+    """*text* wrapped under a 10-character *label*. With *items*, the parts
+    between " · " are kept whole on one line where they fit."""
+    if items:
+        text = f"{_NBSP}· ".join(part.replace(" ", _NBSP) for part in text.split(" · "))
+    lines = textwrap.wrap(
+        text,
+        width=width,
+        initial_indent=label.ljust(10),
+        subsequent_indent=" " * 10,
+        break_on_hyphens=False,
+    ) or [label]
+    return [line.replace(_NBSP, " ") for line in lines]
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+    title: str
+    width: int
+    get: Callable[[Any], str]
+    right: bool = False
+    colour: Callable[[Any], str | None] = lambda _row: None
+
+
+def _table(columns: Sequence[Column], rows: Sequence[Any], color: bool) -> list[str]:
+    def cell(col: Column, text: str) -> str:
+        text = _fit(text, col.width)
+        return text.rjust(col.width) if col.right else text.ljust(col.width)
+
+    def line(texts: list[str], colours: list[str | None]) -> str:
+        cells = [cell(c, t) for c, t in zip(columns, texts, strict=True)]
+        # No padding after the last cell that has text (colour codes would hide it).
+        while cells and not cells[-1].strip():
+            cells.pop()
+        if cells:
+            cells[-1] = cells[-1].rstrip()
+        return "  ".join(_paint(t, k, color) for t, k in zip(cells, colours, strict=False))
+
+    lines = [line([c.title for c in columns], ["bold"] * len(columns))]
+    for row in rows:
+        lines.append(line([c.get(row) for c in columns], [c.colour(row) for c in columns]))
+    return lines
+
+
+def _fit_widths(columns: list[Column], stretch: int) -> list[Column]:
+    """Give column *stretch* whatever is left of the 80 columns."""
+    used = sum(c.width for i, c in enumerate(columns) if i != stretch) + 2 * (len(columns) - 1)
+    out = list(columns)
+    out[stretch] = dataclasses.replace(columns[stretch], width=max(WIDTH - used, 6))
+    return out
+
+
+def _short_date_fn(values: Sequence[dt.datetime | dt.date | None]) -> Callable[[Any], str]:
+    years = {v.year for v in values if v is not None}
+    if len(years) <= 1:
+        return lambda v: v.strftime("%d %b") if v else ""
+    return lambda v: v.strftime("%d %b %y") if v else ""
+
+
+def _short_region(region: str | None) -> str:
+    return REGION_SHORT.get(region or "", region or "")
+
+
+def _short_stance(stance: str | None) -> str:
+    return STANCE_SHORT.get(stance or "", stance or "")
+
+
+def _document(lines: list[str]) -> str:
+    return "\n".join(lines) + "\n"
+
+
+# --- status -------------------------------------------------------------------------
+
+
+def _rates_text(groups: list[GroupRate]) -> str:
+    parts = [f"{g.label} {g.answered}/{g.sent} {percent(g.rate)}" for g in groups if g.sent]
+    return " · ".join(parts) or "nothing sent yet"
+
+
+def status_summary_lines(report: StatusReport) -> list[str]:
+    t = report.totals
+    c = report.campaign
+    lines = _wrap("Campaign", f"{c.slug}: {c.title} [{c.status}]")
+    lines += _wrap(
+        "Dialogue", dialogue_line(c.dialogue_title, c.dialogue_date, report.generated_at.date())
+    )
+    lines += _wrap("Figures", figures_text(t), items=True)
+    lines += _wrap("By region", _rates_text(t.by_region), items=True)
+    lines += _wrap("By kind", _rates_text(t.by_kind), items=True)
+    return lines
+
+
+_STANCE_COLOURS = {"commitment": "green+bold", "supportive": "green", "decline": "red"}
+_STATUS_COLOURS = {"failed": "red", "cancelled": "dim", "draft": "dim", "approved": "dim"}
+
+
+def _status_columns(report: StatusReport) -> list[Column]:
+    rows = report.rows
+    short = _short_date_fn([r.sent_at for r in rows] + [r.first_response_at for r in rows])
+    date_w = max(6, len(short(report.generated_at)))
+
+    def days(r: RecipientStatus) -> str:
+        if r.days_waiting is None:
+            return ""
+        return f"{r.days_waiting}!" if r.overdue else f"{r.days_waiting} "
+
+    columns = [
+        Column("ORG", 8, lambda r: r.acronym),
+        Column("REGION", 8, lambda r: _short_region(r.region)),
+        Column(
+            "STATUS",
+            9,
+            lambda r: r.letter_status,
+            colour=lambda r: _STATUS_COLOURS.get(r.letter_status),
+        ),
+        Column("LANG", 4, lambda r: r.language or ""),
+        Column("SENT", date_w, lambda r: short(r.sent_at)),
+        Column("DAYS", 5, days, right=True, colour=lambda r: "red+bold" if r.overdue else None),
+        Column("F-UP", 4, lambda r: str(r.followups_sent) if r.followups_sent else "", right=True),
+        Column("ANSWERED", max(8, date_w), lambda r: short(r.first_response_at)),
+        Column(
+            "STANCE",
+            10,
+            lambda r: _short_stance(r.stance),
+            colour=lambda r: _STANCE_COLOURS.get(r.stance or ""),
+        ),
+    ]
+    return _fit_widths(columns, len(columns) - 1)
+
+
+def _overdue_lines(report: StatusReport) -> list[str]:
+    overdue = report.totals.overdue
+    after = days_text(report.overdue_after.total_seconds() / 86400)
+    if not overdue:
+        return _wrap("Overdue", f"none (no recipient has waited more than {after})")
+    shown = overdue if len(overdue) <= OVERDUE_SHOWN + 2 else overdue[:OVERDUE_SHOWN]
+    text = ", ".join(f"{r.acronym} ({r.days_waiting} days)" for r in shown)
+    if len(shown) < len(overdue):
+        text += f" and {len(overdue) - len(shown)} more (all in --format csv or md)"
+    return _wrap("Overdue", f"no answer after {after} (marked !): {text}")
+
+
+def status_table(report: StatusReport, *, color: bool = False) -> str:
+    lines = status_summary_lines(report)
+    lines.append("")
+    if report.rows:
+        lines += _table(_status_columns(report), report.rows, color)
+    else:
+        lines.append("No recipients yet: generate the campaign's letters first.")
+    lines.append("")
+    lines += _overdue_lines(report)
+    return _document(lines)
+
+
+# --- dialogue -----------------------------------------------------------------------
+
+
+def _dialogue_heading(report: DialogueReport) -> list[str]:
+    d = report.dialogue
+    lines = _wrap("Dialogue", f"{d.slug}: {d.title}")
+    lines += _wrap("Date", f"{long_date(d.date)} · {body_label(d.body)}")
+    if d.theme:
+        lines += _wrap("Theme", d.theme)
+    if d.report_symbol:
+        lines += _wrap("SG report", d.report_symbol)
+    lines += _wrap("Outcome", outcome_text(d))
+    if d.outcome_notes:
+        lines += _wrap("Notes", d.outcome_notes)
+    lines += _wrap("Figures", figures_text(report.totals), items=True)
+    return lines
+
+
+_CAMPAIGN_COLUMNS = [
+    Column("CAMPAIGN", 30, lambda r: r[0]),
+    Column("STATUS", 6, lambda r: r[1]),
+    Column("RECIP", 5, lambda r: str(r[2]), right=True),
+    Column("SENT", 5, lambda r: str(r[3]), right=True),
+    Column("ANSWERED", 8, lambda r: str(r[4]), right=True),
+    Column("RATE", 4, lambda r: r[5], right=True),
+    Column("SPEAK", 5, lambda r: str(r[6]), right=True),
+]
+
+_DIALOGUE_ORG_COLUMNS = [
+    Column("ORG", 9, lambda o: o.acronym),
+    Column("REGION", 8, lambda o: _short_region(o.region)),
+    Column("CAMPAIGNS", 9, lambda o: str(o.campaigns), right=True),
+    Column("SENT", 4, lambda o: str(o.sent), right=True),
+    Column("ANSWERED", 8, lambda o: str(o.answered), right=True),
+    Column(
+        "STANCE",
+        12,
+        lambda o: _short_stance(o.stance),
+        colour=lambda o: "green" if o.committed else None,
+    ),
+    Column("SPEAK", 5, lambda o: "yes" if o.committed else ""),
+]
+
+
+def dialogue_table(report: DialogueReport, *, color: bool = False) -> str:
+    lines = _dialogue_heading(report)
+    lines.append("")
+    if report.campaigns:
+        columns = _fit_widths(_CAMPAIGN_COLUMNS, 0)
+        lines += _table(columns, campaign_figures(report), color)
+    else:
+        lines.append("No campaigns for this dialogue yet.")
+    if report.organizations:
+        lines.append("")
+        lines += _table(_fit_widths(_DIALOGUE_ORG_COLUMNS, 5), report.organizations, color)
+    return _document(lines)
+
+
+# --- history ------------------------------------------------------------------------
+
+
+_HISTORY_COLUMNS = [
+    Column("YEAR", 4, lambda r: str(r.year)),
+    Column("CAMPAIGN", 20, lambda r: r.campaign_slug),
+    Column("LETTER", 9, lambda r: r.letter_status or "no letter"),
+    Column("SENT", 10, lambda r: day(r.sent_at)),
+    Column("F-UP", 4, lambda r: str(r.followups_sent) if r.followups_sent else "", right=True),
+    Column(
+        "ANSWERED",
+        10,
+        lambda r: day(r.first_response_at) or ("no answer" if r.sent_at else ""),
+        colour=lambda r: None if r.answered or not r.sent_at else "yellow",
+    ),
+    Column(
+        "STANCE",
+        12,
+        lambda r: _short_stance(r.stance),
+        colour=lambda r: "green" if r.committed else "red" if r.stance == "decline" else None,
+    ),
+]
+
+
+def history_table(report: HistoryReport, *, color: bool = False) -> str:
+    lines = _wrap("Org", f"{report.acronym}: {report.name}")
+    lines += _wrap("Region", f"{report.region_label} · {report.kind}")
+    lines += _wrap("Figures", history_figures_text(report), items=True)
+    lines.append("")
+    if not report.rows:
+        lines.append("No campaign has written to this organization yet.")
+        return _document(lines)
+    lines += _table(_fit_widths(_HISTORY_COLUMNS, 1), report.rows, color)
+    return _document(lines)

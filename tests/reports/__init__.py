@@ -1,0 +1,1 @@
+"""Tests of outreach.reports: the figures, every format, the HTML page."""
