@@ -8,6 +8,7 @@ ids and never commits; every change leaves an :class:`~outreach.models.Activity`
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from outreach.models import (
     Region,
     UNBody,
 )
+from outreach.safetext import needs_folding, new_lines, one_line, text_problem
 from outreach.types import utcnow, variables_for_template
 
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
@@ -130,12 +132,63 @@ def load_variables(path: str | Path) -> dict[str, Any]:
         raise
     except Exception as exc:  # tomllib/yaml parse errors
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if isinstance(exc, RecursionError):
+            detail = f"nested more than {MAX_VARIABLE_DEPTH} levels deep"
         raise ValidationError(f"{path}: cannot read variables: {detail}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ValidationError(f"{path}: variables must be a table of name = value")
+    _check_shape(data, str(path))
     return check_variables(data, source=str(path))
+
+
+#: Template variables nested deeper, or holding more values in all, are
+#: refused as read (YAML aliases can make a few lines mean billions of values,
+#: or a list that holds itself).
+MAX_VARIABLE_DEPTH = 20
+MAX_VARIABLE_VALUES = 10_000
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _check_shape(data: Mapping[str, Any], source: str) -> None:
+    """Refuse variables that cannot be stored and shown: too deep, too many
+    values, numbers out of range, NUL or lone surrogates in text (walked
+    without recursion, visiting shared YAML nodes once per use)."""
+    stack: list[tuple[Any, str, int]] = [(v, str(k), 1) for k, v in data.items()]
+    seen = 0
+    while stack:
+        value, where, depth = stack.pop()
+        seen += 1
+        problem = None
+        if seen > MAX_VARIABLE_VALUES:
+            raise ValidationError(
+                f"{source}: more than {MAX_VARIABLE_VALUES} values in all (YAML aliases "
+                "repeating lists?); keep template variables small"
+            )
+        if depth > MAX_VARIABLE_DEPTH:
+            problem = f"nested more than {MAX_VARIABLE_DEPTH} levels deep"
+        elif isinstance(value, float) and not math.isfinite(value):
+            problem = f"{value} is not a number a letter can show; quote it to keep it as text"
+        elif isinstance(value, str) and (bad := _UNSTORABLE.search(value)):
+            code = ord(bad.group())
+            if code == 0:
+                what = "a NUL character (0x00)"
+            elif 0xDC80 <= code <= 0xDCFF:  # a command-line byte that is not UTF-8
+                what = f"the byte 0x{code - 0xDC00:02X}, which is not UTF-8 text"
+            else:
+                what = f"{ascii(bad.group())[1:-1]}, half of a UTF-16 surrogate pair"
+            problem = f"contains {what}; remove it"
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                if isinstance(k, str) and _UNSTORABLE.search(k):
+                    problem = f"key {k!a} contains NUL or a lone surrogate; rename it"
+                    break
+                stack.append((v, f"{where}.{k}", depth + 1))
+        elif isinstance(value, list | tuple):
+            stack.extend((v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value))
+        if problem is not None:
+            raise ValidationError(f"{source}: {ascii(where)[1:-1]}: {problem}")
 
 
 def parse_set(items: Iterable[str]) -> dict[str, Any]:
@@ -151,10 +204,42 @@ def parse_set(items: Iterable[str]) -> dict[str, Any]:
             out[key] = dt.date.fromisoformat(value) if len(value) == 10 else value
         except ValueError:
             out[key] = value
+    _check_shape(out, "--set")
     return check_variables(out, source="--set")
 
 
 _VAR_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def check_text(value: Any, field: str, *, multiline: bool = False) -> Any:
+    """*value* as it may be stored (stripped; line breaks folded in one-line
+    fields), or :class:`ValidationError` naming *field* for control characters,
+    bidi overrides or (one-line) e-mail encoded words; non-text passes as it is."""
+    if not isinstance(value, str):
+        return value
+    problem = text_problem(value, multiline=multiline)
+    if problem is not None:
+        raise ValidationError(f"{field}: {problem}")
+    value = value.strip()
+    if multiline:
+        return new_lines(value)
+    return one_line(value) if needs_folding(value) else value
+
+
+def _check_values(value: Any, field: str) -> None:
+    """Every text inside a template variable (lists and tables too; walked
+    without recursion, each container once)."""
+    stack = [(value, field)]
+    seen: set[int] = set()
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, str):
+            check_text(value, where, multiline=True)
+        elif isinstance(value, dict | list | tuple) and id(value) not in seen:
+            seen.add(id(value))
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            fmt = "{}.{}" if isinstance(value, dict) else "{}[{}]"
+            stack.extend((v, fmt.format(where, k)) for k, v in items)
 
 
 def check_variables(data: Mapping[str, Any], *, source: str) -> dict[str, Any]:
@@ -166,6 +251,11 @@ def check_variables(data: Mapping[str, Any], *, source: str) -> dict[str, Any]:
             problems.append(f"{source}: {key!r} is not a valid variable name (letters, digits, _)")
         elif key in RESERVED:
             problems.append(f"{source}: {key!r} is reserved for the template context")
+        else:
+            try:
+                _check_values(data[key], f"{source}: {key}")
+            except ValidationError as exc:
+                problems.append(str(exc))
     if problems:
         raise ValidationError("template variables are not valid", problems)
     return {k: _jsonable(v) for k, v in data.items()}
@@ -220,14 +310,14 @@ def _dialogue_values(values: Mapping[str, Any]) -> dict[str, Any]:
         elif key == "date":
             value = parse_date(value, "date", allow_tba=True)
         elif key == "title":
-            value = (value or "").strip()
+            value = check_text(value or "", "title")
             if not value:
                 raise ValidationError("title: a dialogue needs a title")
         elif key in ("states_spoke", "regional_orgs_spoke", "civil_society_spoke"):
             if value is not None and (not isinstance(value, int) or value < 0):
                 raise ValidationError(f"{key}: give a whole number of speakers")
         elif isinstance(value, str):
-            value = value.strip() or None
+            value = check_text(value, key, multiline=key == "outcome_notes") or None
         out[key] = value
     return out
 
@@ -351,15 +441,19 @@ def _campaign_values(
             if value is not None:
                 _check_template(value, templates)
         elif key == "title":
-            value = (value or "").strip()
+            value = check_text(value or "", "title")
             if not value:
                 raise ValidationError("title: a campaign needs a title")
         elif key == "sender":
-            value = {k: v for k, v in dict(value or {}).items() if v not in (None, "")}
+            value = {
+                k: check_text(v, f"sender {k}", multiline=k == "address")
+                for k, v in dict(value or {}).items()
+                if v not in (None, "")
+            }
         elif key == "variables":
             value = check_variables(dict(value or {}), source="variables")
         elif isinstance(value, str):
-            value = value.strip() or None
+            value = check_text(value, key) or None
         out[key] = value
     starts, ends = out.get("starts_on"), out.get("ends_on")
     if starts and ends and ends < starts:

@@ -42,6 +42,7 @@ from outreach.models import (
     Region,
     Response,
 )
+from outreach.safetext import needs_folding, new_lines, one_line, text_problem
 from outreach.types import json_value, utcnow
 
 # --- fields -------------------------------------------------------------------
@@ -136,15 +137,16 @@ def _text(field: str, value: Any, *, multiline: bool = False) -> str | None:
         if isinstance(value, bool | list | dict):
             raise FieldError(f"expected text, got {type(value).__name__}")
         value = str(value)
+    problem = text_problem(value, multiline=multiline)
+    if problem is not None:
+        raise FieldError(problem)
     value = value.strip()
     if not value:
         return None
-    if "\x00" in value:
-        raise FieldError("contains a NUL character (0x00); remove it")
     if multiline:
-        value = "\n".join(line.rstrip() for line in value.replace("\r\n", "\n").split("\n"))
-    elif "  " in value or "\n" in value or "\t" in value or "\r" in value:
-        value = " ".join(value.split())
+        value = "\n".join(line.rstrip() for line in new_lines(value).split("\n"))
+    elif needs_folding(value):
+        value = one_line(value)
     limit = _MAX_LEN.get(field)
     if limit and len(value) > limit:
         raise FieldError(f"too long ({len(value)} characters, at most {limit})")
@@ -205,6 +207,9 @@ def _split_list(value: Any) -> list[str]:
         raise FieldError(f"expected a list, got {type(value).__name__}")
     out: list[str] = []
     for item in items:
+        problem = text_problem(item)
+        if problem is not None:
+            raise FieldError(f"{item.strip()[:20]!r}: {problem}")
         item = " ".join(item.split())
         if item and item not in out:
             out.append(item)

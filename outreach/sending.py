@@ -3,8 +3,11 @@
 Three separate pieces, as in mailmerge:
 
 - :func:`build_message` turns a letter into an RFC 5322 message (stdlib
-  :class:`email.message.EmailMessage`); it refuses line breaks in header
-  values, so header injection is impossible.
+  :class:`email.message.EmailMessage`). Every header made from data is
+  built, encoded and folded by :mod:`outreach.mailheaders`, never by the
+  standard library (which, unpatched, turns an encoded CR/LF into a new
+  header): control characters are refused and encoded words in names and
+  subjects stay literal text, so header injection is impossible.
 - :class:`SmtpTransport` holds one SMTP connection for a batch, reopens it when
   it drops, and tells permanent refusals from transient failures and from the
   one case where nobody can know whether the server kept the message.
@@ -34,12 +37,13 @@ import email.quoprimime
 import functools
 import os
 import re
+import shlex
 import smtplib
 import ssl
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from email.headerregistry import Address, HeaderRegistry
+from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
@@ -48,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from outreach import mailheaders
 from outreach.activity import record_activity
 from outreach.addresses import ascii_domain
 from outreach.campaigns import get_campaign as campaign_by_slug
@@ -63,6 +68,7 @@ from outreach.models import (
     Organization,
     Response,
 )
+from outreach.safetext import text_problem
 from outreach.types import utcnow
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -173,6 +179,8 @@ class MailIdentity:
         ):
             if value is not None and _has_line_break(value):
                 problems.append(f"{label}: contains a line break")
+            elif value is not None and (problem := text_problem(value)) is not None:
+                problems.append(f"{label}: {problem}")
         for label, value in (
             ("From address", self.from_address),
             ("Reply-To", self.reply_to),
@@ -302,7 +310,8 @@ def _has_line_break(value: str) -> bool:
     return any(c in value for c in "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 
 
-_MSGID = re.compile(r"<[^<>\s@]+@[^<>\s@]+>")
+#: ``<left@right>`` in printable ASCII (no space, no control character).
+_MSGID = re.compile(r"<[!-;=?A-~]+@[!-;=?A-~]+>")
 _ADDRESS = re.compile(r"^[^@\s<>(),;:\"\[\]\\]+@[^@\s<>(),;:\"\[\]\\]+\.[^@\s<>(),;:\"\[\]\\]+$")
 
 
@@ -312,14 +321,14 @@ def _looks_like_address(value: str) -> bool:
 
 def _usable_message_id(value: str | None) -> str | None:
     """*value* if it can go into a header as it is (ASCII, one ``<id@domain>``)."""
-    if value and value.isascii() and _MSGID.fullmatch(value):
+    if value and len(value) <= 900 and _MSGID.fullmatch(value):
         return value
     return None
 
 
-@functools.lru_cache(maxsize=256)
-def _address(display_name: str | None, address: str, what: str) -> Address:
-    if _has_line_break(address) or (display_name and _has_line_break(display_name)):
+def _addr_spec(address: str, what: str) -> str:
+    """*address* as it goes into a header: checked, its domain in ASCII."""
+    if _has_line_break(address):
         raise MessageError(f"{what} contains a line break (refused: header injection)")
     address = address.strip()
     if not _looks_like_address(address):
@@ -336,9 +345,19 @@ def _address(display_name: str | None, address: str, what: str) -> Address:
         except UnicodeError:
             raise MessageError(f"{what} {address!r}: the domain is not valid") from None
     try:
-        return Address(display_name=(display_name or "").strip(), addr_spec=address)
-    except (ValueError, IndexError) as exc:
-        raise MessageError(f"{what} {address!r} is not an e-mail address: {exc}") from None
+        return mailheaders.addr_spec(address, what)
+    except mailheaders.HeaderError as exc:
+        raise MessageError(str(exc)) from None
+
+
+@functools.lru_cache(maxsize=256)
+def _mailbox(header: str, display_name: str | None, address: str, what: str) -> str:
+    """The folded value of an address header, made by :mod:`outreach.mailheaders`
+    (a display name is always literal text: encoded words in it are encoded again)."""
+    try:
+        return mailheaders.mailbox(header, display_name, _addr_spec(address, what), what)
+    except mailheaders.HeaderError as exc:
+        raise MessageError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -375,8 +394,9 @@ class _HeaderClasses(HeaderRegistry):
         return cls
 
 
-#: ``email.policy.SMTP`` (CRLF line ends, RFC 5322), with the registry above.
-LETTER_POLICY = SMTP.clone(header_factory=_HeaderClasses())
+#: ``email.policy.SMTP`` (CRLF line ends, RFC 5322), with the registry above;
+#: the headers made from data (:mod:`outreach.mailheaders`) are written as they are.
+LETTER_POLICY = SMTP.clone(header_factory=_HeaderClasses(), refold_source="none")
 
 
 @functools.lru_cache(maxsize=512)
@@ -441,21 +461,30 @@ def build_message(
         raise MessageError("the subject is empty")
     if _usable_message_id(message_id) is None:
         raise MessageError(f"{message_id!r} is not a Message-ID")
-    msg = EmailMessage(policy=LETTER_POLICY)
-    msg["From"] = _header(
-        "From", str(_address(identity.from_name, identity.from_address, "the From address"))
+    # Every header made from data is built and folded by outreach.mailheaders
+    # and stored as it is: the standard library never parses or re-folds it.
+    from_ = _mailbox("From", identity.from_name, identity.from_address, "the From address")
+    to = _mailbox("To", mail.contact_name, mail.to_address, "the recipient address")
+    reply_to = (
+        _mailbox("Reply-To", None, identity.reply_to, "the Reply-To address")
+        if identity.reply_to
+        else None
     )
-    msg["To"] = _address(mail.contact_name, mail.to_address, "the recipient address")
-    if identity.reply_to:
-        msg["Reply-To"] = _header(
-            "Reply-To", str(_address(None, identity.reply_to, "the Reply-To address"))
-        )
-    msg["Subject"] = mail.subject.strip()
+    try:
+        subject = mailheaders.unstructured("Subject", mail.subject, "the subject")
+    except mailheaders.HeaderError as exc:
+        raise MessageError(str(exc)) from None
+    msg = EmailMessage(policy=LETTER_POLICY)
+    mailheaders.put(msg, "From", from_)
+    mailheaders.put(msg, "To", to)
+    if reply_to:
+        mailheaders.put(msg, "Reply-To", reply_to)
+    mailheaders.put(msg, "Subject", subject)
     msg["Date"] = _header("Date", format_datetime((date or utcnow()).replace(microsecond=0)))
-    msg["Message-ID"] = message_id
+    mailheaders.put(msg, "Message-ID", message_id)
     if _usable_message_id(mail.in_reply_to):
-        msg["In-Reply-To"] = mail.in_reply_to
-        msg["References"] = mail.in_reply_to
+        mailheaders.put(msg, "In-Reply-To", mail.in_reply_to)
+        mailheaders.put(msg, "References", mail.in_reply_to)
     language = mail.language if mail.language and _LANGUAGE_TAG.fullmatch(mail.language) else None
     if html:
         msg.set_content(plain_text(mail.body), subtype="plain", charset="utf-8")
@@ -853,6 +882,10 @@ class SendReport:
     #: Approved reminders not sent: the organization has answered since they
     #: were made (``letters cancel`` them, or name them with ``--letter``).
     answered: list[PendingLetter] = field(default_factory=list)
+    #: Approved letters not sent: another letter of the same round goes, or
+    #: went, to the same organization through another contact, and the
+    #: campaign does not name this one (``campaigns add-recipients --contact``).
+    second_of_round: list[PendingLetter] = field(default_factory=list)
     #: Approved letters left for a later run by ``--limit``.
     remaining: int = 0
     #: Approved letters that go by post, fax or hand (``letters mark-sent``).
@@ -876,7 +909,9 @@ class SendReport:
     def write_failures_csv(self, path: str | os.PathLike[str]) -> int:
         """Write the failures as CSV; returns how many rows were written."""
         rows = self.failures
-        with open(path, "w", newline="", encoding="utf-8") as fh:
+        from outreach.files import atomic_output
+
+        with atomic_output(path, "w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
             writer.writerow(["letter_id", "organization", "contact", "to", "status", "error"])
             for o in rows:
@@ -1017,6 +1052,87 @@ def _describe_claim(actor: str | None, at: Any, claim: dict[str, Any]) -> str:
     return (
         f"`letters send` by {actor or '?'} on {claim.get('host') or '?'} "
         f"(pid {claim.get('pid') or '?'}), letter taken {when}"
+    )
+
+
+def _one_letter_per_round(
+    session: Session, campaign: Campaign, todo: list[sa.Row]
+) -> tuple[list[sa.Row], list[PendingLetter]]:
+    """(the letters of *todo* that may go, those held back): an organization
+    gets one letter of each round (the letter, reminder 1, ...), through the
+    contact it is written to, unless the campaign names another contact of
+    it (``campaigns add-recipients --contact``): that one's letter may go as
+    well. Letter generation keeps one current letter per organization and
+    round; this is the net under it, for letters made otherwise (an earlier
+    version, organizations merged)."""
+    if not todo:
+        return todo, []
+    from outreach.models import CampaignRecipient
+
+    contact_of = dict(
+        session.execute(
+            sa.select(Letter.id, Letter.contact_id).where(Letter.id.in_([r.id for r in todo]))
+        ).all()
+    )
+    # What went, or may have gone (in doubt), by any channel.
+    went: dict[tuple[int, int], dict[int, tuple[int, LetterStatus]]] = {}
+    for org_id, round_, contact_id, letter_id, status in session.execute(
+        sa.select(
+            Letter.organization_id, Letter.round, Letter.contact_id, Letter.id, Letter.status
+        )
+        .where(
+            Letter.campaign_id == campaign.id,
+            Letter.status.in_([LetterStatus.SENT, LetterStatus.SENDING]),
+        )
+        .order_by(Letter.id)
+    ):
+        went.setdefault((org_id, round_), {}).setdefault(contact_id, (letter_id, status))
+    named = dict(
+        session.execute(
+            sa.select(CampaignRecipient.organization_id, CampaignRecipient.contact_id).where(
+                CampaignRecipient.campaign_id == campaign.id,
+                CampaignRecipient.contact_id.is_not(None),
+            )
+        ).all()
+    )
+    groups: dict[tuple[int, int], list[sa.Row]] = {}
+    for row in todo:
+        groups.setdefault((row.organization_id, row.round), []).append(row)
+    held: dict[int, str] = {}
+    for (org_id, round_), rows in groups.items():
+        what = "the letter" if round_ == 0 else f"reminder {round_}"
+        for row in rows:
+            contact_id = contact_of[row.id]
+            if named.get(org_id) == contact_id:
+                continue  # the campaign names this contact: it is written to
+            before = sorted(v for c, v in went.get((org_id, round_), {}).items() if c != contact_id)
+            rivals = [r.id for r in rows if r.id != row.id]
+            name_it = (
+                f"`outreach campaigns add-recipients {campaign.slug} {shlex.quote(row.acronym)} "
+                f"--contact {contact_id}` to send this one too, or `outreach letters cancel "
+                f"{row.id}`"
+            )
+            if before:
+                got = (
+                    "already got"
+                    if all(status == LetterStatus.SENT for _i, status in before)
+                    else "may already have got"
+                )
+                held[row.id] = (
+                    f"{row.acronym} {got} {what} (letter "
+                    f"{', '.join(str(i) for i, _s in before)}) through another contact: {name_it}"
+                )
+            elif rivals:
+                held[row.id] = (
+                    f"{what} to {row.acronym} is also waiting to go to another contact (letter "
+                    f"{', '.join(map(str, rivals))}): `outreach letters generate` keeps the one "
+                    f"to its current contact; or {name_it}"
+                )
+    if not held:
+        return todo, []
+    return (
+        [row for row in todo if row.id not in held],
+        [_pending(row, held[row.id]) for row in todo if row.id in held],
     )
 
 
@@ -1185,6 +1301,7 @@ class Sender:
                     report.answered.append(_pending(row, "answered since: `letters cancel` it"))
                 else:
                     todo.append(row)
+        todo, report.second_of_round = _one_letter_per_round(session, campaign, todo)
         if letter_ids:
             missing = set(letter_ids) - {r.id for r in rows}
             if missing:

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from outreach.cli.output import emit, emit_record, output_options
+from outreach.cli.output import echo, emit, emit_record, output_options
 from outreach.cli.state import AppState, db_option, pass_state
 
 _SENDER_OPTIONS = {
@@ -291,9 +291,9 @@ def add_recipients_cmd(
             acronyms=acronyms,
             contact=contact,
         )
-    click.echo(f"Added {len(change.added)}: {', '.join(change.added) or '-'}")
+    echo(f"Added {len(change.added)}: {', '.join(change.added) or '-'}")
     if change.already:
-        click.echo(f"Already recipients: {', '.join(change.already)}")
+        echo(f"Already recipients: {', '.join(change.already)}")
 
 
 @campaigns_group.command("remove-recipients")
@@ -307,4 +307,4 @@ def remove_recipients_cmd(state: AppState, campaign: str, acronyms: tuple[str, .
 
     with state.session(immediate=True) as session:
         change = remove_recipients(session, campaign, acronyms=acronyms)
-    click.echo(f"Removed {len(change.removed)}: {', '.join(change.removed)}")
+    echo(f"Removed {len(change.removed)}: {', '.join(change.removed)}")

@@ -18,7 +18,7 @@ from outreach.cli.orgs import (
     run_import,
     write_export,
 )
-from outreach.cli.output import emit, emit_record, output_options
+from outreach.cli.output import echo, emit, emit_record, output_options, safe
 from outreach.cli.state import AppState, db_option, pass_state
 
 CONTACT_COLUMNS = ["id", "organization", "name", "position", "email", "language", "flags"]
@@ -118,7 +118,7 @@ def contacts_add(
     with state.session(immediate=True) as session:
         org = get_organization(session, organization)
         contact = add_contact(session=session, organization=org, name=name, **values)
-        click.echo(f"Added contact #{contact.id}: {contact.name} ({org.acronym})")
+        echo(f"Added contact #{contact.id}: {contact.name} ({org.acronym})")
 
 
 @contacts_group.command("list")
@@ -203,7 +203,7 @@ def contacts_remove(state: AppState, contact: str, force: bool, yes: bool) -> No
 
     with state.session(immediate=True) as session:
         found = get_contact(session, contact)
-        label = f"#{found.id} {found.name} ({found.organization.acronym})"
+        label = safe(f"#{found.id} {found.name} ({found.organization.acronym})")
         if not yes:
             click.confirm(f"Remove contact {label}?", abort=True, err=True)
         outcome = remove_contact(found, session=session, force=force)
@@ -224,7 +224,7 @@ def contacts_merge(state: AppState, keep: str, duplicate: str, yes: bool) -> Non
     with state.session(immediate=True) as session:
         kept = get_contact(session, keep)
         dup = get_contact(session, duplicate)
-        label = f"#{dup.id} {dup.name} into #{kept.id} {kept.name}"
+        label = safe(f"#{dup.id} {dup.name} into #{kept.id} {kept.name}")
         if not yes:
             click.confirm(f"Merge {label}?", abort=True, err=True)
         moved = merge_contacts(kept, dup, session=session)
@@ -278,7 +278,8 @@ def contacts_forget(state: AppState, contact: str, yes: bool) -> None:
         found = get_contact(session, contact)
         if not yes:
             click.confirm(
-                f"Erase the personal data of {found.name} ({found.organization.acronym})? "
+                f"Erase the personal data of {safe(found.name)} "
+                f"({safe(found.organization.acronym)})? "
                 "This cannot be undone.",
                 abort=True,
                 err=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from outreach.cli.output import emit, emit_record, output_options
+from outreach.cli.output import echo, emit, emit_record, output_options
 from outreach.cli.state import AppState, db_option, pass_state
 
 BODIES = ("general-assembly", "security-council", "human-rights-council", "other")
@@ -64,7 +64,7 @@ def add_cmd(state: AppState, slug: str, title: str, **values: object) -> None:
 
     with state.session(immediate=True) as session:
         d = add_dialogue(session, slug=slug, title=title, **_given(**values))
-        click.echo(f"Added dialogue {d.slug}: {d.title}")
+        echo(f"Added dialogue {d.slug}: {d.title}")
 
 
 @dialogues_group.command("list")

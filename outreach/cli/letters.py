@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from outreach.cli.output import emit, emit_record, output_options
+from outreach.cli.output import echo, emit, emit_record, output_options
 from outreach.cli.state import AppState, db_option, pass_state
 
 FILE_FORMATS = ("md", "txt", "html", "pdf", "docx", "eml")
@@ -189,7 +189,9 @@ def generate_cmd(
     )
     for s in result.skipped:
         who = f" ({s.contact})" if s.contact else ""
-        click.echo(f"  skipped {s.acronym}{who}: {s.reason}")
+        echo(f"  skipped {s.acronym}{who}: {s.reason}")
+    for note in result.superseded:
+        echo(f"  {note}")
     if result.files:
         click.echo(f"Wrote {len(result.files)} files to {out}")
 
@@ -236,10 +238,10 @@ def preview_cmd(
         )
         session.rollback()
     if warning:
-        click.echo(f"Note: {warning}", err=True)
-    click.echo(f"Subject: {doc.subject}   [{doc.language}, {doc.template_name}]", err=True)
+        echo(f"Note: {warning}", err=True)
+    echo(f"Subject: {doc.subject}   [{doc.language}, {doc.template_name}]", err=True)
     data = render_one(doc, fmt)
-    click.echo(data.decode("utf-8"), nl=False)
+    echo(data.decode("utf-8"), multiline=True, nl=False)
 
 
 @letters_group.command("list")
@@ -290,7 +292,7 @@ def show_cmd(state: AppState, letter_id: int, body: bool, fmt: str) -> None:
     emit_record(record, fmt)
     if body and fmt == "table":
         click.echo("")
-        click.echo(text, nl=False)
+        echo(text, multiline=True, nl=False)
 
 
 @letters_group.command("write")
@@ -311,6 +313,7 @@ def write_cmd(
     """Write stored letters to files (as they were recorded; nothing is re-rendered)."""
     from pathlib import Path
 
+    from outreach.files import make_dirs, write_file
     from outreach.letters import get_letter, letter_doc
     from outreach.render import render_outputs
 
@@ -318,9 +321,9 @@ def write_cmd(
         docs = [letter_doc(get_letter(session, i)) for i in letter_ids]
     outputs = render_outputs(docs, formats=_split_formats(formats))
     folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
+    make_dirs(folder)
     for name, data in outputs:
-        (folder / name).write_bytes(data)
+        write_file(folder / name, data)
     click.echo(f"Wrote {len(outputs)} files to {out}")
 
 

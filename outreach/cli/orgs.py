@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from outreach.cli.output import emit, emit_record, output_options
+from outreach.cli.output import echo, emit, emit_record, output_options, safe
 from outreach.cli.state import AppState, db_option, pass_state
 
 ORG_COLUMNS = ["acronym", "name", "kind", "region", "hq", "languages", "contacts"]
@@ -115,7 +115,7 @@ def orgs_add(
         values["tags"] = _split(tags)
     with state.session(immediate=True) as session:
         org = add_organization(session=session, acronym=acronym, name=name, **values)
-        click.echo(f"Added {org.acronym}: {org.name}")
+        echo(f"Added {org.acronym}: {org.name}")
 
 
 @orgs_group.command("list")
@@ -207,10 +207,10 @@ def _report_changes(label: str, changes: dict[str, list[Any]]) -> None:
     from outreach.cli.output import to_text
 
     if not changes:
-        click.echo(f"{label}: nothing changed.")
+        echo(f"{label}: nothing changed.")
         return
     for field, (before, after) in changes.items():
-        click.echo(f"{label}: {field}: {to_text(before) or '-'} -> {to_text(after) or '-'}")
+        echo(f"{label}: {field}: {to_text(before) or '-'} -> {to_text(after) or '-'}")
 
 
 @orgs_group.command("remove")
@@ -232,13 +232,14 @@ def orgs_remove(state: AppState, acronym: str, force: bool, yes: bool) -> None:
         org = get_organization(session, acronym)
         if not yes:
             click.confirm(
-                f"Remove {org.acronym} ({org.name}) and its {len(org.contacts)} contact(s)?",
+                f"Remove {safe(org.acronym)} ({safe(org.name)}) and its "
+                f"{len(org.contacts)} contact(s)?",
                 abort=True,
                 err=True,
             )
         label = org.acronym
         outcome = remove_organization(org, session=session, force=force)
-    click.echo(f"{label}: {outcome}.")
+    echo(f"{label}: {outcome}.")
 
 
 @orgs_group.command("merge")
@@ -258,9 +259,9 @@ def orgs_merge(state: AppState, keep: str, duplicate: str, yes: bool) -> None:
     with state.session(immediate=True) as session:
         kept = get_organization(session, keep)
         dup = get_organization(session, duplicate)
+        label = safe(f"{dup.acronym} into {kept.acronym}")
         if not yes:
-            click.confirm(f"Merge {dup.acronym} into {kept.acronym}?", abort=True, err=True)
-        label = f"{dup.acronym} into {kept.acronym}"
+            click.confirm(f"Merge {label}?", abort=True, err=True)
         moved = merge_organizations(kept, dup, session=session)
     click.echo(f"Merged {label}: " + ", ".join(f"{n} {k} moved" for k, n in moved.items()))
 
@@ -348,16 +349,16 @@ def run_import(state: AppState, kind: str, file: Path, **options: Any) -> None:
 
 def print_import_result(result: Any) -> None:
     for line in result.problems:
-        click.echo(line, err=True)
+        echo(line, err=True)
     if result.dry_run:
         for action, kind, description in result.actions:
-            click.echo(f"{action:<9} {kind:<12} {description}")
+            echo(f"{action:<9} {kind:<12} {description}")
     if len(result.by_kind) > 1:
         for kind, counts in result.by_kind.items():
             parts = ", ".join(f"{n} {a}" for a, n in counts.items())
             click.echo(f"  {kind}s: {parts}")
     prefix = "Dry run of" if result.dry_run else "Imported"
-    click.echo(f"{prefix} {result.path}: {result.summary()}.")
+    echo(f"{prefix} {result.path}: {result.summary()}.")
     if result.rejects_path:
         click.echo(f"Rejected rows saved to {result.rejects_path}.", err=True)
     if result.dry_run:
@@ -403,8 +404,10 @@ def write_export(text: str, output: Path | None, what: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
+    from outreach.files import write_file
+
     try:
-        output.write_text(text, encoding="utf-8", newline="")
+        write_file(output, text)
     except OSError as exc:
         from outreach.errors import ValidationError
 

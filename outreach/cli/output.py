@@ -1,4 +1,13 @@
-"""One output behaviour for every list and show command: ``--format table|csv|json``."""
+"""One output behaviour for every list and show command: ``--format table|csv|json``.
+
+Stored text shown to a person (tables, ``show`` records, messages that name
+records, errors) goes through :func:`outreach.safetext.for_terminal`: control
+characters, line/paragraph separators and bidi controls appear as visible
+escapes (``\\x1b``), always, terminal or not, so a stored name can never
+drive the terminal. ``--format json`` keeps the exact data (control
+characters, C1 and separators as JSON ``\\u`` escapes); ``--format csv`` keeps
+the exact data (with spreadsheet formulas neutralised) for programs.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +16,7 @@ import datetime as dt
 import enum
 import io
 import json
+import re
 import shutil
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -14,6 +24,7 @@ from typing import Any, TypeVar
 import click
 
 from outreach.csvcells import neutralise_formula
+from outreach.safetext import for_terminal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,6 +60,27 @@ def to_text(value: Any) -> str:
     return str(value)
 
 
+def safe(value: Any) -> str:
+    """*value* as one line of text safe to print (see the module's docstring)."""
+    return for_terminal(to_text(value))
+
+
+def echo(message: str, *, err: bool = False, multiline: bool = False, nl: bool = True) -> None:
+    """``click.echo`` for a message that holds stored text: neutralised first
+    (with *multiline*, tabs and line feeds are kept)."""
+    click.echo(for_terminal(message, multiline=multiline), err=err, nl=nl)
+
+
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def json_text(data: Any) -> str:
+    """*data* as indented JSON; C1 controls, separators and bidi controls (which
+    JSON allows raw) written as ``\\u`` escapes, so the text is safe to print."""
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def to_json_value(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
@@ -63,7 +95,7 @@ def to_json_value(value: Any) -> Any:
 
 def render_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], width: int) -> str:
     """Aligned columns that fit *width*; the widest columns are cut with '…'."""
-    cells = [[to_text(row.get(c)).replace("\n", " ") for c in columns] for row in rows]
+    cells = [[safe(to_text(row.get(c)).replace("\n", " ")) for c in columns] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
     gap = 2
     total = sum(widths) + gap * (len(columns) - 1)
@@ -93,14 +125,22 @@ def emit(
     if fmt == "json":
         keys = json_columns
         data = [{k: to_json_value(row.get(k)) for k in (keys or row.keys())} for row in rows]
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        click.echo(json_text(data))
     elif fmt == "csv":
+        # Rows end in "\n"; written with a CR LF terminator so that the csv
+        # module quotes a cell holding a lone CR too (Python 3.11 quotes only
+        # the terminator's characters), which would otherwise split the row.
         buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([neutralise_formula(to_text(row.get(c))) for c in columns])
-        click.echo(buf.getvalue(), nl=False)
+        writer = csv.writer(buf, lineterminator="\r\n")
+        lines = []
+        for cells in [columns, *([to_text(row.get(c)) for c in columns] for row in rows)]:
+            writer.writerow([neutralise_formula(cell) for cell in cells])
+            lines.append(buf.getvalue()[:-2] + "\n")
+            buf.seek(0)
+            buf.truncate()
+        # color=True: click would otherwise drop "ESC [ ..." from the data
+        # when the output is not a terminal; CSV carries it exactly.
+        click.echo("".join(lines), nl=False, color=True)
     else:
         if not rows:
             click.echo("(none)", err=True)
@@ -112,10 +152,11 @@ def emit(
 def emit_record(record: Mapping[str, Any], fmt: str) -> None:
     """Print one record: ``key  value`` lines, or CSV/JSON of one row."""
     if fmt == "json":
-        click.echo(json.dumps(to_json_value(dict(record)), ensure_ascii=False, indent=2))
+        click.echo(json_text(to_json_value(dict(record))))
     elif fmt == "csv":
         emit([record], list(record.keys()), "csv")
     else:
         width = max((len(k) for k in record), default=0)
         for key, value in record.items():
-            click.echo(f"{key.ljust(width)}  {to_text(value)}")
+            text = for_terminal(to_text(value), multiline=True)
+            click.echo(f"{safe(key).ljust(width)}  {text}")

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from outreach.cli.output import emit, emit_record, output_options
+from outreach.cli.output import echo, emit, emit_record, output_options, safe
 from outreach.cli.state import AppState, db_option, pass_state
 
 CHANNELS = ("email", "post", "fax", "hand", "phone", "other")
@@ -102,11 +102,11 @@ def log_cmd(
         )
         record = response_record(session, response.id, store=store)
     if fmt == "table":
-        click.echo(f"Logged response {record['id']} from {org.acronym}.")
+        echo(f"Logged response {record['id']} from {org.acronym}.")
     if record["campaign"] is None:
         # Follow-ups count answers per campaign: say so rather than let a
         # reminder go to an organization that has answered.
-        click.echo(
+        echo(
             f"Warning: no letter went to {org.acronym} before it was received, so the "
             "response belongs to no campaign and follow-ups will not count it; give "
             f"--campaign (`outreach responses edit {record['id']} --campaign SLUG`).",
@@ -121,8 +121,8 @@ def _show(record: dict[str, Any], fmt: str) -> None:
         emit_record(record, fmt)
         for a in attachments:
             click.echo(
-                f"attachment   {a['filename']} ({a['content_type']}, {a['size']} bytes)"
-                + (f"\n             {a['path']}" if a["path"] else "")
+                f"attachment   {safe(a['filename'])} ({safe(a['content_type'])}, "
+                f"{a['size']} bytes)" + (f"\n             {safe(a['path'])}" if a["path"] else "")
             )
     else:
         emit_record(record, fmt)
@@ -300,6 +300,8 @@ def import_cmd(state: AppState, path: str, own_addresses: tuple[str, ...], fmt: 
         )
         if rows:
             emit(rows, ["msg", "status", "org", "response", "from", "subject", "reason"], fmt)
+        for m in report.problems:
+            click.echo(f"Warning: {m.source}: {m.reason} (message {m.inbound_id})", err=True)
         if report.unmatched:
             click.echo(
                 "See `outreach responses unmatched`; `outreach responses assign MSG --org X`.",
@@ -375,7 +377,7 @@ def assign_cmd(
         )
         record = response_record(session, response.id, store=store)
     if fmt == "table":
-        click.echo(f"Message {msg} is now response {record['id']} from {org.acronym}.")
+        echo(f"Message {msg} is now response {record['id']} from {org.acronym}.")
     _show(record, fmt)
 
 

@@ -8,12 +8,14 @@ commands.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from typing import Any
 
 import click
 
+from outreach.cli.output import echo as safe_echo
 from outreach.cli.output import emit, output_options
 from outreach.cli.state import AppState, db_option, pass_state, wrap_errors
 
@@ -274,7 +276,8 @@ def send_cmd(
 def _print_report(report: Any, identity: Any, settings: Any, *, show: bool) -> None:
     from outreach.sending import FAILED, IN_DOUBT, SENT, WOULD_FAIL, WOULD_SEND
 
-    echo = click.echo
+    # names, subjects and server replies: control characters shown escaped
+    echo = functools.partial(safe_echo, multiline=True)
     if report.dry_run:
         n = report.count(WOULD_SEND)
         echo(
@@ -362,6 +365,14 @@ def _print_report(report: Any, identity: Any, settings: Any, *, show: bool) -> N
         )
         for p in report.answered:
             echo(f"  letter {p.letter_id}  {p.acronym}  {p.to_address or '-'}")
+    if report.second_of_round:
+        echo(
+            f"\n{len(report.second_of_round)} letter(s) not sent: another letter of the same "
+            "round goes or went to the same organization through another contact:"
+        )
+        for p in report.second_of_round:
+            echo(f"  letter {p.letter_id}  {p.acronym}  {p.to_address or '-'}")
+            echo(f"      {p.note}")
     if report.remaining:
         echo(f"\n{report.remaining} approved letter(s) left for a later run (--limit).")
     if report.other_channels:

@@ -34,9 +34,12 @@ class CLIError(click.ClickException):
         self.problems = problems or []
 
     def show(self, file: Any = None) -> None:
+        # messages quote stored names: shown with control characters escaped
+        from outreach.safetext import for_terminal
+
         for line in self.problems:
-            click.echo(line, err=True)
-        click.echo(f"Error: {self.format_message()}", err=True)
+            click.echo(for_terminal(str(line)), err=True)
+        click.echo(f"Error: {for_terminal(self.format_message(), multiline=True)}", err=True)
 
 
 @dataclass
@@ -140,17 +143,18 @@ def handle_errors(ctx: click.Context) -> Iterator[None]:
     except Exception as exc:
         if not _is_database_exception(exc):
             raise
-        from outreach.config import mask_url
+        from outreach.config import redact
 
         state = ctx.find_object(AppState)
-        where = mask_url(state._db.url) if state and state._db else "the database"
+        url = state._db.url if state and state._db else None
+        where = state._db.safe_url if state and state._db else "the database"
         detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        message = detail[0] if detail else type(exc).__name__
+        message = redact(detail[0] if detail else type(exc).__name__, url)
         if "locked" in message or "could not serialize" in message:
             hint = "another outreach command is busy with it; try again in a moment"
         else:
             hint = "check the database and run `outreach info`"
-        raise CLIError(f"{where}: {mask_url(message)}; {hint}") from None
+        raise CLIError(f"{where}: {message}; {hint}") from None
 
 
 def wrap_errors(fn: F) -> F:

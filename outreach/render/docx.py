@@ -6,6 +6,7 @@ import io
 from typing import TYPE_CHECKING
 
 from outreach.render.markdown import blocks
+from outreach.safetext import for_xml
 from outreach.templating import is_rtl
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -21,8 +22,10 @@ def to_docx(doc: LetterDoc) -> bytes:
 
     rtl = is_rtl(doc.language)
     document = Document()
-    document.core_properties.title = doc.subject
-    document.core_properties.language = doc.language
+    # XML 1.0 has no place for most control characters (lxml refuses them):
+    # any that reached a letter are written as U+FFFD.
+    document.core_properties.title = for_xml(doc.subject)
+    document.core_properties.language = for_xml(doc.language)
     style = document.styles["Normal"]
     style.font.name = "Noto Naskh Arabic" if rtl else "Noto Sans"
     style.font.size = Pt(11)
@@ -34,14 +37,14 @@ def to_docx(doc: LetterDoc) -> bytes:
             ppr.append(OxmlElement("w:bidi"))
         for i, line in enumerate(block.lines):
             for span in line:
-                run = para.add_run(span.text)
+                run = para.add_run(for_xml(span.text))
                 run.bold = span.bold or block.kind == "h"
                 run.italic = span.italic
                 if rtl:
                     rpr = run._r.get_or_add_rPr()
                     rpr.append(OxmlElement("w:rtl"))
                     lang = OxmlElement("w:lang")
-                    lang.set(qn("w:bidi"), doc.language)
+                    lang.set(qn("w:bidi"), for_xml(doc.language))
                     rpr.append(lang)
             if i < len(block.lines) - 1:
                 para.add_run().add_break()
