@@ -5,8 +5,10 @@ For a SQLite database ``campaign.db`` the store is the folder
 ``$OUTREACH_ATTACHMENTS_DIR`` or ``~/.local/share/outreach/attachments``
 (``OUTREACH_ATTACHMENTS_DIR`` also overrides the SQLite default). Files are
 named by their content hash (``ab/abcdef...``), so the same file attached twice
-is stored once. ``Attachment`` rows in the database say which response a
-file belongs to and what it was called.
+is stored once. The folders are made ``0700`` and the files ``0400`` (see
+:mod:`outreach.files`): they hold other people's correspondence.
+``Attachment`` rows in the database say which response a file belongs to and
+what it was called.
 
 Files are written before the database transaction commits; if it then rolls
 back, the file stays in the store unused, which is harmless.
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from outreach.errors import ConfigurationError, NotFoundError
+from outreach.files import PRIVATE_READ_ONLY, make_dirs, portable_filename
 
 if TYPE_CHECKING:  # pragma: no cover
     from outreach.db import Database
@@ -73,7 +76,7 @@ class AttachmentStore:
 
     def _prepare(self) -> None:
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
+            make_dirs(self.root)
         except OSError as exc:
             raise ConfigurationError(
                 f"cannot create the attachments store {self.root}: {exc.strerror}; "
@@ -98,8 +101,8 @@ class AttachmentStore:
             if target.is_file():
                 os.unlink(tmp)
                 return StoredFile(sha, size, target, new=False)
-            target.parent.mkdir(exist_ok=True)
-            os.chmod(tmp, 0o444)
+            make_dirs(target.parent)
+            os.chmod(tmp, PRIVATE_READ_ONLY)
             os.replace(tmp, target)
             return StoredFile(sha, size, target, new=True)
         except BaseException:
@@ -133,7 +136,7 @@ class AttachmentStore:
 
 
 def safe_filename(name: str | None, fallback: str = "attachment") -> str:
-    """A file name to show and save under: no folders, no control characters."""
-    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(c for c in name if c.isprintable()).strip().strip(".")
-    return name[:300] or fallback
+    """A file name to show and save under: no folders, no control characters,
+    nothing Windows, macOS or Linux would refuse (see
+    :func:`outreach.files.portable_filename`)."""
+    return portable_filename(name, fallback)

@@ -56,6 +56,7 @@ from outreach import __version__
 from outreach.activity import ACTOR_KEY, record_activity
 from outreach.db import Database, head_revision, known_revisions
 from outreach.errors import ConfigurationError, ConflictError, OutreachError, SchemaError
+from outreach.files import PRIVATE_FILE, PRIVATE_READ_ONLY, keep_mode_of, make_dirs
 from outreach.models import Base
 from outreach.types import utcnow
 
@@ -377,6 +378,7 @@ def backup(
     tmp = Path(tmp_name)
     try:
         result = _write_archive(db, tmp, target, folder, progress)
+        keep_mode_of(target, tmp)  # a new backup stays 0600, as mkstemp made it
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -881,16 +883,17 @@ class _FileWriter:
             missing.append(parent)
             parent = parent.parent
         self.made_dirs.extend(reversed(missing))
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(dest.parent)
         tmp = dest.with_name(dest.name + ".restore-tmp")
         try:
-            with tmp.open("wb") as fh:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+            with open(fd, "wb") as fh:
                 digest = archive.copy_member(member, fh)
                 fh.flush()
                 os.fsync(fh.fileno())
             if digest != expected:
                 raise ArchiveError(f"{archive.path}: checksum mismatch in {member}")
-            os.chmod(tmp, 0o444)  # as the store keeps its files: read-only
+            os.chmod(tmp, PRIVATE_READ_ONLY)  # as the store keeps its files
             if dest.exists():
                 keep = dest.with_name(dest.name + ".before-restore")
                 os.replace(dest, keep)

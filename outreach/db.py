@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-from outreach.config import ACTOR_KEY, current_user, database_url, mask_url
+from outreach.config import ACTOR_KEY, current_user, database_url, mask_url, redact
 from outreach.errors import DatabaseError, SchemaError
 
 if TYPE_CHECKING:  # the ORM loads on the first session, not on import
@@ -78,6 +78,21 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _sqlite_private_file(path: Path) -> Any:
+    """A ``do_connect`` hook that creates a new database file ``0600`` before
+    SQLite would create it with the umask; its ``-wal`` and ``-shm`` files
+    take the database file's permissions (see :mod:`outreach.files`)."""
+
+    def do_connect(*_args: Any) -> None:
+        if not path.exists():
+            from outreach.files import create_private_file
+
+            with contextlib.suppress(OSError):  # SQLite then reports the problem itself
+                create_private_file(path)
+
+    return do_connect
+
+
 def _sqlite_on_begin(conn: Connection) -> None:
     mode = conn.get_execution_options().get("outreach_begin", "")
     conn.exec_driver_sql(f"BEGIN {mode}".strip())
@@ -97,6 +112,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
                 )
         kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
         engine = sa.create_engine(sa_url, **kwargs)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            event.listen(engine, "do_connect", _sqlite_private_file(Path(database)))
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
@@ -201,6 +218,10 @@ class Database:
         """The URL with any password masked: safe to print or log."""
         return mask_url(self.url)
 
+    def redact(self, text: str) -> str:
+        """*text* (say a driver's error message) with no trace of the password."""
+        return redact(text, self.url)
+
     @property
     def backend(self) -> str:
         return sa.make_url(self.url).get_backend_name()
@@ -243,7 +264,7 @@ class Database:
             conn = self.engine.connect()
         except sa.exc.OperationalError as exc:
             raise DatabaseError(
-                f"cannot open database {self.safe_url}: {_first_line(exc.orig)}"
+                f"cannot open database {self.safe_url}: {self.redact(_first_line(exc.orig))}"
             ) from None
         with conn:
             yield conn

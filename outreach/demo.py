@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from outreach.errors import ConflictError, OutreachError
+from outreach.files import create_private_file, make_dirs, write_file
 from outreach.types import utcnow
 
 DEMO_CAMPAIGN = "demo-third-pillar"
@@ -172,6 +173,7 @@ class OutboxTransport:
 
     def open(self) -> None:
         if self._box is None:
+            create_private_file(self.path)  # mailbox would make it with the umask
             self._box = mailbox.mbox(self.path)
             self.connections_opened += 1
 
@@ -239,10 +241,10 @@ def _fresh(db_path: Path, folder: Path) -> None:
                 shutil.rmtree(target)
             else:
                 target.unlink(missing_ok=True)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / MARKER).write_text(
+    make_dirs(folder)
+    write_file(
+        folder / MARKER,
         "Made by `outreach demo`; running it again clears and rebuilds this folder.\n",
-        encoding="utf-8",
     )
 
 
@@ -287,7 +289,7 @@ def _scanned_reply(path: Path, today: dt.date) -> None:
         len(objects) + 1,
         xref,
     )
-    path.write_bytes(bytes(out))
+    write_file(path, bytes(out))
 
 
 def _reply(
@@ -332,7 +334,7 @@ def build_demo(
 
     folder = Path(folder or default_folder()).resolve()
     db_path = Path(db_path).resolve() if db_path else folder / "demo.db"
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(db_path.parent)
     _fresh(db_path, folder)
     result = DemoResult(
         folder=folder,
@@ -487,6 +489,7 @@ def build_demo(
                     )
                 )
             }
+            create_private_file(result.inbox)
             inbox = mailbox.mbox(result.inbox)
             try:
                 for acronym, days_ago, subject, body, _stance in EMAIL_REPLIES:

@@ -1443,7 +1443,9 @@ def write_rejects(target: Path, rejects: Sequence[tuple[Record, list[str]]]) -> 
                 value = json.dumps(value, ensure_ascii=False)
             cells.append(neutralise_formula("" if value is None else str(value)))
         writer.writerow([record.line, neutralise_formula(reasons), *cells])
-    target.write_text(buf.getvalue(), encoding="utf-8-sig")
+    from outreach.files import write_file
+
+    write_file(target, buf.getvalue(), encoding="utf-8-sig")
 
 
 #: The shipped directory file inside ``contacts/``.

@@ -1162,10 +1162,11 @@ def _generate(
 
     # 5. Files last, once the database work succeeded.
     if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        from outreach.files import make_dirs, write_file
+
+        make_dirs(out_dir)
         for filename, data in outputs:
-            path = out_dir / filename
-            path.write_bytes(data)
+            path = write_file(out_dir / filename, data)
             result.files.append(path)
     if progress is not None:
         progress(len(jobs))

@@ -12,6 +12,8 @@ import unicodedata
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from outreach.files import is_windows_reserved
+
 if TYPE_CHECKING:  # pragma: no cover
     from outreach.letters import LetterDoc
 
@@ -19,23 +21,16 @@ FORMATS = ("md", "txt", "html", "pdf", "docx", "eml")
 EXTENSIONS = {"md": "md", "txt": "txt", "html": "html", "pdf": "pdf", "docx": "docx", "eml": "eml"}
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_WINDOWS_RESERVED = {
-    "con",
-    "prn",
-    "aux",
-    "nul",
-    *(f"com{i}" for i in range(10)),
-    *(f"lpt{i}" for i in range(10)),
-}
 
 
 def safe_stem(text: str, fallback: str) -> str:
     """A file-name stem from *text*: ASCII letters, digits, '-', '_' and '.' only;
-    never empty, never a path, never a hidden or reserved name."""
+    never empty, never a path, never a hidden name, never a Windows device name
+    (``CON``, ``con.txt``, ``COM¹``...) whatever extension follows."""
     ascii_text = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode()
     stem = _UNSAFE.sub("-", ascii_text).strip(".-_")
     stem = re.sub(r"\.{2,}", ".", stem)[:60].strip(".-_")
-    if not stem or stem.casefold() in _WINDOWS_RESERVED:
+    if not stem or is_windows_reserved(stem):
         stem = fallback
     return stem
 
