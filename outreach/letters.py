@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import os
 import pickle
+import shlex
 import signal
 import sys
 import threading
@@ -97,6 +98,9 @@ class GenerateResult:
     files: list[Path] = field(default_factory=list)
     #: Letters left alone because they were sent or cancelled, as "ACR (status)".
     frozen_list: list[str] = field(default_factory=list)
+    #: Unsent letters superseded because their organization is now written
+    #: to through another contact (or no one), each saying so.
+    superseded: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -307,6 +311,12 @@ class _Job:
     followup: dict[str, Any] | None = None
     preferred_language: str | None = None
     skip: str | None = None
+    #: The campaign names this contact for the organization (``campaigns
+    #: add-recipients --contact``): it may get a letter of a round the
+    #: organization already got through another contact.
+    explicit: bool = False
+    #: The contact is archived or forgotten (reminders: the letter went to them).
+    gone: bool = False
 
 
 def _choose_contact(override: int | None, contacts: list[Any]) -> tuple[Any | None, str | None]:
@@ -393,7 +403,8 @@ def _recipient_jobs(
             continue
         chosen, reason = _choose_contact(row[-1], by_org.get(row[0], []))
         contact = _contact_context(chosen) if chosen is not None else None
-        jobs.append(_Job(org=org, contact=contact, skip=reason))
+        explicit = chosen is not None and row[-1] is not None and chosen[_C_ID] == row[-1]
+        jobs.append(_Job(org=org, contact=contact, skip=reason, explicit=explicit))
     return jobs
 
 
@@ -424,6 +435,13 @@ def _followup_jobs(
             sa.select(*_CONTACT_COLS).where(_CONTACT.id.in_([d.contact_id for d in due]))
         )
     }
+    named = dict(
+        conn.execute(
+            sa.select(_RECIPIENT.organization_id, _RECIPIENT.contact_id).where(
+                _RECIPIENT.campaign_id == campaign.id, _RECIPIENT.contact_id.is_not(None)
+            )
+        ).all()
+    )
     jobs = []
     for d in due:
         original = originals[d.original_letter_id]
@@ -448,6 +466,8 @@ def _followup_jobs(
                 },
                 preferred_language=original.language,
                 skip=skip,
+                explicit=named.get(d.organization_id) == d.contact_id,
+                gone=bool(c.gone),
             )
         )
     return jobs
@@ -724,13 +744,18 @@ def _end_helper(pid: int, *, kill: bool) -> None:
 
 def _recorded(
     conn: sa.Connection, campaign_id: int, rounds: set[int]
-) -> tuple[dict[tuple[int, int], Any], dict[tuple[int, int], int]]:
-    """The campaign's current letters by (contact, round), and the highest
-    version each (contact, round) has reached."""
-    existing: dict[tuple[int, int], Any] = {}
+) -> tuple[
+    dict[tuple[int, int, int], Any], dict[tuple[int, int], int], dict[tuple[int, int], list[Any]]
+]:
+    """The campaign's current letters by (organization, contact, round), the
+    highest version each (contact, round) has reached (versions are numbered
+    per contact), and the current letters by (organization, round)."""
+    existing: dict[tuple[int, int, int], Any] = {}
     max_version: dict[tuple[int, int], int] = {}
+    by_org: dict[tuple[int, int], list[Any]] = {}
     stmt = sa.select(
         _LETTER.id,
+        _LETTER.organization_id,
         _LETTER.contact_id,
         _LETTER.round,
         _LETTER.version,
@@ -749,7 +774,8 @@ def _recorded(
         _LETTER.superseded_at.is_(None),
     )
     for row in conn.execute(stmt).all():
-        existing[(row.contact_id, row.round)] = row
+        existing[(row.organization_id, row.contact_id, row.round)] = row
+        by_org.setdefault((row.organization_id, row.round), []).append(row)
     versions = (
         sa.select(_LETTER.contact_id, _LETTER.round, sa.func.max(_LETTER.version))
         .where(_LETTER.campaign_id == campaign_id, _LETTER.round.in_(rounds))
@@ -757,7 +783,126 @@ def _recorded(
     )
     for contact_id, round_, version in conn.execute(versions).all():
         max_version[(contact_id, round_)] = version
-    return existing, max_version
+    return existing, max_version, by_org
+
+
+#: Letters that went, or may have gone, to their recipient.
+_WENT = frozenset({LetterStatus.SENT, LetterStatus.SENDING})
+
+
+def _round_label(round_: int) -> str:
+    return "letter" if round_ == 0 else f"reminder {round_}"
+
+
+def _writer_rank(job: _Job) -> tuple[bool, int, int]:
+    """Which of several jobs for one organization and round writes: the
+    contact the campaign names, else the one who got the earliest letter."""
+    return (not job.explicit, job.followup_of_id or 0, job.contact["id"] if job.contact else 0)
+
+
+def _one_per_round(
+    conn: sa.Connection,
+    campaign: Any,
+    jobs: Sequence[_Job],
+    existing: Mapping[tuple[int, int, int], Any],
+    by_org: Mapping[tuple[int, int], list[Any]],
+) -> list[tuple[Any, str]]:
+    """Keep one current letter per organization and round.
+
+    An organization is written to through one contact a round: the one the
+    campaign names, else its primary contact (which may change between runs:
+    a new primary, the old one archived or forgotten). So:
+
+    * a job whose organization already got this round's letter through
+      another contact (sent, or in doubt), or that another job of this run
+      writes to, is skipped with a reason saying so, unless the campaign
+      names the job's contact (then it is meant to be written to as well);
+    * the current unsent letters of the round to contacts the organization
+      is no longer written to are returned, with why, to be superseded (a
+      sent letter stays as it is: it is history).
+
+    Sets ``skip`` on the jobs it holds back."""
+    names: dict[int, str] = {}
+
+    def name_of(contact_id: int) -> str:
+        if contact_id not in names:
+            names[contact_id] = (
+                conn.scalar(sa.select(_CONTACT.name).where(_CONTACT.id == contact_id))
+                or f"contact #{contact_id}"
+            )
+        return names[contact_id]
+
+    # Reminders are one job per contact that got the letter: should two
+    # contacts of one organization be due, one is written to, the contact the
+    # campaign names first, else the one who got the earliest letter.
+    writer: dict[tuple[int, int], _Job] = {}
+    for job in jobs:
+        if job.skip is None and job.contact is not None:
+            key = (job.org["id"], job.round)
+            best = writer.get(key)
+            if best is None or _writer_rank(job) < _writer_rank(best):
+                writer[key] = job
+    kept: dict[tuple[int, int], set[int]] = {}
+    why: dict[tuple[int, int], str] = {}
+    acronyms: dict[tuple[int, int], str] = {}
+    for job in jobs:
+        key = (job.org["id"], job.round)
+        keep = kept.setdefault(key, set())
+        acronym = acronyms[key] = job.org["acronym"]
+        if job.contact is None:
+            why.setdefault(key, f"{acronym} has no one to write to ({job.skip})")
+            continue
+        if job.gone:
+            why.setdefault(key, f"{job.contact['name']} is archived or removed")
+            continue
+        contact_id = job.contact["id"]
+        if job.skip is None and not job.explicit:
+            own = existing.get((job.org["id"], contact_id, job.round))
+            went = [
+                r
+                for r in by_org.get(key, ())
+                if r.contact_id != contact_id and r.status in _WENT
+            ]
+            reason = None
+            if own is not None and own.status in FROZEN:
+                pass  # generation leaves this contact's own letter alone anyway
+            elif went:
+                first = min(went, key=lambda r: r.id)
+                what = f"{_round_label(job.round)} (letter {first.id})"
+                if job.round == 0:
+                    what = f"letter {first.id}"
+                if first.status == LetterStatus.SENT:
+                    reason = f"{what} already sent to {name_of(first.contact_id)}"
+                else:
+                    reason = (
+                        f"{what} may already have gone to {name_of(first.contact_id)} "
+                        "(in doubt: `outreach letters confirm` or `outreach letters resend` it)"
+                    )
+            elif writer[key] is not job:
+                other = writer[key].contact or {}
+                reason = f"{_round_label(job.round)} goes to {other.get('name')} in this run"
+            if reason is not None:
+                job.skip = (
+                    f"{reason}; not writing to {job.contact['name']} as well (to write to "
+                    f"them too: `outreach campaigns add-recipients {campaign.slug} "
+                    f"{shlex.quote(acronym)} --contact {contact_id}`, then generate again)"
+                )
+                why.setdefault(key, reason)
+                continue
+        # Written to, or skipped for a reason of its own (do not contact, no
+        # address): its letter, if any, is left as it was.
+        keep.add(contact_id)
+        why[key] = f"{acronym} is now written to {job.contact['name']}"
+    stale = []
+    for key, keep in kept.items():
+        for row in by_org.get(key, ()):
+            if row.status in UNSENT and row.contact_id not in keep:
+                note = (
+                    f"{acronyms[key]}: letter {row.id} to {name_of(row.contact_id)} "
+                    f"({row.status.value}) superseded: {why[key]}"
+                )
+                stale.append((row, note))
+    return stale
 
 
 def _message_ids(campaign: Any) -> Callable[[], str]:
@@ -1001,16 +1146,25 @@ def _generate(
         today=today or dt.date.today(),
     )
     result = GenerateResult(campaign=camp.slug)
+    existing, max_version, by_org = (
+        _recorded(conn, camp.id, {job.round for job in jobs}) if jobs else ({}, {}, {})
+    )
 
     # 1. Who gets a letter, at which address; the others are listed as skipped.
-    todo: list[_Job] = []
-    addresses: list[str | None] = []
+    # An organization gets one letter a round (_one_per_round): the unsent
+    # letters to a contact it is no longer written to are superseded.
+    job_addresses: list[str | None] = []
     for job in jobs:
         address = None
         if job.skip is None and job.contact is not None:
             usable, address = channel_address(channel, job.contact)
             if not usable:
                 job.skip = _NO_ADDRESS.get(channel, "no address")
+        job_addresses.append(address)
+    stale = _one_per_round(conn, camp, jobs, existing, by_org)
+    todo: list[_Job] = []
+    addresses: list[str | None] = []
+    for job, address in zip(jobs, job_addresses, strict=True):
         if job.skip is not None:
             result.skipped.append(
                 Skipped(
@@ -1028,7 +1182,6 @@ def _generate(
     # it is new or changed. A template error stops the batch: nothing is
     # inserted (PostgreSQL's COPY is aborted) and the transaction rolls back.
     rounds = {job.round for job in todo}
-    existing, max_version = _recorded(conn, camp.id, rounds) if todo else ({}, {})
     now_ts = utcnow()
     columns: tuple[str, ...] = _LETTER_COLUMNS
     next_id: int | None = None
@@ -1045,7 +1198,8 @@ def _generate(
         "created_at": now_ts,
         "updated_at": now_ts,
     }
-    supersede: list[int] = []
+    supersede: list[int] = [row.id for row, _note in stale]
+    result.superseded = [note for _row, note in stale]
     new_message_id = _message_ids(camp)
     docs: list[LetterDoc] = []
     language_counts: dict[str, int] = {}
@@ -1056,7 +1210,8 @@ def _generate(
     ):
         for job, address, (compiled, text) in zip(todo, addresses, rendered, strict=True):
             key = (job.contact["id"], job.round)
-            old = existing.get(key)
+            # (a contact moved from another organization starts afresh here)
+            old = existing.get((job.org["id"], *key))
             doc = renderer.doc(job, compiled, text, channel=channel, address=address)
             docs.append(doc)
             if old is not None and old.status in FROZEN:
@@ -1120,13 +1275,27 @@ def _generate(
             .values(superseded_at=now_ts, updated_at=now_ts),
             [{"old_id": i} for i in supersede],
         )
+    for row, note in stale:
+        # Rare (a recipient changed): a row each, on the organization's history.
+        record_activity(
+            conn,
+            actor=actor,
+            action="supersede",
+            entity="letter",
+            entity_id=row.id,
+            organization_id=row.organization_id,
+            summary=f"campaign {camp.slug}: {note}",
+            changes={"superseded_at": [None, now_ts.isoformat()]},
+        )
     inserted = result.created + result.new_versions
     if inserted:
         if any(doc.id is None for doc in docs):
             ids = {
-                (contact_id, round_): letter_id
-                for letter_id, contact_id, round_ in conn.execute(
-                    sa.select(_LETTER.id, _LETTER.contact_id, _LETTER.round).where(
+                (org_id, contact_id, round_): letter_id
+                for letter_id, org_id, contact_id, round_ in conn.execute(
+                    sa.select(
+                        _LETTER.id, _LETTER.organization_id, _LETTER.contact_id, _LETTER.round
+                    ).where(
                         _LETTER.campaign_id == camp.id,
                         _LETTER.superseded_at.is_(None),
                         _LETTER.round.in_(rounds),
@@ -1135,7 +1304,7 @@ def _generate(
             }
             for doc in docs:
                 if doc.id is None:
-                    doc.id = ids.get((doc.contact_id, doc.round))
+                    doc.id = ids.get((doc.organization_id, doc.contact_id, doc.round))
         _activate(conn, camp, actor)
     if inserted or supersede:
         # One row for the run (a row per letter would cost as much as the
