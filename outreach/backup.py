@@ -557,6 +557,9 @@ class Archive:
             manifest = json.loads(raw.decode("utf-8"))
             if not isinstance(manifest, dict):
                 raise ValueError("not an object")
+        except RecursionError:
+            self._close()
+            raise ArchiveError(f"{self.path}: {MANIFEST} is damaged (nested too deep)") from None
         except ValueError as exc:
             self._close()
             raise ArchiveError(f"{self.path}: {MANIFEST} is damaged ({exc})") from None
@@ -674,7 +677,7 @@ class Archive:
                     continue
                 try:
                     obj = json.loads(line)
-                except ValueError as exc:
+                except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
                     raise ArchiveError(f"{name} line {lineno}: not valid JSON ({exc})") from None
                 if not isinstance(obj, dict):
                     raise ArchiveError(f"{name} line {lineno}: expected a JSON object")
@@ -785,11 +788,21 @@ def _load_table(
         if batch:
             try:
                 conn.execute(stmt, batch)
-            except sa.exc.StatementError as exc:
-                if isinstance(exc, sa.exc.DBAPIError):
-                    raise
+            except UnicodeEncodeError as exc:  # a lone surrogate ("\\ud800" in the JSON)
                 raise ArchiveError(
-                    f"table {table.name}: a row cannot be stored ({str(exc.orig or exc)[:200]})"
+                    f"table {table.name}: a row holds text no database can store "
+                    f"({exc.reason}: {exc.object[exc.start : exc.end]!a})"
+                ) from None
+            except sa.exc.StatementError as exc:
+                # A value the database refuses (NUL in PostgreSQL text, a repeated
+                # key) is the archive's fault; a lock or a lost connection is not.
+                if isinstance(exc, sa.exc.DBAPIError) and not isinstance(
+                    exc, sa.exc.DataError | sa.exc.IntegrityError
+                ):
+                    raise
+                detail = (str(exc.orig or exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise ArchiveError(
+                    f"table {table.name}: a row cannot be stored ({detail[:200]})"
                 ) from None
             if progress:
                 progress(len(batch))

@@ -42,6 +42,7 @@ import csv
 import datetime as dt
 import io
 import json
+import math
 import operator
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -232,8 +233,27 @@ class _Problems:
     def add(self, line: int | None, label: str | None, message: str) -> str:
         where = f"{self.path}:{line}" if line else self.path
         text = f"{where}: {label}: {message}" if label else f"{where}: {message}"
+        # A key or cell quoted in a message may hold what no terminal or
+        # encoder takes (NUL, lone surrogates): show those as escapes.
+        text = _UNPRINTABLE.sub(lambda m: ascii(m.group())[1:-1], text)
         self.lines.append(text)
         return text
+
+
+#: NUL, other C0 controls but tab, and lone UTF-16 surrogates (only a JSON
+#: ``\ud800`` escape makes one: files are decoded strictly).
+_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _surrogate_problem(text: str) -> str | None:
+    found = _SURROGATE.search(text)
+    if found is None:
+        return None
+    return (
+        f"holds {ascii(found.group())[1:-1]}, half of a UTF-16 surrogate pair and no "
+        "character (a broken \\u escape); correct the text"
+    )
 
 
 def _fatal(message: str, problems: Sequence[str]) -> ValidationError:
@@ -390,11 +410,14 @@ def read_csv(
             if values:  # a row of blank cells is no record
                 records.append(Record(kind, line, values, labels, source))
     except csv.Error as exc:
-        problems.add(
-            reader.line_num or last_line + 1,
-            None,
-            f"cannot read CSV ({exc}); a quoted cell is probably not closed (truncated file?)",
-        )
+        if "field limit" in str(exc):
+            why = (
+                f"a cell is longer than {csv.field_size_limit()} characters: a quoted cell "
+                "is probably not closed (truncated file?), or the cell is not directory data"
+            )
+        else:
+            why = f"{exc}; a quoted cell is probably not closed (truncated file?)"
+        problems.add(reader.line_num or last_line + 1, None, f"cannot read CSV ({why})")
         raise _fatal(f"{problems.path}: not valid CSV, nothing imported", problems.lines) from None
     if fields is None:
         problems.add(None, None, "the file is empty; the first line must name the columns")
@@ -405,7 +428,9 @@ def read_csv(
 def _json_positions(text: str) -> dict[int, int]:
     """Line number of each top-level element of each list in the document,
     keyed by the element's character offset."""
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(
+        parse_int=_json_int, parse_float=_json_float, parse_constant=_json_constant
+    )
     lines: dict[int, int] = {}
 
     def scan_array(pos: int) -> None:
@@ -421,9 +446,76 @@ def _json_positions(text: str) -> dict[int, int]:
     for match in re.finditer(r"(?:^\s*|\"(?:organizations|contacts)\"\s*:\s*)\[", text):
         try:
             scan_array(match.end())
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
     return lines
+
+
+#: Deeper JSON is refused before it is parsed (a directory record is a few
+#: levels deep; the parser recurses and fails some hundreds of levels down).
+MAX_JSON_DEPTH = 32
+#: Integers with more digits are refused (Python will not even print one of
+#: over 4,300 digits).
+MAX_JSON_DIGITS = 50
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+
+
+class _BadNumber(str):
+    """A JSON number (or NaN/Infinity) no field can hold; the text says why."""
+
+    __slots__ = ()
+
+
+def _json_int(text: str) -> int | _BadNumber:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_JSON_DIGITS:
+        return _BadNumber(f"a number of {digits} digits; write it as text in quotes")
+    return int(text)
+
+
+def _json_float(text: str) -> float | _BadNumber:
+    value = float(text)
+    if math.isfinite(value):
+        return value
+    return _BadNumber(f"{text[:20]} is out of range for a number; write it as text in quotes")
+
+
+def _json_constant(text: str) -> _BadNumber:
+    return _BadNumber(f"{text} is not valid JSON (not a number); write it as text in quotes")
+
+
+def _json_too_deep(text: str) -> int | None:
+    """Offset of the first bracket nested deeper than :data:`MAX_JSON_DEPTH`."""
+    depth = 0
+    for token in _JSON_TOKEN.finditer(text):
+        char = token.group()
+        if char in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return token.start()
+        elif char in "]}":
+            depth -= 1
+    return None
+
+
+def _json_value_problem(value: Any) -> str | None:
+    """What makes *value* (a record's value, nested at most :data:`MAX_JSON_DEPTH`
+    deep) unfit for any field: a bad number or a lone surrogate, in it or in its keys."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _BadNumber):
+            return str(item)
+        if isinstance(item, str):
+            problem = _surrogate_problem(item)
+            if problem is not None:
+                return problem
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
 
 
 def read_json(
@@ -432,11 +524,27 @@ def read_json(
     """Read a JSON list of *kind* records, or ``{"organizations": [...], "contacts": [...]}``."""
     problems = _Problems(display or str(path))
     text = _decode(path.read_bytes(), problems)
+    deep = _json_too_deep(text)
+    if deep is not None:
+        problems.add(
+            text.count("\n", 0, deep) + 1,
+            None,
+            f"nested more than {MAX_JSON_DEPTH} levels deep; records are objects of "
+            "fields, lists of them in at most an object",
+        )
+        raise _fatal(f"{problems.path}: not a directory file, nothing imported", problems.lines)
     try:
-        doc = json.loads(text)
+        doc = json.loads(
+            text, parse_int=_json_int, parse_float=_json_float, parse_constant=_json_constant
+        )
     except json.JSONDecodeError as exc:
         problems.add(exc.lineno, None, f"not valid JSON: {exc.msg} (column {exc.colno})")
         raise _fatal(f"{problems.path}: not valid JSON, nothing imported", problems.lines) from None
+    except RecursionError:  # not expected after the depth check; never a traceback
+        problems.add(None, None, f"nested more than {MAX_JSON_DEPTH} levels deep")
+        raise _fatal(
+            f"{problems.path}: not a directory file, nothing imported", problems.lines
+        ) from None
     offsets = sorted(_json_positions(text).items())
     if isinstance(doc, list):
         groups = [(kind, doc)]
@@ -469,7 +577,8 @@ def read_json(
                 problems.add(line, "contacts", "must be a list")
     if problems.lines:
         raise _fatal(
-            f"{problems.path}: {len(problems.lines)} key(s) not understood, nothing imported",
+            f"{problems.path}: {len(problems.lines)} problem(s) with keys or values, "
+            "nothing imported",
             problems.lines,
         )
     return records
@@ -479,16 +588,23 @@ def _json_record(
     item: Any, kind: str, line: int | None, mapping: Mapping[str, str], problems: _Problems
 ) -> Record:
     if not isinstance(item, dict):
-        problems.add(line, None, f"each {kind} must be an object, found {type(item).__name__}")
+        found = "a number" if isinstance(item, _BadNumber) else type(item).__name__
+        problems.add(line, None, f"each {kind} must be an object, found {found}")
         return Record(kind, line or 0, {}, {}, {"value": item})
     keys = [k for k in item if not (kind == "organization" and k == "contacts")]
     fields = _resolve_headers(keys, kind, mapping, problems, line=line)
     values: dict[str, Any] = {}
     labels: dict[str, str] = {}
     for key, target in zip(keys, fields, strict=True):
+        value = item[key]
+        problem = _surrogate_problem(key) or (
+            _json_value_problem(value) if target is not None else None
+        )
+        if problem is not None:
+            problems.add(line, key, problem)
+            continue
         if target is None:
             continue
-        value = item[key]
         if value is None or (isinstance(value, str | list) and not value):
             continue
         if isinstance(value, str) and not value.strip():
@@ -523,9 +639,13 @@ def read_vcard(path: Path, display: str | None = None) -> list[Record]:
         except Exception as exc:  # vobject raises its own ParseError and others
             problems.add(line, None, f"not a valid vCard: {str(exc).splitlines()[0]}")
             continue
-        records.append(_vcard_record(card, line, block))
+        records.append(_vcard_record(card, line, block, problems))
     if problems.lines:
-        raise _fatal(f"{problems.path}: {len(problems.lines)} card(s) unreadable", problems.lines)
+        raise _fatal(
+            f"{problems.path}: {len(problems.lines)} problem(s) reading the cards, "
+            "nothing imported",
+            problems.lines,
+        )
     return records
 
 
@@ -534,27 +654,54 @@ def _first(card: Any, name: str) -> Any:
     return items[0].value if items else None
 
 
-def _vcard_record(card: Any, line: int, block: str) -> Record:
+def _vcard_parts(value: Any) -> list[str]:
+    """The text parts of a vCard value: vobject gives a list where the card
+    has comma-separated values (``N:Doe,Smith;...``, ``ORG``, ``CATEGORIES``)."""
+    if isinstance(value, list | tuple):
+        return [part for item in value for part in _vcard_parts(item)]
+    if value is None or isinstance(value, bytes):
+        return []
+    text = str(value).strip()
+    return [text] if text else []
+
+
+def _vcard_record(card: Any, line: int, block: str, problems: _Problems) -> Record:
     values: dict[str, Any] = {}
     labels: dict[str, str] = {}
 
     def put(target: str, value: Any, label: str) -> None:
         if value is None:
             return
-        if isinstance(value, str) and not value.strip():
+        if isinstance(value, bytes):  # ENCODING=b (base64): a photo, a key, never text
+            problems.add(line, label, "holds binary (ENCODING=b) data, not text; remove it")
             return
+        if isinstance(value, list | tuple) and target != "tags":
+            value = ", ".join(_vcard_parts(value))
+        elif not isinstance(value, str | list | tuple):
+            value = str(value)
+        if isinstance(value, str):
+            if not value.strip():
+                return
+            problem = _surrogate_problem(value)
+            if problem is not None:
+                problems.add(line, label, problem)
+                return
         values[target] = value
         labels[target] = label
 
     name = _first(card, "fn")
     if not name and card.contents.get("n"):
         n = card.n.value
-        name = " ".join(p for p in (n.prefix, n.given, n.additional, n.family, n.suffix) if p)
+        parts = (n.prefix, n.given, n.additional, n.family, n.suffix)
+        name = " ".join(p for part in parts for p in _vcard_parts(part))
     put("name", name, "FN")
     org_units = _first(card, "org")
     org_name = None
-    if org_units:
+    if isinstance(org_units, bytes):
+        put("organization", org_units, "ORG")
+    elif org_units:
         org_name = org_units[0] if isinstance(org_units, list) else str(org_units)
+        org_name = ", ".join(_vcard_parts(org_name)) or None
     acronym = _first(card, "x-outreach-organization")
     put("organization", acronym or org_name, "X-OUTREACH-ORGANIZATION" if acronym else "ORG")
     if acronym and org_name:
@@ -569,10 +716,9 @@ def _vcard_record(card: Any, line: int, block: str) -> Record:
     if adr is not None:
         parts = []
         for attr in ("box", "extended", "street", "city", "region", "code", "country"):
-            part = getattr(adr, attr, "")
-            part = " ".join(part) if isinstance(part, list) else part
-            if part and part.strip():
-                parts.append(part.strip())
+            part = " ".join(_vcard_parts(getattr(adr, attr, "")))
+            if part:
+                parts.append(part)
         put("postal_address", "\n".join(parts), "ADR")
     put("language", _first(card, "x-outreach-language") or _first(card, "lang"), "LANG")
     put("is_primary", _first(card, "x-outreach-primary"), "X-OUTREACH-PRIMARY")
@@ -584,7 +730,8 @@ def _vcard_record(card: Any, line: int, block: str) -> Record:
     )
     categories = _first(card, "categories")
     if categories:
-        put("tags", categories if isinstance(categories, list) else str(categories), "CATEGORIES")
+        put("tags", _vcard_parts(categories) if isinstance(categories, list) else categories,
+            "CATEGORIES")
     put("notes", _first(card, "note"), "NOTE")
     source = {"vcard": block.strip()}
     return Record("contact", line, values, labels, source)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import email.parser
 import email.utils
 import hashlib
 import mailbox
@@ -504,17 +505,69 @@ def parse_message(data: bytes) -> EmailMessage:
     return email.message_from_bytes(data, policy=default_policy)  # type: ignore[return-value]
 
 
+#: MIME parts nested deeper than this make a message a problem to read by hand
+#: (real mail nests a few levels; the standard library's parser and walkers
+#: recurse, and run out of stack a few hundred levels down).
+MAX_MIME_DEPTH = 50
+
+
+def _mime_too_deep(msg: EmailMessage, limit: int = MAX_MIME_DEPTH) -> bool:
+    """Whether *msg* nests parts more than *limit* levels deep (walked without recursion)."""
+    stack = [(msg, 1)]
+    while stack:
+        part, depth = stack.pop()
+        if depth > limit:
+            return True
+        if part.is_multipart():
+            stack.extend((sub, depth + 1) for sub in part.get_payload())
+    return False
+
+
+def read_message(data: bytes) -> tuple[EmailMessage | None, str | None]:
+    """``(message, problem)``: the parsed message, or as much of it as could be
+    read (its headers, or nothing) with the reason it cannot be imported as a
+    reply. Never raises."""
+    try:
+        msg = parse_message(data)
+    except Exception as exc:  # RecursionError from MIME nested thousands deep, and others
+        if isinstance(exc, RecursionError):
+            problem = f"MIME parts nested more than {MAX_MIME_DEPTH} levels deep"
+        else:
+            problem = f"cannot be parsed ({type(exc).__name__})"
+        try:
+            headers = email.parser.BytesParser(policy=default_policy).parsebytes(
+                data, headersonly=True
+            )
+        except Exception:
+            headers = None
+        return headers, problem  # type: ignore[return-value]
+    if _mime_too_deep(msg):
+        return msg, f"MIME parts nested more than {MAX_MIME_DEPTH} levels deep"
+    return msg, None
+
+
+#: What a database text column cannot hold (PostgreSQL refuses NUL; no driver
+#: can encode a lone UTF-16 surrogate as UTF-8).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """*text* with NUL and lone surrogates replaced by U+FFFD, fit for any
+    database column and any output (the raw message keeps the original bytes)."""
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
 _MSGID = re.compile(r"<[^<>\s]+>")
 
 
-def message_id_of(msg: EmailMessage, data: bytes) -> str:
+def message_id_of(msg: EmailMessage | None, data: bytes) -> str:
     """The message's Message-ID, or a stable one made from its bytes."""
     try:
-        raw = str(msg.get("Message-ID", "") or "")
+        raw = str(msg.get("Message-ID", "") or "") if msg is not None else ""
     except Exception:  # a malformed header
         raw = ""
     found = _MSGID.findall(raw)
-    if found and len(found[0]) <= 255:
+    if found and len(found[0]) <= 255 and not _UNSTORABLE.search(found[0]):
         return found[0]
     return f"<sha256.{hashlib.sha256(data).hexdigest()[:40]}@outreach.invalid>"
 
@@ -532,21 +585,23 @@ def _decode_legacy(data: bytes, declared: str | None = None) -> str:
     return data.decode("latin-1")
 
 
-def _header(msg: EmailMessage, name: str) -> str:
+def _header(msg: EmailMessage | None, name: str) -> str:
+    if msg is None:
+        return ""
     try:
         value = msg.get(name)
-    except Exception:
+        if value is None:
+            return ""
+        text = str(value)
+        if "\ufffd" in text:
+            # Raw 8-bit bytes in the header (no RFC 2047 encoding), common from
+            # older mail systems in Latin-1: decode them instead of losing accents.
+            raw = next((v for k, v in msg.raw_items() if k.lower() == name.lower()), None)
+            if isinstance(raw, str) and any("\udc80" <= c <= "\udcff" for c in raw):
+                text = _decode_legacy(raw.encode("ascii", "surrogateescape"))
+    except Exception:  # a malformed header (RecursionError, bogus charsets, ...)
         return ""
-    if value is None:
-        return ""
-    text = str(value)
-    if "\ufffd" in text:
-        # Raw 8-bit bytes in the header (no RFC 2047 encoding), common from
-        # older mail systems in Latin-1: decode them instead of losing accents.
-        raw = next((v for k, v in msg.raw_items() if k.lower() == name.lower()), None)
-        if isinstance(raw, str) and any("\udc80" <= c <= "\udcff" for c in raw):
-            text = _decode_legacy(raw.encode("ascii", "surrogateescape"))
-    return " ".join(text.split())
+    return clean_text(" ".join(text.split()))
 
 
 def _from_address(msg: EmailMessage) -> tuple[str, str]:
@@ -556,17 +611,18 @@ def _from_address(msg: EmailMessage) -> tuple[str, str]:
     return text, addr.strip().casefold()
 
 
-def _date(msg: EmailMessage) -> dt.datetime | None:
+def _date(msg: EmailMessage | None) -> dt.datetime | None:
     text = _header(msg, "Date")
     if not text:
         return None
     try:
         value = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        # Year 9999 west of UTC, or year 1 east of it, has no UTC time.
+        return value.astimezone(dt.UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
 
 
 def _text_body(msg: EmailMessage) -> str:
@@ -589,7 +645,7 @@ def _text_body(msg: EmailMessage) -> str:
     if part.get_content_subtype() == "html":
         text = re.sub(r"(?is)<(script|style).*?</\1>", " ", text)
         text = re.sub(r"(?s)<[^>]+>", " ", text)
-    return text
+    return clean_text(text)
 
 
 _QUOTE_INTRO = re.compile(
@@ -669,8 +725,12 @@ def _attachments_of(msg: EmailMessage) -> list[tuple[str, str, bytes]]:
                 payload = part.as_bytes()
             else:
                 continue
-        name = safe_filename(part.get_filename(), f"attachment-{n}")
-        out.append((name, part.get_content_type(), payload))
+        try:
+            filename = part.get_filename()
+        except Exception:  # a malformed Content-Disposition or Content-Type
+            filename = None
+        name = safe_filename(clean_text(filename or ""), f"attachment-{n}")
+        out.append((name, clean_text(part.get_content_type()), payload))
     return out
 
 
@@ -840,6 +900,8 @@ class ImportedMessage:
     reason: str
     response_id: int | None = None
     acronym: str | None = None
+    #: The message could not be read as a reply (queued with the reason).
+    problem: bool = False
 
 
 @dataclass
@@ -859,6 +921,11 @@ class ImportReport:
     @property
     def ignored(self) -> list[ImportedMessage]:
         return [m for m in self.messages if m.status == InboundStatus.IGNORED.value]
+
+    @property
+    def problems(self) -> list[ImportedMessage]:
+        """Messages that could not be read (also in :attr:`unmatched`)."""
+        return [m for m in self.messages if m.problem]
 
 
 def _response_from_message(
@@ -921,88 +988,29 @@ def import_messages(
     now = utcnow()
     for raw in messages if messages is not None else read_messages(path):
         report.read += 1
-        msg = parse_message(raw.data)
+        msg, problem = read_message(raw.data)
         message_id = message_id_of(msg, raw.data)
         if message_id in seen:
             report.duplicates += 1
             continue
         seen.add(message_id)
-        from_text, from_address = _from_address(msg)
-        subject = _header(msg, "Subject")
-        when = _date(msg)
-        stored = store.put_bytes(raw.data)
-        inbound = InboundMessage(
-            message_id=message_id,
-            from_address=from_text[:500] or None,
-            to_address=_header(msg, "To") or None,
-            subject=subject or None,
-            date=when,
-            raw_size=len(raw.data),
-            raw_sha256=stored.sha256,
-            imported_at=now,
-        )
-        acronym = None
-        if message_id in matcher.letters:
-            # Our own letter (the archive's blind copy, a Sent folder).
-            inbound.status = InboundStatus.IGNORED
-            inbound.reason = f"our own letter {matcher.letters[message_id][0]}"
-        elif from_address in matcher.own_addresses:
-            inbound.status = InboundStatus.IGNORED
-            inbound.reason = "sent by the secretariat"
-        elif kind := automatic_kind(msg, from_address):
-            inbound.status = InboundStatus.UNMATCHED
-            result = matcher.match(msg, from_address, when)
-            about = (
-                f" about {matcher.acronyms[result.organization_id]}"
-                if isinstance(result, Match)
-                else ""
-            )
-            inbound.reason = f"{kind}{about}: not counted as an answer"
-        else:
-            result = matcher.match(msg, from_address, when)
-            if isinstance(result, Match):
-                response = _response_from_message(
-                    session,
-                    store=store,
-                    msg=msg,
-                    message_id=message_id,
-                    match=result,
-                    received_at=when or now,
-                )
-                inbound.status = InboundStatus.MATCHED
-                inbound.reason = result.how
-                inbound.response_id = response.id
-                acronym = matcher.acronyms.get(result.organization_id)
-                matcher.replies[message_id] = (
-                    result.organization_id,
-                    result.campaign_id,
-                    result.letter_id,
-                )
-                record_activity(
-                    session,
-                    action="import",
-                    entity="response",
-                    entity_id=response.id,
-                    organization_id=result.organization_id,
-                    summary=f"e-mail from {from_address} matched ({result.how}): {subject}"[:500],
-                )
+        stored = store.put_bytes(raw.data)  # the raw bytes, kept as they came
+        if problem is None:
+            try:
+                with session.begin_nested():
+                    entry = _import_one(
+                        session, store, matcher, msg, raw, message_id, stored.sha256, now
+                    )
+            except Exception as exc:
+                if not _message_fault(exc):
+                    raise
+                matcher.replies.pop(message_id, None)
+                problem = f"{type(exc).__name__} while importing it"
             else:
-                inbound.status = InboundStatus.UNMATCHED
-                inbound.reason = result
-        session.add(inbound)
-        session.flush()
+                report.messages.append(entry)
+                continue
         report.messages.append(
-            ImportedMessage(
-                inbound_id=inbound.id,
-                source=raw.source,
-                message_id=message_id,
-                from_address=from_text,
-                subject=subject,
-                status=inbound.status.value,
-                reason=inbound.reason or "",
-                response_id=inbound.response_id,
-                acronym=acronym,
-            )
+            _queue_problem(session, msg, raw, message_id, stored.sha256, now, problem)
         )
     if report.messages:
         record_activity(
@@ -1013,10 +1021,147 @@ def import_messages(
                 f"imported {len(report.messages)} message(s) from {Path(path).name}: "
                 f"{len(report.matched)} matched, {len(report.unmatched)} unmatched, "
                 f"{len(report.ignored)} ignored"
+                + (f" ({len(report.problems)} could not be read)" if report.problems else "")
             ),
         )
     session.flush()
     return report
+
+
+def _message_fault(exc: Exception) -> bool:
+    """Whether *exc*, raised while importing one message, is that message's
+    fault (it is then queued as a problem) rather than the database's or the
+    system's (which stops the import)."""
+    if isinstance(exc, sa.exc.DataError | sa.exc.IntegrityError):
+        return True  # the message's values (rolled back to the savepoint)
+    return not isinstance(exc, sa.exc.SQLAlchemyError | OSError | MemoryError)
+
+
+def _import_one(
+    session: Session,
+    store: AttachmentStore,
+    matcher: Matcher,
+    msg: EmailMessage,
+    raw: RawMessage,
+    message_id: str,
+    raw_sha256: str,
+    now: dt.datetime,
+) -> ImportedMessage:
+    """Match or queue one readable message (in the caller's savepoint)."""
+    from_text, from_address = _from_address(msg)
+    subject = _header(msg, "Subject")
+    when = _date(msg)
+    inbound = InboundMessage(
+        message_id=message_id,
+        from_address=from_text[:500] or None,
+        to_address=_header(msg, "To") or None,
+        subject=subject or None,
+        date=when,
+        raw_size=len(raw.data),
+        raw_sha256=raw_sha256,
+        imported_at=now,
+    )
+    acronym = None
+    if message_id in matcher.letters:
+        # Our own letter (the archive's blind copy, a Sent folder).
+        inbound.status = InboundStatus.IGNORED
+        inbound.reason = f"our own letter {matcher.letters[message_id][0]}"
+    elif from_address in matcher.own_addresses:
+        inbound.status = InboundStatus.IGNORED
+        inbound.reason = "sent by the secretariat"
+    elif kind := automatic_kind(msg, from_address):
+        inbound.status = InboundStatus.UNMATCHED
+        result = matcher.match(msg, from_address, when)
+        about = (
+            f" about {matcher.acronyms[result.organization_id]}"
+            if isinstance(result, Match)
+            else ""
+        )
+        inbound.reason = f"{kind}{about}: not counted as an answer"
+    else:
+        result = matcher.match(msg, from_address, when)
+        if isinstance(result, Match):
+            response = _response_from_message(
+                session,
+                store=store,
+                msg=msg,
+                message_id=message_id,
+                match=result,
+                received_at=when or now,
+            )
+            inbound.status = InboundStatus.MATCHED
+            inbound.reason = result.how
+            inbound.response_id = response.id
+            acronym = matcher.acronyms.get(result.organization_id)
+            matcher.replies[message_id] = (
+                result.organization_id,
+                result.campaign_id,
+                result.letter_id,
+            )
+            record_activity(
+                session,
+                action="import",
+                entity="response",
+                entity_id=response.id,
+                organization_id=result.organization_id,
+                summary=f"e-mail from {from_address} matched ({result.how}): {subject}"[:500],
+            )
+        else:
+            inbound.status = InboundStatus.UNMATCHED
+            inbound.reason = result
+    session.add(inbound)
+    session.flush()
+    return ImportedMessage(
+        inbound_id=inbound.id,
+        source=raw.source,
+        message_id=message_id,
+        from_address=from_text,
+        subject=subject,
+        status=inbound.status.value,
+        reason=inbound.reason or "",
+        response_id=inbound.response_id,
+        acronym=acronym,
+    )
+
+
+def _queue_problem(
+    session: Session,
+    msg: EmailMessage | None,
+    raw: RawMessage,
+    message_id: str,
+    raw_sha256: str,
+    now: dt.datetime,
+    problem: str,
+) -> ImportedMessage:
+    """Queue a message that cannot be read as a reply, with the reason; its raw
+    bytes are in the attachments store for whoever looks at it by hand."""
+    from_text = _header(msg, "From")
+    subject = _header(msg, "Subject")
+    reason = f"could not be read: {problem}; kept as received for reading by hand"
+    inbound = InboundMessage(
+        message_id=message_id,
+        from_address=from_text[:500] or None,
+        to_address=_header(msg, "To") or None,
+        subject=subject or None,
+        date=_date(msg),
+        raw_size=len(raw.data),
+        raw_sha256=raw_sha256,
+        imported_at=now,
+        status=InboundStatus.UNMATCHED,
+        reason=reason,
+    )
+    session.add(inbound)
+    session.flush()
+    return ImportedMessage(
+        inbound_id=inbound.id,
+        source=raw.source,
+        message_id=message_id,
+        from_address=from_text,
+        subject=subject,
+        status=inbound.status.value,
+        reason=reason,
+        problem=True,
+    )
 
 
 # --- the unmatched queue ------------------------------------------------------------------
