@@ -623,18 +623,18 @@ class _Budget:
     """One letter's limits while it renders: its deadline, its size limit,
     the text it may still build and the loop rounds it may still run."""
 
-    __slots__ = ("deadline", "limits", "max_size", "rounds", "work")
+    __slots__ = ("deadline", "full", "limits", "max_size", "rounds", "work")
 
     def __init__(self, limits: RenderLimits, *, timed: bool = True) -> None:
         self.limits = limits
         self.max_size = limits.max_size
         self.deadline = time.monotonic() + limits.timeout if timed else float("inf")
-        self.work = limits.max_size * WORK_FACTOR
+        self.work = self.full = limits.max_size * WORK_FACTOR
         self.rounds = limits.max_size  # no letter needs more loop rounds than characters
 
     def spent(self) -> bool:
         """Whether the letter has computed anything the budget counts."""
-        return self.work != self.max_size * WORK_FACTOR or self.rounds != self.max_size
+        return self.work != self.full or self.rounds != self.max_size
 
     def tick(self) -> None:
         if time.monotonic() > self.deadline:
@@ -730,7 +730,9 @@ def _joined(pieces: Iterable[str], budget: _Budget, what: str) -> str:
     its own text and the recipient's data, so they are joined at once; any
     other letter's are measured first."""
     parts = list(pieces)
-    if (budget.spent() or len(parts) > 1024) and sum(map(len, parts)) > budget.max_size:
+    if (
+        budget.work != budget.full or budget.rounds != budget.max_size or len(parts) > 1024
+    ) and sum(map(len, parts)) > budget.max_size:
         raise budget.too_large(what)
     text = "".join(parts)
     if len(text) > budget.max_size:
