@@ -8,9 +8,22 @@ from __future__ import annotations
 
 
 class OutreachError(Exception):
-    """Root of every error that is the user's to fix (bad input, wrong state)."""
+    """Root of every error that is the user's to fix (bad input, wrong state).
+
+    *hint* names what to do next in library words: the outreach command that
+    helps, without the program name (``"campaigns list"``). The command line
+    shows it as "see `outreach campaigns list`"; a script can show it its
+    own way. *field* names the argument or setting that was wrong (``"out"``,
+    ``"format"``), which the command line turns into its option name.
+    """
 
     exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.field = field
 
 
 class ConfigurationError(OutreachError):
@@ -32,8 +45,15 @@ class NotFoundError(OutreachError):
 class ValidationError(OutreachError):
     """Input failed validation; ``problems`` lists every problem found."""
 
-    def __init__(self, message: str, problems: list[str] | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        problems: list[str] | None = None,
+        *,
+        hint: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, field=field)
         self.problems = list(problems or [])
 
 
