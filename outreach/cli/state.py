@@ -118,6 +118,19 @@ def db_option(fn: F) -> F:
     )(fn)
 
 
+def error_text(exc: OutreachError) -> str:
+    """A library error as the command line says it: the option named as it is
+    spelled on the command line, then the hint as a command to run."""
+    text = str(exc)
+    field = getattr(exc, "field", None)
+    if field:
+        text = f"--{field.replace('_', '-')}: {text}"
+    hint = getattr(exc, "hint", None)
+    if hint:
+        text = f"{text}: see `outreach {hint}`"
+    return text
+
+
 def _is_database_exception(exc: BaseException) -> bool:
     return type(exc).__module__.split(".")[0] in ("sqlalchemy", "sqlite3", "psycopg")
 
@@ -128,9 +141,9 @@ def handle_errors(ctx: click.Context) -> Iterator[None]:
     try:
         yield
     except ValidationError as exc:
-        raise CLIError(str(exc), exc.problems) from None
+        raise CLIError(error_text(exc), exc.problems) from None
     except OutreachError as exc:
-        raise CLIError(str(exc)) from None
+        raise CLIError(error_text(exc)) from None
     except FileNotFoundError as exc:
         raise CLIError(f"{exc.filename}: no such file") from None
     except (PermissionError, IsADirectoryError, NotADirectoryError) as exc:
