@@ -130,6 +130,17 @@ def for_terminal(text: str, *, multiline: bool = False) -> str:
     return pattern.sub(_escape, text)
 
 
+#: What JSON may hold raw but a terminal acts on: DEL, C1, separators, bidi controls.
+_JSON_RAW = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def json_for_terminal(text: str) -> str:
+    """JSON *text* (from ``json.dumps``, which escapes C0 itself) with DEL, C1
+    controls, line/paragraph separators and bidi controls written as ``\\u``
+    escapes: the same JSON value, safe to print."""
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def for_xml(text: str) -> str:
     """*text* with the characters XML 1.0 forbids replaced by U+FFFD."""
     return _NOT_XML.sub("\ufffd", text)

@@ -57,7 +57,7 @@ from outreach.activity import record_activity
 from outreach.addresses import ascii_domain
 from outreach.campaigns import get_campaign as campaign_by_slug
 from outreach.csvcells import neutralise_formula
-from outreach.errors import ConfigurationError, NotFoundError, ValidationError
+from outreach.errors import ConfigurationError, ConflictError, NotFoundError, ValidationError
 from outreach.models import (
     Activity,
     Campaign,
@@ -1763,15 +1763,51 @@ def _wrong_status(letters: list[Letter], allowed: tuple[LetterStatus, ...], verb
         )
 
 
+def _not_being_sent(
+    session: Session,
+    letters: list[Letter],
+    *,
+    named: bool,
+    skipped: list[Letter] | None,
+) -> list[Letter]:
+    """*letters* without those in ``sending`` that a live run is handing to the
+    server right now (see :func:`_sending_notes`): confirming or resending one
+    of those could record a letter as sent that the server refuses, or send it
+    twice. Letters asked for by id (*named*) are refused instead
+    (:class:`ConflictError`, nothing changed); the others are left out and
+    added to *skipped*."""
+    sending = [letter for letter in letters if letter.status == LetterStatus.SENDING]
+    notes = _sending_notes(session, sending)  # type: ignore[arg-type]
+    live = [letter for letter in sending if notes[letter.id][0]]
+    if not live:
+        return letters
+    if named:
+        ids = ", ".join(str(letter.id) for letter in live)
+        note = notes[live[0].id][1].removesuffix("; not sent by this one")
+        raise ConflictError(
+            (f"letter {ids} is " if len(live) == 1 else f"letters {ids} are ")
+            + f"{note}: wait for that run to finish (it records what the server said), "
+            "then look again; nothing was changed"
+        )
+    if skipped is not None:
+        skipped.extend(live)
+    live_ids = {letter.id for letter in live}
+    return [letter for letter in letters if letter.id not in live_ids]
+
+
 def confirm_letters(
     session: Session,
     *,
     letter_ids: Sequence[int] | None = None,
     campaign_id: int | None = None,
+    skipped: list[Letter] | None = None,
 ) -> list[Letter]:
     """The coordinator checked: letters left in ``sending`` did arrive. Mark them sent.
 
-    With only *campaign_id*, every letter of the campaign in ``sending``.
+    With only *campaign_id*, every letter of the campaign in ``sending``,
+    except those a live ``letters send`` is handing to the server right now
+    (added to *skipped* when given); a letter asked for by id that a live run
+    is sending is refused (:class:`ConflictError`, nothing changed).
     ``sent_at`` is when the letter was handed to the server.
     """
     if letter_ids:
@@ -1783,6 +1819,7 @@ def confirm_letters(
             for letter in _select_letters(session, letter_ids=None, campaign_id=campaign_id)
             if letter.status == LetterStatus.SENDING
         ]
+    letters = _not_being_sent(session, letters, named=bool(letter_ids), skipped=skipped)
     for letter in letters:
         letter.status = LetterStatus.SENT
         letter.sent_at = letter.updated_at or utcnow()
@@ -1806,11 +1843,16 @@ def resend_letters(
     letter_ids: Sequence[int] | None = None,
     campaign_id: int | None = None,
     domain: str | None = None,
+    skipped: list[Letter] | None = None,
 ) -> list[Letter]:
     """Put letters in ``sending`` (or ``failed``) back to ``approved`` with a new
     Message-ID, so the next ``send`` sends them again.
 
-    With only *campaign_id*, every letter of the campaign in ``sending``.
+    With only *campaign_id*, every letter of the campaign in ``sending``,
+    except those a live ``letters send`` is handing to the server right now
+    (added to *skipped* when given): sent again, one could arrive twice. A
+    letter asked for by id that a live run is sending is refused
+    (:class:`ConflictError`, nothing changed).
     """
     if letter_ids:
         letters = _select_letters(session, letter_ids=letter_ids, campaign_id=campaign_id)
@@ -1821,6 +1863,7 @@ def resend_letters(
             for letter in _select_letters(session, letter_ids=None, campaign_id=campaign_id)
             if letter.status == LetterStatus.SENDING
         ]
+    letters = _not_being_sent(session, letters, named=bool(letter_ids), skipped=skipped)
     for letter in letters:
         old_status, old_id = letter.status, letter.message_id
         new_domain = domain or (old_id.rsplit("@", 1)[1].rstrip(">") if old_id else None)

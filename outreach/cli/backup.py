@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 
 import click
 
+from outreach.cli.output import echo
 from outreach.cli.state import AppState, db_option, pass_state
 
 
@@ -60,13 +61,13 @@ def backup_cmd(state: AppState, file: str, overwrite: bool) -> None:
         total += sum(1 for p in folder.rglob("*") if p.is_file())
     with _progress("Backing up", total) as progress:
         result = backup(db, file, overwrite=overwrite, progress=progress)
-    click.echo(
+    echo(
         f"Backup written to {result.path} ({_size(result.size)}): {result.total_rows} rows "
         f"in {len(result.rows)} tables, {result.attachments} attachment files "
         f"({_size(result.attachment_bytes)}), schema {result.schema_revision}."
     )
     if result.missing_attachments:
-        click.echo(
+        echo(
             f"Warning: {len(result.missing_attachments)} attachment record(s) have no file in "
             f"the store (first: {result.missing_attachments[0]}); the archive holds the "
             "record(s) without the file.",
@@ -102,13 +103,13 @@ def restore_cmd(state: AppState, file: str, force: bool) -> None:
     with _progress("Restoring", total) as progress:
         result = restore(db, file, force=force, progress=progress)
     if result.emptied:
-        click.echo(
+        echo(
             f"Emptied {db.safe_url} first: deleted {sum(result.emptied.values())} rows "
             f"from {len(result.emptied)} tables (--force).",
             err=True,
         )
     upgraded = f", upgraded from schema {result.upgraded_from}" if result.upgraded_from else ""
-    click.echo(
+    echo(
         f"Restored {result.total_rows} rows in {len(result.rows)} tables and "
         f"{result.attachments} attachment files from {result.path} "
         f"(written {result.created_at} by {result.created_by or 'unknown'}, schema "

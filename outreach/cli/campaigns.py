@@ -143,7 +143,7 @@ def create_cmd(
             added = add_recipients(
                 session, campaign.id, kinds=kinds, regions=regions, tags=tags, acronyms=acronyms
             ).added
-    click.echo(f"Created campaign {slug} with {len(added)} recipients")
+    echo(f"Created campaign {slug} with {len(added)} recipients")
 
 
 @campaigns_group.command("list")
@@ -214,7 +214,7 @@ def edit_cmd(
             templates=templates,
             **fields,
         )
-    click.echo(f"Changed {', '.join(changes)}" if changes else "Nothing to change")
+    echo(f"Changed {', '.join(changes)}" if changes else "Nothing to change")
 
 
 @campaigns_group.command("close")
@@ -227,7 +227,7 @@ def close_cmd(state: AppState, campaign: str) -> None:
 
     with state.session(immediate=True) as session:
         c = close_campaign(session, campaign)
-    click.echo(f"Closed campaign {c.slug}")
+    echo(f"Closed campaign {c.slug}")
 
 
 @campaigns_group.command("clone")
@@ -245,7 +245,7 @@ def clone_cmd(
 
     with state.session(immediate=True) as session:
         c = clone_campaign(session, campaign, slug=new_slug, title=title, dialogue=dialogue)
-    click.echo(f"Created campaign {c.slug} from {campaign}")
+    echo(f"Created campaign {c.slug} from {campaign}")
 
 
 @campaigns_group.command("recipients")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from outreach.cli.output import emit, emit_record, output_options
+from outreach.cli.output import echo, emit, emit_record, output_options
 from outreach.cli.state import AppState, db_option, pass_state
 
 
@@ -25,9 +25,9 @@ def init_cmd(state: AppState, with_directory: bool = False) -> None:
     changed = db.init()
     revision = db.current_revision()
     if changed:
-        click.echo(f"Database ready at schema {revision}: {db.safe_url}")
+        echo(f"Database ready at schema {revision}: {db.safe_url}")
     else:
-        click.echo(f"Database already at schema {revision}, nothing to do: {db.safe_url}")
+        echo(f"Database already at schema {revision}, nothing to do: {db.safe_url}")
     if with_directory:
         from outreach.cli.orgs import print_import_result
         from outreach.importing import load_shipped_directory
@@ -84,9 +84,9 @@ def db_upgrade(state: AppState, revision: str) -> None:
     db.upgrade(revision)
     after = db.current_revision()
     if before == after:
-        click.echo(f"Schema already at {after}.")
+        echo(f"Schema already at {after}.")
     else:
-        click.echo(f"Schema upgraded from {before or 'empty'} to {after}.")
+        echo(f"Schema upgraded from {before or 'empty'} to {after}.")
 
 
 @db_group.command("downgrade")
@@ -104,7 +104,7 @@ def db_downgrade(state: AppState, revision: str, yes: bool) -> None:
         )
     before = db.current_revision()
     db.downgrade(revision)
-    click.echo(f"Schema downgraded from {before} to {db.current_revision() or 'empty'}.")
+    echo(f"Schema downgraded from {before} to {db.current_revision() or 'empty'}.")
 
 
 @db_group.command("current")
@@ -120,9 +120,9 @@ def db_current(state: AppState) -> None:
     if revision is None:
         click.echo("none (run `outreach init`)")
     elif revision == head:
-        click.echo(f"{revision} (head)")
+        echo(f"{revision} (head)")
     else:
-        click.echo(f"{revision} (code is at {head}: run `outreach db upgrade`)")
+        echo(f"{revision} (code is at {head}: run `outreach db upgrade`)")
 
 
 @db_group.command("history")

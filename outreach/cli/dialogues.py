@@ -106,6 +106,6 @@ def edit_cmd(state: AppState, dialogue: str, **values: object) -> None:
     with state.session(immediate=True) as session:
         changes = edit_dialogue(session, dialogue, **_given(**values))
     if changes:
-        click.echo(f"Changed {', '.join(changes)}")
+        echo(f"Changed {', '.join(changes)}")
     else:
         click.echo("Nothing to change")

@@ -182,7 +182,7 @@ def generate_cmd(
         if bar is not None:
             bar.__exit__(None, None, None)
     kind = "reminders" if followup else "letters"
-    click.echo(
+    echo(
         f"{result.campaign}: {result.created} new {kind}, {result.new_versions} new versions, "
         f"{result.unchanged} unchanged, {result.frozen} sent or cancelled (left alone), "
         f"{len(result.skipped)} skipped"
@@ -193,7 +193,7 @@ def generate_cmd(
     for note in result.superseded:
         echo(f"  {note}")
     if result.files:
-        click.echo(f"Wrote {len(result.files)} files to {out}")
+        echo(f"Wrote {len(result.files)} files to {out}")
 
 
 @letters_group.command("preview")
@@ -324,7 +324,7 @@ def write_cmd(
     make_dirs(folder)
     for name, data in outputs:
         write_file(folder / name, data)
-    click.echo(f"Wrote {len(outputs)} files to {out}")
+    echo(f"Wrote {len(outputs)} files to {out}")
 
 
 def _change_cmd(name: str, verb: str, help_text: str):  # type: ignore[no-untyped-def]

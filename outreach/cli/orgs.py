@@ -360,7 +360,7 @@ def print_import_result(result: Any) -> None:
     prefix = "Dry run of" if result.dry_run else "Imported"
     echo(f"{prefix} {result.path}: {result.summary()}.")
     if result.rejects_path:
-        click.echo(f"Rejected rows saved to {result.rejects_path}.", err=True)
+        echo(f"Rejected rows saved to {result.rejects_path}.", err=True)
     if result.dry_run:
         click.echo("Nothing was written (dry run).")
 
@@ -414,7 +414,7 @@ def write_export(text: str, output: Path | None, what: str) -> None:
         raise ValidationError(
             f"{output}: cannot write it ({exc.strerror or exc}); choose another file with -o"
         ) from None
-    click.echo(f"Exported {what} to {output}.", err=True)
+    echo(f"Exported {what} to {output}.", err=True)
 
 
 @orgs_group.command("import")

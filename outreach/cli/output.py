@@ -11,20 +11,17 @@ the exact data (with spreadsheet formulas neutralised) for programs.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import enum
-import io
 import json
-import re
 import shutil
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import click
 
-from outreach.csvcells import neutralise_formula
-from outreach.safetext import for_terminal
+from outreach.csvcells import csv_text
+from outreach.safetext import for_terminal, json_for_terminal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,14 +68,10 @@ def echo(message: str, *, err: bool = False, multiline: bool = False, nl: bool =
     click.echo(for_terminal(message, multiline=multiline), err=err, nl=nl)
 
 
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
 def json_text(data: Any) -> str:
     """*data* as indented JSON; C1 controls, separators and bidi controls (which
     JSON allows raw) written as ``\\u`` escapes, so the text is safe to print."""
-    text = json.dumps(data, ensure_ascii=False, indent=2)
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return json_for_terminal(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 def to_json_value(value: Any) -> Any:
@@ -127,20 +120,10 @@ def emit(
         data = [{k: to_json_value(row.get(k)) for k in (keys or row.keys())} for row in rows]
         click.echo(json_text(data))
     elif fmt == "csv":
-        # Rows end in "\n"; written with a CR LF terminator so that the csv
-        # module quotes a cell holding a lone CR too (Python 3.11 quotes only
-        # the terminator's characters), which would otherwise split the row.
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\r\n")
-        lines = []
-        for cells in [columns, *([to_text(row.get(c)) for c in columns] for row in rows)]:
-            writer.writerow([neutralise_formula(cell) for cell in cells])
-            lines.append(buf.getvalue()[:-2] + "\n")
-            buf.seek(0)
-            buf.truncate()
+        text = csv_text([columns, *([to_text(row.get(c)) for c in columns] for row in rows)])
         # color=True: click would otherwise drop "ESC [ ..." from the data
         # when the output is not a terminal; CSV carries it exactly.
-        click.echo("".join(lines), nl=False, color=True)
+        click.echo(text, nl=False, color=True)
     else:
         if not rows:
             click.echo("(none)", err=True)

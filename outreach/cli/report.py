@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from outreach.cli.output import echo
 from outreach.cli.state import AppState, db_option, pass_state
 
 REPORT_FORMATS = ("table", "csv", "json", "md", "html")
@@ -97,14 +98,17 @@ def _check_destination(fmt: str, out: Path | None) -> None:
         raise click.UsageError("an HTML report goes to a file: add --out report.html")
 
 
-def _deliver(text: str, out: Path | None, what: str) -> None:
+def _deliver(text: str, out: Path | None, what: str, fmt: str) -> None:
     if out is None:
-        click.echo(text, nl=False)
+        # Stored text in a table, md, json or html report is shown safely
+        # already (see outreach.reports.text); click strips only the table's
+        # own colours off a pipe. CSV is the exact data, "ESC [ ..." too.
+        click.echo(text, nl=False, color=True if fmt == "csv" else None)
         return
     from outreach.reports.output import write_text_atomic
 
     write_text_atomic(out, text)
-    click.echo(f"Wrote {what} to {out}", err=True)
+    echo(f"Wrote {what} to {out}", err=True)
 
 
 @click.group("report")
@@ -148,7 +152,7 @@ def status_cmd(
             timeline=fmt == "html",
         )
     text = render_status(report, fmt, color=out is None and _use_colour())
-    _deliver(text, out, f"the status of {report.campaign.slug}")
+    _deliver(text, out, f"the status of {report.campaign.slug}", fmt)
 
 
 @report_group.command("dialogue")
@@ -179,7 +183,7 @@ def dialogue_cmd(
     with state.database().read() as session:
         report = dialogue_report(session, dialogue=dialogue, overdue_after=overdue_after, now=as_of)
     text = render_dialogue(report, fmt, color=out is None and _use_colour())
-    _deliver(text, out, f"the report on {report.dialogue.slug}")
+    _deliver(text, out, f"the report on {report.dialogue.slug}", fmt)
 
 
 @report_group.command("history")
@@ -198,4 +202,4 @@ def history_cmd(state: AppState, org: str, fmt: str, out: Path | None) -> None:
     with state.database().read() as session:
         report = history_report(session, org=org)
     text = render_history(report, fmt, color=out is None and _use_colour())
-    _deliver(text, out, f"the history of {report.acronym}")
+    _deliver(text, out, f"the history of {report.acronym}", fmt)

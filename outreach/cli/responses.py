@@ -301,7 +301,7 @@ def import_cmd(state: AppState, path: str, own_addresses: tuple[str, ...], fmt: 
         if rows:
             emit(rows, ["msg", "status", "org", "response", "from", "subject", "reason"], fmt)
         for m in report.problems:
-            click.echo(f"Warning: {m.source}: {m.reason} (message {m.inbound_id})", err=True)
+            echo(f"Warning: {m.source}: {m.reason} (message {m.inbound_id})", err=True)
         if report.unmatched:
             click.echo(
                 "See `outreach responses unmatched`; `outreach responses assign MSG --org X`.",

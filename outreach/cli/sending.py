@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from outreach.cli.output import echo as safe_echo
-from outreach.cli.output import emit, output_options
+from outreach.cli.output import emit, output_options, safe
 from outreach.cli.state import AppState, db_option, pass_state, wrap_errors
 
 _SMTP_SECURITY = ("ssl", "starttls", "none")
@@ -224,7 +224,7 @@ def send_cmd(
         )
         if settings.security == "none" and settings.user:
             # Once per run, before any prompt: the login is not encrypted.
-            click.echo(
+            safe_echo(
                 f"Warning: --smtp-security none: the password for {settings.user} goes to "
                 f"{settings.host}:{settings.effective_port} in clear text; use starttls or ssl "
                 "unless the network to the server is trusted.",
@@ -236,7 +236,7 @@ def send_cmd(
             settings = replace(
                 settings,
                 password=click.prompt(
-                    f"SMTP password for {settings.user}", hide_input=True, err=True
+                    f"SMTP password for {safe(settings.user)}", hide_input=True, err=True
                 ),
             )
         transport = SmtpTransport(settings)
@@ -266,9 +266,9 @@ def send_cmd(
             n = report.write_failures_csv(failures_csv)
         except OSError as exc:
             # The letters have gone: say so plainly, the report above stands.
-            click.echo(f"Error: cannot write {failures_csv}: {exc.strerror or exc}", err=True)
+            safe_echo(f"Error: cannot write {failures_csv}: {exc.strerror or exc}", err=True)
             sys.exit(1)
-        click.echo(f"Wrote {n} failure(s) to {failures_csv}.", err=True)
+        safe_echo(f"Wrote {n} failure(s) to {failures_csv}.", err=True)
     if report.failures or report.aborted:
         sys.exit(1)
 
@@ -392,15 +392,25 @@ def _print_report(report: Any, identity: Any, settings: Any, *, show: bool) -> N
 def confirm_cmd(
     state: AppState, letter_ids: tuple[int, ...], campaign_slug: str | None, fmt: str
 ) -> None:
-    """Confirm that letters left in doubt (status `sending`) did arrive: mark them sent."""
+    """Confirm that letters left in doubt (status `sending`) did arrive: mark them sent.
+
+    A letter another `letters send` is handing to the server right now is
+    left alone (with --campaign) or refused (by id): that run records it.
+    """
     from outreach.sending import confirm_letters
 
+    skipped: list[Any] = []
     with state.session(immediate=True) as session:
         letters = confirm_letters(
-            session, letter_ids=letter_ids, campaign_id=_campaign_id(session, campaign_slug)
+            session,
+            letter_ids=letter_ids,
+            campaign_id=_campaign_id(session, campaign_slug),
+            skipped=skipped,
         )
         rows = [_letter_row(letter) for letter in letters]
+        skipped_ids = [letter.id for letter in skipped]
     _emit_letters(rows, fmt, f"Confirmed {len(rows)} letter(s) as sent.")
+    _say_skipped(skipped_ids)
 
 
 @click.command("resend")
@@ -415,18 +425,38 @@ def resend_cmd(
 ) -> None:
     """Put letters in doubt (or failed) back to approved with a new Message-ID.
 
-    The next `letters send --send` sends them again.
+    The next `letters send --send` sends them again. A letter another
+    `letters send` is handing to the server right now is left alone (with
+    --campaign) or refused (by id): sent again, it could arrive twice.
     """
     from outreach.sending import resend_letters
 
+    skipped: list[Any] = []
     with state.session(immediate=True) as session:
         letters = resend_letters(
-            session, letter_ids=letter_ids, campaign_id=_campaign_id(session, campaign_slug)
+            session,
+            letter_ids=letter_ids,
+            campaign_id=_campaign_id(session, campaign_slug),
+            skipped=skipped,
         )
         rows = [_letter_row(letter) for letter in letters]
+        skipped_ids = [letter.id for letter in skipped]
     _emit_letters(
         rows, fmt, f"{len(rows)} letter(s) back to approved; `letters send --send` sends them."
     )
+    _say_skipped(skipped_ids)
+
+
+def _say_skipped(letter_ids: list[int]) -> None:
+    """Letters left alone because another run is sending them (on stderr, so
+    that csv and json output stay data)."""
+    if letter_ids:
+        click.echo(
+            f"Skipped {len(letter_ids)} letter(s) another run is sending right now "
+            f"(letter {', '.join(map(str, letter_ids))}): that run records whether the "
+            "server took them.",
+            err=True,
+        )
 
 
 @click.command("mark-sent")

@@ -3,7 +3,8 @@
 
 Everything is inline: CSS, and the charts as SVG drawn by matplotlib (with
 text kept as text, so it stays sharp and searchable). Opening the file needs
-no network. All user text goes through Jinja2's autoescaping.
+no network. All user text goes through Jinja2's autoescaping, and control
+characters come out as visible escapes (see :func:`_page`).
 
 matplotlib is imported here only, so the other report formats stay fast.
 """
@@ -25,6 +26,7 @@ from outreach.reports.labels import (
     percent,
     region_label,
 )
+from outreach.safetext import for_terminal
 from outreach.types import utcnow
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
@@ -290,8 +292,11 @@ def _when(moment: dt.datetime) -> str:
 
 
 def _page(template: str, **values: Any) -> str:
-    """The page *template* (in ``templates/``) filled with *values*."""
-    return _environment().get_template(template).render(**values)
+    """The page *template* (in ``templates/``) filled with *values*; control
+    characters, separators and bidi controls from stored text (which
+    autoescaping leaves alone) shown as visible escapes (``\\x1b``), in the
+    charts too, so the page is also safe to print."""
+    return for_terminal(_environment().get_template(template).render(**values), multiline=True)
 
 
 def status_html(report: StatusReport) -> str:

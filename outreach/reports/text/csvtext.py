@@ -3,12 +3,10 @@ column, values a spreadsheet cannot mistake for formulas."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from outreach.csvcells import neutralise_formula
+from outreach.csvcells import csv_text as csv_cells
 from outreach.reports.labels import plain
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
@@ -74,14 +72,14 @@ HISTORY_CSV_COLUMNS = tuple(header for header, _attr in HISTORY_COLUMNS)
 
 
 def csv_text(columns: Sequence[tuple[str, str]], items: Sequence[Any]) -> str:
-    """A header line, then one line an item with the *columns*' attributes."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([header for header, _attr in columns])
+    """A header line, then one line an item with the *columns*' attributes
+    (exact text: a cell holding a CR or LF is quoted, see
+    :func:`outreach.csvcells.csv_text`)."""
+    rows = [[header for header, _attr in columns]]
     for item in items:
         values = (getattr(item, attr) for _header, attr in columns)
-        writer.writerow([neutralise_formula("" if v is None else plain(v)) for v in values])
-    return buf.getvalue()
+        rows.append(["" if v is None else plain(v) for v in values])
+    return csv_cells(rows)
 
 
 def status_csv(report: StatusReport) -> str:

@@ -1,5 +1,7 @@
 """Reports as JSON: the report's dataclasses as plain data (ISO dates, days
-as numbers), indented, UTF-8 as it is."""
+as numbers), indented, UTF-8 as it is, the exact stored text; control
+characters, separators and bidi controls are written as ``\\u`` escapes
+(:func:`outreach.safetext.json_for_terminal`), so the text is safe to print."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ import dataclasses
 import datetime as dt
 import json
 from typing import TYPE_CHECKING, Any
+
+from outreach.safetext import json_for_terminal
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
     from outreach.reports.dialogue import DialogueReport
@@ -30,7 +34,7 @@ def json_value(value: Any) -> Any:
 
 
 def dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    return json_for_terminal(json.dumps(data, ensure_ascii=False, indent=2)) + "\n"
 
 
 def status_data(report: StatusReport) -> dict[str, Any]:

@@ -1,5 +1,10 @@
 """Reports as Markdown: headings, a few facts as a list, and pipe tables
-that carry every column."""
+that carry every column.
+
+A Markdown report is mostly read on a terminal, so stored text shows control
+characters, separators and bidi controls as visible escapes (``\\x1b``, see
+:func:`outreach.safetext.for_terminal`): in every cell, and in the whole
+document once more before it is returned."""
 
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from outreach.reports.text.figures import (
     history_figures_text,
     outcome_text,
 )
+from outreach.safetext import for_terminal
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
     from outreach.reports.dialogue import DialogueReport
@@ -30,9 +36,11 @@ if TYPE_CHECKING:  # pragma: no cover - annotations only
 
 
 def md_cell(value: Any) -> str:
-    """A Markdown table cell: pipes escaped, one line."""
+    """A Markdown table cell: one line, pipes and backslashes escaped, then
+    control characters as escapes (``\\x1b``, which Markdown shows as it is)."""
     text = "" if value is None else plain(value)
-    return " ".join(text.replace("\\", "\\\\").replace("|", "\\|").split())
+    text = for_terminal(text.replace("\\", "\\\\").replace("|", "\\|"), multiline=True)
+    return " ".join(text.split())
 
 
 def md_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
@@ -48,7 +56,8 @@ def _section(title: str, lines: list[str], empty: str = "") -> list[str]:
 
 
 def _document(lines: list[str]) -> str:
-    return "\n".join(lines) + "\n"
+    # Every stored value is in a cell already; this catches any that is not.
+    return for_terminal("\n".join(lines) + "\n", multiline=True)
 
 
 # --- status -------------------------------------------------------------------------

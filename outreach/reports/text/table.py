@@ -2,7 +2,11 @@
 
 Table output may carry ANSI colour codes when ``color=True``; the command
 line passes it through ``click.echo``, which removes them when the output is
-not a terminal.
+not a terminal. Stored text (names, titles, notes) goes through
+:func:`outreach.safetext.for_terminal` in :func:`_fit` and :func:`_wrap`:
+line breaks and tabs become spaces, every other control character, separator
+and bidi control a visible escape (``\\x1b``), so a stored name cannot drive
+the terminal.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from outreach.reports.text.figures import (
     history_figures_text,
     outcome_text,
 )
+from outreach.safetext import for_terminal
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
     from outreach.reports.dialogue import DialogueReport
@@ -70,14 +75,22 @@ def _paint(text: str, colour: str | None, color: bool) -> str:
     return "".join(_ANSI[c] for c in colour.split("+")) + text + _RESET
 
 
+def _one_line(text: str) -> str:
+    """*text* on one line, safe to print: tabs, line feeds and CR LF pairs
+    folded into single spaces, any other control character (a lone CR too)
+    shown as an escape."""
+    return " ".join(for_terminal(text, multiline=True).split())
+
+
 def _fit(text: str, width: int) -> str:
-    text = " ".join(text.split())
+    text = _one_line(text)
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
 def _wrap(label: str, text: str, width: int = WIDTH, *, items: bool = False) -> list[str]:
     """*text* wrapped under a 10-character *label*. With *items*, the parts
     between " · " are kept whole on one line where they fit."""
+    text = _one_line(text)
     if items:
         text = f"{_NBSP}· ".join(part.replace(" ", _NBSP) for part in text.split(" · "))
     lines = textwrap.wrap(
