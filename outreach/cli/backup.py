@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import sys
-from collections.abc import Callable, Iterator
-
 import click
 
 from outreach.cli.output import echo
+from outreach.cli.progress import counting, progress_bar
 from outreach.cli.state import AppState, db_option, pass_state
-
-
-@contextlib.contextmanager
-def _progress(label: str, total: int) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar on a terminal's stderr; nothing in a pipe."""
-    if total <= 0 or not sys.stderr.isatty():
-        yield None
-        return
-    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
-        yield bar.update
 
 
 def _size(n: int) -> str:
@@ -43,24 +30,13 @@ def backup_cmd(state: AppState, file: str, overwrite: bool) -> None:
     The archive is portable: `outreach restore` loads it into an empty
     SQLite or PostgreSQL database.
     """
-    import sqlalchemy as sa
-
-    from outreach.backup import attachments_folder, backup
+    from outreach.backup.size import backup_size
+    from outreach.backup.write import attachments_folder, backup
 
     db = state.database(check_schema=False)
-    total = 0
-    if db.current_revision() is not None:
-        with db.connect() as conn:
-            names = set(sa.inspect(conn).get_table_names()) - {"alembic_version"}
-            total = sum(
-                conn.execute(sa.select(sa.func.count()).select_from(sa.table(name))).scalar_one()
-                for name in names
-            )
-    folder = attachments_folder(db)
-    if folder is not None and folder.is_dir():
-        total += sum(1 for p in folder.rglob("*") if p.is_file())
-    with _progress("Backing up", total) as progress:
-        result = backup(db, file, overwrite=overwrite, progress=progress)
+    total = backup_size(db, attachments_folder(db))
+    with progress_bar("Backing up") as progress:
+        result = backup(db, file, overwrite=overwrite, progress=counting(progress, total))
     echo(
         f"Backup written to {result.path} ({_size(result.size)}): {result.total_rows} rows "
         f"in {len(result.rows)} tables, {result.attachments} attachment files "
@@ -95,13 +71,14 @@ def restore_cmd(state: AppState, file: str, force: bool) -> None:
     schema is loaded at that schema and upgraded. A new SQLite file is
     created; attachment files go into the database's attachments folder.
     """
-    from outreach.backup import Archive, restore
+    from outreach.backup.archive import Archive
+    from outreach.backup.restore import restore
 
     with Archive(file) as archive:
         total = sum(archive.table_rows.values()) + len(archive.attachment_members)
     db = state.database(check_schema=False)
-    with _progress("Restoring", total) as progress:
-        result = restore(db, file, force=force, progress=progress)
+    with progress_bar("Restoring") as progress:
+        result = restore(db, file, force=force, progress=counting(progress, total))
     if result.emptied:
         echo(
             f"Emptied {db.safe_url} first: deleted {sum(result.emptied.values())} rows "

@@ -6,7 +6,8 @@ from typing import Any
 
 import click
 
-from outreach.cli.output import echo, emit, emit_record, output_options
+from outreach.cli.options import given, option_group, output_options, templates_option
+from outreach.cli.output import echo, emit, emit_record
 from outreach.cli.state import AppState, db_option, pass_state
 
 _SENDER_OPTIONS = {
@@ -25,43 +26,39 @@ def campaigns_group() -> None:
     """Campaigns: create, list, show, edit, close, clone; choose recipients."""
 
 
-def _details(fn):  # type: ignore[no-untyped-def]
-    options = [
-        click.option("--dialogue", help="The dialogue it works toward (its name)."),
-        click.option("--template", help="Letter template name, e.g. third-pillar."),
-        click.option("--followup-template", help="Reminder template, e.g. third-pillar-reminder."),
-        click.option(
-            "--language",
-            "default_language",
-            help="Language of the template without a language suffix (default en).",
-        ),
-        click.option("--signatory", help="Who signs the letters."),
-        click.option("--signatory-title", help="The signatory's title."),
-        click.option("--sender-name", help="Sender name for the e-mail From header."),
-        click.option("--sender-organization", help="Sender organization, for the letterhead."),
-        click.option("--sender-email", help="Sender e-mail address."),
-        click.option("--sender-address", help="Sender postal address (use \\n for new lines)."),
-        click.option("--sender-phone"),
-        click.option("--sender-website"),
-        click.option(
-            "--vars",
-            "vars_file",
-            type=click.Path(dir_okay=False),
-            help="Template variables from a TOML or YAML file.",
-        ),
-        click.option(
-            "--set",
-            "set_items",
-            multiple=True,
-            metavar="NAME=VALUE",
-            help="A template variable (repeatable).",
-        ),
-        click.option("--starts-on", help="YYYY-MM-DD"),
-        click.option("--ends-on", help="YYYY-MM-DD"),
-    ]
-    for decorator in reversed(options):
-        fn = decorator(fn)
-    return fn
+_details = option_group(
+    click.option("--dialogue", help="The dialogue it works toward (its name)."),
+    click.option("--template", help="Letter template name, e.g. third-pillar."),
+    click.option("--followup-template", help="Reminder template, e.g. third-pillar-reminder."),
+    click.option(
+        "--language",
+        "default_language",
+        help="Language of the template without a language suffix (default en).",
+    ),
+    click.option("--signatory", help="Who signs the letters."),
+    click.option("--signatory-title", help="The signatory's title."),
+    click.option("--sender-name", help="Sender name for the e-mail From header."),
+    click.option("--sender-organization", help="Sender organization, for the letterhead."),
+    click.option("--sender-email", help="Sender e-mail address."),
+    click.option("--sender-address", help="Sender postal address (use \\n for new lines)."),
+    click.option("--sender-phone"),
+    click.option("--sender-website"),
+    click.option(
+        "--vars",
+        "vars_file",
+        type=click.Path(dir_okay=False),
+        help="Template variables from a TOML or YAML file.",
+    ),
+    click.option(
+        "--set",
+        "set_items",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="A template variable (repeatable).",
+    ),
+    click.option("--starts-on", help="YYYY-MM-DD"),
+    click.option("--ends-on", help="YYYY-MM-DD"),
+)
 
 
 def _split(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -78,25 +75,17 @@ def _split(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict
     if vars_file:
         variables.update(load_variables(vars_file))
     variables.update(parse_set(values.pop("set_items", ()) or ()))
-    fields = {k: v for k, v in values.items() if v is not None}
+    fields = given(values)
     return fields, sender, variables
 
 
-def _recipient_filters(fn):  # type: ignore[no-untyped-def]
-    options = [
-        click.option(
-            "--kind", "kinds", multiple=True, help="Organizations of this kind (repeatable)."
-        ),
-        click.option(
-            "--region", "regions", multiple=True, help="Organizations in this region (repeatable)."
-        ),
-        click.option(
-            "--tag", "tags", multiple=True, help="Organizations with this tag (repeatable)."
-        ),
-    ]
-    for decorator in reversed(options):
-        fn = decorator(fn)
-    return fn
+_recipient_filters = option_group(
+    click.option("--kind", "kinds", multiple=True, help="Organizations of this kind (repeatable)."),
+    click.option(
+        "--region", "regions", multiple=True, help="Organizations in this region (repeatable)."
+    ),
+    click.option("--tag", "tags", multiple=True, help="Organizations with this tag (repeatable)."),
+)
 
 
 @campaigns_group.command("create")
@@ -105,12 +94,7 @@ def _recipient_filters(fn):  # type: ignore[no-untyped-def]
 @_details
 @_recipient_filters
 @click.option("--org", "acronyms", multiple=True, help="A recipient by acronym (repeatable).")
-@click.option(
-    "--templates",
-    type=click.Path(file_okay=False),
-    envvar="OUTREACH_TEMPLATES",
-    help="Your template folder (searched before the shipped letters/).",
-)
+@templates_option("Your template folder (searched before the shipped letters/).")
 @db_option
 @pass_state
 def create_cmd(
@@ -185,12 +169,7 @@ def show_cmd(state: AppState, campaign: str, fmt: str) -> None:
     metavar="NAME",
     help="Remove a template variable (repeatable).",
 )
-@click.option(
-    "--templates",
-    type=click.Path(file_okay=False),
-    envvar="OUTREACH_TEMPLATES",
-    help="Your template folder.",
-)
+@templates_option("Your template folder.")
 @db_option
 @pass_state
 def edit_cmd(

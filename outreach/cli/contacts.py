@@ -8,86 +8,52 @@ from typing import Any
 
 import click
 
-from outreach.cli.orgs import (
-    _report_changes,
-    _split,
+from outreach.cli.directory import CONTACT_COLUMNS, contact_row, import_options, run_import
+from outreach.cli.options import (
+    edited_tags,
     export_format,
     export_options,
     filter_options,
-    import_options,
-    run_import,
+    force_option,
+    given,
+    option_group,
+    output_file_option,
+    output_options,
+    report_changes,
+    split_values,
     write_export,
+    yes_option,
 )
-from outreach.cli.output import echo, emit, emit_record, output_options, safe
+from outreach.cli.output import echo, emit, emit_record, safe
 from outreach.cli.state import AppState, db_option, pass_state
 
-CONTACT_COLUMNS = ["id", "organization", "name", "position", "email", "language", "flags"]
-
-
-def contact_row(contact: Any) -> dict[str, Any]:
-    flags = []
-    if contact.is_primary:
-        flags.append("primary")
-    if contact.do_not_contact:
-        flags.append("do-not-contact")
-    if contact.archived_at is not None:
-        flags.append("archived")
-    if contact.forgotten_at is not None:
-        flags.append("forgotten")
-    return {
-        "id": contact.id,
-        "organization": contact.organization.acronym,
-        "kind": contact.kind,
-        "name": contact.name,
-        "position": contact.position,
-        "salutation": contact.salutation,
-        "email": contact.email,
-        "phone": contact.phone,
-        "postal_address": contact.postal_address,
-        "language": contact.language,
-        "is_primary": contact.is_primary,
-        "do_not_contact": contact.do_not_contact,
-        "do_not_contact_reason": contact.do_not_contact_reason,
-        "tags": list(contact.tags or []),
-        "notes": contact.notes,
-        "flags": " ".join(flags),
-        "archived_at": contact.archived_at,
-        "forgotten_at": contact.forgotten_at,
-    }
-
-
-def contact_field_options(fn: Any) -> Any:
-    for option in reversed(
-        [
-            click.option("--kind", help="person or office."),
-            click.option("--position", help='e.g. "Secretary-General".'),
-            click.option("--salutation", help='How the letter opens, e.g. "Your Excellency".'),
-            click.option("--email", help="E-mail address."),
-            click.option("--phone", help="Telephone number."),
-            click.option("--postal-address", help="Postal address (use \\n for new lines)."),
-            click.option("--language", help="Preferred language, ISO 639-1 (en, fr, ar...)."),
-            click.option(
-                "--primary/--not-primary",
-                "is_primary",
-                default=None,
-                help="The organization's main contact.",
-            ),
-            click.option(
-                "--do-not-contact/--may-contact",
-                "do_not_contact",
-                default=None,
-                help="Never make letters for this contact.",
-            ),
-            click.option("--reason", "do_not_contact_reason", help="Why not to contact."),
-            click.option("--notes", help="Free notes."),
-        ]
-    ):
-        fn = option(fn)
-    return fn
+contact_field_options = option_group(
+    click.option("--kind", help="person or office."),
+    click.option("--position", help='e.g. "Secretary-General".'),
+    click.option("--salutation", help='How the letter opens, e.g. "Your Excellency".'),
+    click.option("--email", help="E-mail address."),
+    click.option("--phone", help="Telephone number."),
+    click.option("--postal-address", help="Postal address (use \\n for new lines)."),
+    click.option("--language", help="Preferred language, ISO 639-1 (en, fr, ar...)."),
+    click.option(
+        "--primary/--not-primary",
+        "is_primary",
+        default=None,
+        help="The organization's main contact.",
+    ),
+    click.option(
+        "--do-not-contact/--may-contact",
+        "do_not_contact",
+        default=None,
+        help="Never make letters for this contact.",
+    ),
+    click.option("--reason", "do_not_contact_reason", help="Why not to contact."),
+    click.option("--notes", help="Free notes."),
+)
 
 
 def _values(fields: dict[str, Any]) -> dict[str, Any]:
-    values = {k: v for k, v in fields.items() if v is not None}
+    values = given(fields)
     if "postal_address" in values:
         values["postal_address"] = values["postal_address"].replace("\\n", "\n")
     return values
@@ -114,7 +80,7 @@ def contacts_add(
 
     values = _values(fields)
     if tags:
-        values["tags"] = _split(tags)
+        values["tags"] = split_values(tags)
     with state.session(immediate=True) as session:
         org = get_organization(session, organization)
         contact = add_contact(session=session, organization=org, name=name, **values)
@@ -129,7 +95,7 @@ def contacts_add(
 @pass_state
 def contacts_list(state: AppState, fmt: str, **filters: Any) -> None:
     """List contacts, filtered by organization, region, kind, tag, language or text."""
-    from outreach.directory import list_contacts
+    from outreach.directory.contacts import list_contacts
 
     with state.session() as session:
         rows = [contact_row(c) for c in list_contacts(session=session, **filters)]
@@ -177,21 +143,18 @@ def contacts_edit(
     with state.session(immediate=True) as session:
         found = get_contact(session, contact)
         if add_tag or remove_tag:
-            tags = _split((values["tags"],)) if "tags" in values else list(found.tags or [])
-            tags += [t for t in _split(add_tag) if t not in tags]
-            drop = {t.casefold() for t in _split(remove_tag)}
-            values["tags"] = [t for t in tags if t.casefold() not in drop]
+            values["tags"] = edited_tags(found.tags, values, add_tag, remove_tag)
         if not values:
             raise click.UsageError("nothing to change: give at least one option")
         changes = update_contact(found, session=session, **values)
-        _report_changes(f"#{found.id} {found.name}", changes)
+        report_changes(f"#{found.id} {found.name}", changes)
 
 
 @contacts_group.command("remove")
 @db_option
 @click.argument("contact")
-@click.option("--force", is_flag=True, help="Archive it if letters or responses point at it.")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@force_option
+@yes_option
 @pass_state
 def contacts_remove(state: AppState, contact: str, force: bool, yes: bool) -> None:
     """Remove a contact (by e-mail or id).
@@ -214,7 +177,7 @@ def contacts_remove(state: AppState, contact: str, force: bool, yes: bool) -> No
 @db_option
 @click.argument("keep")
 @click.argument("duplicate")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 @pass_state
 def contacts_merge(state: AppState, keep: str, duplicate: str, yes: bool) -> None:
     """Merge the contact DUPLICATE into KEEP (each an e-mail or id): letters,
@@ -254,8 +217,8 @@ def contacts_import(state: AppState, file: Path, **options: Any) -> None:
 @pass_state
 def contacts_export(state: AppState, fmt: str | None, output: Path | None, **filters: Any) -> None:
     """Export contacts to CSV, JSON or vCard. Importing the file again changes nothing."""
-    from outreach.directory import list_contacts
-    from outreach.exporting import contacts_to_text
+    from outreach.directory.contacts import list_contacts
+    from outreach.directory.exporting import contacts_to_text
 
     fmt = export_format(fmt, output)
     with state.session() as session:
@@ -267,7 +230,7 @@ def contacts_export(state: AppState, fmt: str | None, output: Path | None, **fil
 @contacts_group.command("forget")
 @db_option
 @click.argument("contact")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 @pass_state
 def contacts_forget(state: AppState, contact: str, yes: bool) -> None:
     """Erase a person's personal data (by e-mail or id), keeping anonymous
@@ -295,12 +258,7 @@ def contacts_forget(state: AppState, contact: str, yes: bool) -> None:
 @contacts_group.command("export-person")
 @db_option
 @click.argument("contact")
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to this file instead of standard output.",
-)
+@output_file_option
 @pass_state
 def contacts_export_person(state: AppState, contact: str, output: Path | None) -> None:
     """Everything held about one person (by e-mail or id), as JSON."""

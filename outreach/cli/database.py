@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from outreach.cli.output import echo, emit, emit_record, output_options
+from outreach.cli.options import output_options
+from outreach.cli.output import echo, emit, emit_record
 from outreach.cli.state import AppState, db_option, pass_state
 
 
@@ -29,8 +30,8 @@ def init_cmd(state: AppState, with_directory: bool = False) -> None:
     else:
         echo(f"Database already at schema {revision}, nothing to do: {db.safe_url}")
     if with_directory:
-        from outreach.cli.orgs import print_import_result
-        from outreach.importing import load_shipped_directory
+        from outreach.cli.directory import print_import_result
+        from outreach.directory.importing import load_shipped_directory
 
         with db.session(immediate=True) as session:
             result = load_shipped_directory(session=session)

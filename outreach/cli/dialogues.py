@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from outreach.cli.output import echo, emit, emit_record, output_options
+from outreach.cli.options import given, option_group, output_options
+from outreach.cli.output import echo, emit, emit_record
 from outreach.cli.state import AppState, db_option, pass_state
 
 BODIES = ("general-assembly", "security-council", "human-rights-council", "other")
@@ -15,25 +16,16 @@ def dialogues_group() -> None:
     """UN dialogues: add, list, show, edit."""
 
 
-def _fields(fn):  # type: ignore[no-untyped-def]
-    for decorator in reversed(
-        [
-            click.option("--body", type=click.Choice(BODIES), help="The UN body holding it."),
-            click.option("--theme", help="The theme of the dialogue."),
-            click.option("--date", help='YYYY-MM-DD, or "tba" while it is not announced.'),
-            click.option("--report-symbol", help="The Secretary-General's report, e.g. A/66/874."),
-            click.option("--states-spoke", type=click.IntRange(min=0)),
-            click.option("--regional-orgs-spoke", type=click.IntRange(min=0)),
-            click.option("--civil-society-spoke", type=click.IntRange(min=0)),
-            click.option("--outcome-notes", help="What happened: who spoke, what they said."),
-        ]
-    ):
-        fn = decorator(fn)
-    return fn
-
-
-def _given(**values: object) -> dict[str, object]:
-    return {k: v for k, v in values.items() if v is not None}
+_fields = option_group(
+    click.option("--body", type=click.Choice(BODIES), help="The UN body holding it."),
+    click.option("--theme", help="The theme of the dialogue."),
+    click.option("--date", help='YYYY-MM-DD, or "tba" while it is not announced.'),
+    click.option("--report-symbol", help="The Secretary-General's report, e.g. A/66/874."),
+    click.option("--states-spoke", type=click.IntRange(min=0)),
+    click.option("--regional-orgs-spoke", type=click.IntRange(min=0)),
+    click.option("--civil-society-spoke", type=click.IntRange(min=0)),
+    click.option("--outcome-notes", help="What happened: who spoke, what they said."),
+)
 
 
 def _record(d: object) -> dict[str, object]:
@@ -63,7 +55,7 @@ def add_cmd(state: AppState, slug: str, title: str, **values: object) -> None:
     from outreach.campaigns import add_dialogue
 
     with state.session(immediate=True) as session:
-        d = add_dialogue(session, slug=slug, title=title, **_given(**values))
+        d = add_dialogue(session, slug=slug, title=title, **given(values))
         echo(f"Added dialogue {d.slug}: {d.title}")
 
 
@@ -104,7 +96,7 @@ def edit_cmd(state: AppState, dialogue: str, **values: object) -> None:
     from outreach.campaigns import edit_dialogue
 
     with state.session(immediate=True) as session:
-        changes = edit_dialogue(session, dialogue, **_given(**values))
+        changes = edit_dialogue(session, dialogue, **given(values))
     if changes:
         echo(f"Changed {', '.join(changes)}")
     else:

@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 import click
 
-from outreach.cli.output import emit, output_options
+from outreach.cli.options import output_options, parse_days
+from outreach.cli.output import emit
 from outreach.cli.state import AppState, db_option, pass_state
-
-_DURATION = re.compile(r"^\s*(\d+)\s*(d|day|days|w|week|weeks)?\s*$", re.IGNORECASE)
-
-
-def parse_days(text: str) -> int:
-    """``14d``, ``2w`` or ``14`` -> days."""
-    m = _DURATION.match(text)
-    if not m:
-        raise click.BadParameter(f"{text!r}: write a number of days (14d) or weeks (2w)")
-    n = int(m[1])
-    return n * 7 if (m[2] or "d").lower().startswith("w") else n
 
 
 @click.command("followups")
@@ -41,7 +29,7 @@ def followups_cmd(state: AppState, campaign_slug: str, after: str, fmt: str) -> 
     import datetime as dt
 
     from outreach.campaigns import get_campaign
-    from outreach.followups import due_followups
+    from outreach.letters.followups import due_followups
 
     days = parse_days(after)
     with state.session() as session:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
 
-from outreach.cli.output import echo, emit, emit_record, output_options
+from outreach.cli.options import option_group, output_options, parse_days, templates_option
+from outreach.cli.output import echo, emit, emit_record
+from outreach.cli.progress import progress_bar
 from outreach.cli.state import AppState, db_option, pass_state
 
 FILE_FORMATS = ("md", "txt", "html", "pdf", "docx", "eml")
@@ -20,45 +21,36 @@ def letters_group() -> None:
     """Campaign letters: generate, preview, list, show, approve, cancel."""
 
 
-def _templates_option(fn):  # type: ignore[no-untyped-def]
-    return click.option(
-        "--templates",
-        type=click.Path(file_okay=False),
-        envvar="OUTREACH_TEMPLATES",
-        show_envvar=True,
-        help="Your template folder, searched before the shipped letters/.",
-    )(fn)
+_templates_option = templates_option(
+    "Your template folder, searched before the shipped letters/.", show_envvar=True
+)
 
 
-def _filters(fn):  # type: ignore[no-untyped-def]
-    options = [
-        click.option("--campaign", help="Only this campaign."),
-        click.option(
-            "--status",
-            "statuses",
-            multiple=True,
-            type=click.Choice(STATUSES),
-            help="Only letters with this status (repeatable).",
-        ),
-        click.option(
-            "--org",
-            "organizations",
-            multiple=True,
-            help="Only letters to this organization (repeatable).",
-        ),
-        click.option(
-            "--language",
-            "languages",
-            multiple=True,
-            help="Only letters in this language (repeatable).",
-        ),
-        click.option(
-            "--round", "rounds", multiple=True, type=int, help="0 for letters, 1+ for reminders."
-        ),
-    ]
-    for decorator in reversed(options):
-        fn = decorator(fn)
-    return fn
+_filters = option_group(
+    click.option("--campaign", help="Only this campaign."),
+    click.option(
+        "--status",
+        "statuses",
+        multiple=True,
+        type=click.Choice(STATUSES),
+        help="Only letters with this status (repeatable).",
+    ),
+    click.option(
+        "--org",
+        "organizations",
+        multiple=True,
+        help="Only letters to this organization (repeatable).",
+    ),
+    click.option(
+        "--language",
+        "languages",
+        multiple=True,
+        help="Only letters in this language (repeatable).",
+    ),
+    click.option(
+        "--round", "rounds", multiple=True, type=int, help="0 for letters, 1+ for reminders."
+    ),
+)
 
 
 def _split_formats(values: tuple[str, ...]) -> list[str]:
@@ -133,54 +125,36 @@ def generate_cmd(
     """Render every recipient's letter and record it (idempotent)."""
     import datetime as dt
 
-    from outreach.cli.followups import parse_days
-    from outreach.letters import generate
+    from outreach.letters.files import check_out, write_files
+    from outreach.letters.generation import generate
+    from outreach.letters.queries import recipient_count
 
     fmt_list = _split_formats(formats)
     if formats and out is None:
         raise click.UsageError("--format needs --out DIR")
-    bar = None
-    progress = None
-    if sys.stderr.isatty():
-        bar = click.progressbar(length=100, label="Rendering", file=sys.stderr)
-        bar.__enter__()
-        state_box = {"last": 0}
+    out_dir = check_out(out, fmt_list, combined) if out is not None else None
+    with progress_bar("Rendering") as progress, state.write() as conn:
+        rendered = None
+        if progress is not None:
+            total = recipient_count(conn, campaign) or 1
 
-        def progress(i: int) -> None:  # type: ignore[no-redef]
-            bar.update(max(i - state_box["last"], 0))
-            state_box["last"] = i
+            def rendered(done: int) -> None:
+                progress(done, total)
 
-    try:
-        with state.write() as conn:
-            if bar is not None:
-                import sqlalchemy as sa
-
-                from outreach import tables
-                from outreach.letters import load_campaign
-
-                camp, _dialogue = load_campaign(conn, campaign)
-                recipients = tables.campaign_recipients.c
-                bar.length = (
-                    conn.scalar(
-                        sa.select(sa.func.count()).where(recipients.campaign_id == camp.id)
-                    )
-                    or 1
-                )
-            result = generate(
-                conn,
-                campaign=campaign,
-                channel=channel,
-                templates=templates,
-                out=out,
-                formats=fmt_list,
-                combined=combined,
-                followup=followup,
-                after=dt.timedelta(days=parse_days(after)),
-                progress=progress,
-            )
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
+        result = generate(
+            conn,
+            campaign=campaign,
+            channel=channel,
+            templates=templates,
+            followup=followup,
+            after=dt.timedelta(days=parse_days(after)),
+            progress=rendered,
+        )
+    if out_dir is not None:
+        # after the commit: making PDF and DOCX files holds no lock
+        result.files = write_files(
+            result.letters, out_dir, formats=fmt_list, combined=combined, name=result.campaign
+        )
     kind = "reminders" if followup else "letters"
     echo(
         f"{result.campaign}: {result.created} new {kind}, {result.new_versions} new versions, "
@@ -223,7 +197,7 @@ def preview_cmd(
     templates: str | None,
 ) -> None:
     """Print one rendered letter; nothing is written."""
-    from outreach.letters import preview
+    from outreach.letters.preview import preview
     from outreach.render import render_one
 
     with state.session() as session:
@@ -252,7 +226,7 @@ def preview_cmd(
 @pass_state
 def list_cmd(state: AppState, fmt: str, **filters: Any) -> None:
     """List letters (current versions unless --all)."""
-    from outreach.letters import list_letters
+    from outreach.letters.review import list_letters
 
     with state.session() as session:
         rows = list_letters(session, **filters)
@@ -281,7 +255,7 @@ def list_cmd(state: AppState, fmt: str, **filters: Any) -> None:
 @pass_state
 def show_cmd(state: AppState, letter_id: int, body: bool, fmt: str) -> None:
     """Show one letter: its details and its text."""
-    from outreach.letters import get_letter, letter_record
+    from outreach.letters.review import get_letter, letter_record
 
     with state.session() as session:
         letter = get_letter(session, letter_id)
@@ -311,20 +285,14 @@ def write_cmd(
     state: AppState, letter_ids: tuple[int, ...], out: str, formats: tuple[str, ...]
 ) -> None:
     """Write stored letters to files (as they were recorded; nothing is re-rendered)."""
-    from pathlib import Path
-
-    from outreach.files import make_dirs, write_file
-    from outreach.letters import get_letter, letter_doc
-    from outreach.render import render_outputs
+    from outreach.letters.files import write_files
+    from outreach.letters.review import get_letter, letter_doc
 
     with state.session() as session:
         docs = [letter_doc(get_letter(session, i)) for i in letter_ids]
-    outputs = render_outputs(docs, formats=_split_formats(formats))
-    folder = Path(out)
-    make_dirs(folder)
-    for name, data in outputs:
-        write_file(folder / name, data)
-    echo(f"Wrote {len(outputs)} files to {out}")
+    # the session has ended: the files are made holding no lock
+    files = write_files(docs, out, formats=_split_formats(formats))
+    echo(f"Wrote {len(files)} files to {out}")
 
 
 def _change_cmd(name: str, verb: str, help_text: str):  # type: ignore[no-untyped-def]
@@ -342,7 +310,7 @@ def _change_cmd(name: str, verb: str, help_text: str):  # type: ignore[no-untype
     def command(
         state: AppState, letter_ids: tuple[int, ...], all_matching: bool, **filters: Any
     ) -> None:
-        from outreach import letters as service
+        from outreach.letters import review as service
 
         if not letter_ids and not (all_matching and filters.get("campaign")):
             raise click.UsageError("give letter ids, or --campaign C --all (with filters)")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from outreach.cli.output import emit, output_options
+from outreach.cli.options import output_options
+from outreach.cli.output import emit
 from outreach.cli.state import AppState, db_option, pass_state
 
 DEFAULT_LIMIT = 50

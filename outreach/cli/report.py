@@ -5,67 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
+from outreach.cli.options import Duration, Moment, format_option
 from outreach.cli.output import echo
 from outreach.cli.state import AppState, db_option, pass_state
 
 REPORT_FORMATS = ("table", "csv", "json", "md", "html")
-
-_DURATION = re.compile(r"^\s*(\d+)\s*([dwh]?)\s*$", re.IGNORECASE)
-
-
-class Duration(click.ParamType):
-    """``21d``, ``3w``, ``36h`` or a bare number of days."""
-
-    name = "DURATION"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> dt.timedelta:
-        if isinstance(value, dt.timedelta):
-            return value
-        match = _DURATION.match(str(value))
-        if not match:
-            self.fail(f"{value!r} is not a duration: write e.g. 21d, 3w or 36h", param, ctx)
-        n, unit = int(match.group(1)), (match.group(2) or "d").lower()
-        return {"d": dt.timedelta(days=n), "w": dt.timedelta(weeks=n), "h": dt.timedelta(hours=n)}[
-            unit
-        ]
-
-
-class Moment(click.ParamType):
-    """An ISO date or date-time; taken as UTC when no offset is given."""
-
-    name = "DATE"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> dt.datetime:
-        if isinstance(value, dt.datetime):
-            return value
-        try:
-            moment = dt.datetime.fromisoformat(str(value).strip())
-        except ValueError:
-            self.fail(
-                f"{value!r} is not a date: write e.g. 2012-06-30 or 2012-06-30T12:00", param, ctx
-            )
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.UTC)
-        return moment.astimezone(dt.UTC)
-
-
-def _format_option(choices: tuple[str, ...]) -> Any:
-    return click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(choices),
-        default="table",
-        show_default=True,
-        help="Output format.",
-    )
-
 
 _out_option = click.option(
     "--out",
@@ -119,7 +68,7 @@ def report_group() -> None:
 
 @report_group.command("status")
 @click.option("--campaign", "campaign", required=True, metavar="SLUG", help="The campaign.")
-@_format_option(REPORT_FORMATS)
+@format_option(REPORT_FORMATS)
 @_out_option
 @_overdue_option
 @_as_of_option
@@ -157,7 +106,7 @@ def status_cmd(
 
 @report_group.command("dialogue")
 @click.option("--dialogue", "dialogue", required=True, metavar="SLUG", help="The dialogue.")
-@_format_option(REPORT_FORMATS)
+@format_option(REPORT_FORMATS)
 @_out_option
 @_overdue_option
 @_as_of_option
@@ -188,7 +137,7 @@ def dialogue_cmd(
 
 @report_group.command("history")
 @click.option("--org", "org", required=True, metavar="ACRONYM", help="The organization.")
-@_format_option(REPORT_FORMATS)
+@format_option(REPORT_FORMATS)
 @_out_option
 @db_option
 @pass_state

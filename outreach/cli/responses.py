@@ -7,7 +7,9 @@ from typing import Any
 
 import click
 
-from outreach.cli.output import echo, emit, emit_record, output_options, safe
+from outreach.cli.options import output_options
+from outreach.cli.output import echo, emit, emit_record, safe
+from outreach.cli.progress import each_counted, progress_bar
 from outreach.cli.state import AppState, db_option, pass_state
 
 CHANNELS = ("email", "post", "fax", "hand", "phone", "other")
@@ -80,8 +82,8 @@ def log_cmd(
 ) -> None:
     """Log a response: a reply by post, an e-mail, a phone call."""
     from outreach.campaigns import get_campaign
-    from outreach.directory import get_organization
-    from outreach.responses import log_response, response_record
+    from outreach.directory.records import get_organization
+    from outreach.responses.records import log_response, response_record
 
     store = _store(state)
     with state.session(immediate=True) as session:
@@ -148,8 +150,8 @@ def list_cmd(
     from dataclasses import asdict
 
     from outreach.campaigns import get_campaign
-    from outreach.directory import get_organization
-    from outreach.responses import list_responses
+    from outreach.directory.records import get_organization
+    from outreach.responses.records import list_responses
 
     with state.session() as session:
         rows = list_responses(
@@ -173,7 +175,7 @@ def list_cmd(
 @pass_state
 def show_cmd(state: AppState, response_id: int, fmt: str) -> None:
     """Show one response with its attachments (and where they are stored)."""
-    from outreach.responses import response_record
+    from outreach.responses.records import response_record
 
     store = _store(state)
     with state.session() as session:
@@ -211,12 +213,9 @@ def edit_cmd(
 ) -> None:
     """Change a response: who it came from, stance, summary, dates; attach files."""
     from outreach.campaigns import get_campaign
-    from outreach.directory import get_organization
+    from outreach.directory.records import get_organization
     from outreach.errors import ValidationError
-    from outreach.responses import (
-        edit_response,
-        response_record,
-    )
+    from outreach.responses.records import edit_response, response_record
 
     changes: dict[str, Any] = {}
     if received is not None:
@@ -264,22 +263,19 @@ def import_cmd(state: AppState, path: str, own_addresses: tuple[str, ...], fmt: 
     response; the rest wait in `responses unmatched`. Importing the same
     mailbox again adds nothing.
     """
-    import sys
-
-    from outreach.responses import import_messages, read_messages
+    from outreach.responses.inbox import import_messages
+    from outreach.responses.mailbox import read_messages
 
     store = _store(state)
-    with state.session(immediate=True) as session:
+    with progress_bar("Importing") as progress, state.session(immediate=True) as session:
         messages = read_messages(path)
-        if sys.stderr.isatty():
-            with click.progressbar(messages, label="Importing", file=sys.stderr) as bar:
-                report = import_messages(
-                    session, path, store=store, own_addresses=own_addresses, messages=bar
-                )
-        else:
-            report = import_messages(
-                session, path, store=store, own_addresses=own_addresses, messages=messages
-            )
+        report = import_messages(
+            session,
+            path,
+            store=store,
+            own_addresses=own_addresses,
+            messages=each_counted(messages, progress),
+        )
     rows = [
         {
             "msg": m.inbound_id,
@@ -318,7 +314,7 @@ def import_cmd(state: AppState, path: str, own_addresses: tuple[str, ...], fmt: 
 @pass_state
 def unmatched_cmd(state: AppState, include_ignored: bool, fmt: str) -> None:
     """Imported messages that no letter, contact or organization matched."""
-    from outreach.responses import unmatched_messages
+    from outreach.responses.inbox import unmatched_messages
 
     with state.session() as session:
         rows = [
@@ -358,11 +354,9 @@ def assign_cmd(
 ) -> None:
     """Make a response of an unmatched message (MSG: its number or Message-ID)."""
     from outreach.campaigns import get_campaign
-    from outreach.directory import get_organization
-    from outreach.responses import (
-        assign_message,
-        response_record,
-    )
+    from outreach.directory.records import get_organization
+    from outreach.responses.inbox import assign_message
+    from outreach.responses.records import response_record
 
     store = _store(state)
     with state.session(immediate=True) as session:
@@ -387,7 +381,7 @@ def assign_cmd(
 @pass_state
 def ignore_cmd(state: AppState, msgs: tuple[str, ...]) -> None:
     """Set unmatched messages aside (spam, noise). They stay recorded."""
-    from outreach.responses import ignore_message
+    from outreach.responses.inbox import ignore_message
 
     with state.session(immediate=True) as session:
         for msg in msgs:

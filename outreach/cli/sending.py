@@ -15,34 +15,32 @@ from typing import Any
 
 import click
 
+from outreach.cli.options import output_options
 from outreach.cli.output import echo as safe_echo
-from outreach.cli.output import emit, output_options, safe
+from outreach.cli.output import emit, safe
+from outreach.cli.progress import counting, progress_bar
 from outreach.cli.state import AppState, db_option, pass_state, wrap_errors
 
 _SMTP_SECURITY = ("ssl", "starttls", "none")
 
 
 def _org_ids(session: Any, acronyms: tuple[str, ...]) -> list[int]:
-    import sqlalchemy as sa
-
+    from outreach.directory.records import org_by_acronym
     from outreach.errors import NotFoundError
-    from outreach.models import Organization
 
     ids = []
     for acronym in acronyms:
-        org_id = session.scalar(
-            sa.select(Organization.id).where(Organization.acronym_key == acronym.casefold())
-        )
-        if org_id is None:
-            raise NotFoundError(f"no organization {acronym!r}: see `outreach orgs list`")
-        ids.append(org_id)
+        org = org_by_acronym(session, acronym)
+        if org is None:
+            raise NotFoundError(f"no organization {acronym!r}", hint="orgs list")
+        ids.append(org.id)
     return ids
 
 
 def _campaign_id(session: Any, slug: str | None) -> int | None:
     if slug is None:
         return None
-    from outreach.sending import campaign_by_slug
+    from outreach.sending.batch import campaign_by_slug
 
     return campaign_by_slug(session, slug).id
 
@@ -178,16 +176,15 @@ def send_cmd(
     not sent again: it is listed, and `letters confirm` or `letters resend`
     settles it. Sending the campaign again sends only what has not gone.
     """
-    from outreach.sending import (
+    from outreach.sending.batch import Sender, campaign_by_slug
+    from outreach.sending.settings import (
         ENV_SMTP_PASSWORD,
         MailIdentity,
         RetryPolicy,
-        Sender,
         SmtpSettings,
-        SmtpTransport,
-        campaign_by_slug,
         parse_rate,
     )
+    from outreach.sending.transport import SmtpTransport
 
     parsed_rate = parse_rate(rate)
     if failures_csv:
@@ -251,13 +248,12 @@ def send_cmd(
         html=html,
     )
     options = {"limit": limit, "retry_failed": retry_failed, "letter_ids": letter_ids}
-    if really and sys.stderr.isatty():
-        with db.session() as session:
-            todo, _ = sender.plan(session, campaign_by_slug(session, campaign_slug), **options)
-        with click.progressbar(length=len(todo), label="Sending", file=sys.stderr) as bar:
-            sender.progress = lambda _outcome: bar.update(1)
-            report = sender.send_campaign(campaign_slug, **options)
-    else:
+    with progress_bar("Sending") as progress:
+        if really and progress is not None:
+            with db.session() as session:
+                todo, _ = sender.plan(session, campaign_by_slug(session, campaign_slug), **options)
+            step = counting(progress, len(todo))
+            sender.progress = lambda _outcome: step(1)
         report = sender.send_campaign(campaign_slug, **options)
 
     _print_report(report, identity, settings, show=show)
@@ -274,7 +270,7 @@ def send_cmd(
 
 
 def _print_report(report: Any, identity: Any, settings: Any, *, show: bool) -> None:
-    from outreach.sending import FAILED, IN_DOUBT, SENT, WOULD_FAIL, WOULD_SEND
+    from outreach.sending.report import FAILED, IN_DOUBT, SENT, WOULD_FAIL, WOULD_SEND
 
     # names, subjects and server replies: control characters shown escaped
     echo = functools.partial(safe_echo, multiline=True)
@@ -397,7 +393,7 @@ def confirm_cmd(
     A letter another `letters send` is handing to the server right now is
     left alone (with --campaign) or refused (by id): that run records it.
     """
-    from outreach.sending import confirm_letters
+    from outreach.sending.ledger import confirm_letters
 
     skipped: list[Any] = []
     with state.session(immediate=True) as session:
@@ -429,7 +425,7 @@ def resend_cmd(
     `letters send` is handing to the server right now is left alone (with
     --campaign) or refused (by id): sent again, it could arrive twice.
     """
-    from outreach.sending import resend_letters
+    from outreach.sending.ledger import resend_letters
 
     skipped: list[Any] = []
     with state.session(immediate=True) as session:
@@ -491,7 +487,7 @@ def mark_sent_cmd(
 ) -> None:
     """Record letters delivered by post, fax or by hand as sent."""
     from outreach.errors import ValidationError
-    from outreach.sending import mark_sent
+    from outreach.sending.manual import mark_sent
 
     if acronyms and campaign_slug is None and not letter_ids:
         raise ValidationError("--org needs --campaign (or give letter ids)")

@@ -1,0 +1,152 @@
+"""What ``outreach orgs``, ``outreach contacts`` and ``outreach init`` share:
+the rows they print and the import they run.
+
+Both groups import this module and not each other.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from outreach.cli.options import option_group
+from outreach.cli.output import echo
+from outreach.cli.progress import progress_bar
+from outreach.cli.state import AppState, db_option
+
+ORG_COLUMNS = ["acronym", "name", "kind", "region", "hq", "languages", "contacts"]
+CONTACT_COLUMNS = ["id", "organization", "name", "position", "email", "language", "flags"]
+
+
+def org_row(org: Any, counts: dict[int, int] | None = None) -> dict[str, Any]:
+    hq = ", ".join(p for p in (org.hq_city, org.hq_country) if p)
+    return {
+        "id": org.id,
+        "acronym": org.acronym,
+        "name": org.name,
+        "kind": org.kind,
+        "region": org.region,
+        "hq": hq,
+        "hq_city": org.hq_city,
+        "hq_country": org.hq_country,
+        "languages": list(org.languages or []),
+        "website": org.website,
+        "tags": list(org.tags or []),
+        "notes": org.notes,
+        "contacts": (
+            counts.get(org.id, 0)
+            if counts is not None
+            else sum(1 for c in org.contacts if c.archived_at is None and c.forgotten_at is None)
+        ),
+        "archived_at": org.archived_at,
+    }
+
+
+def contact_row(contact: Any) -> dict[str, Any]:
+    flags = []
+    if contact.is_primary:
+        flags.append("primary")
+    if contact.do_not_contact:
+        flags.append("do-not-contact")
+    if contact.archived_at is not None:
+        flags.append("archived")
+    if contact.forgotten_at is not None:
+        flags.append("forgotten")
+    return {
+        "id": contact.id,
+        "organization": contact.organization.acronym,
+        "kind": contact.kind,
+        "name": contact.name,
+        "position": contact.position,
+        "salutation": contact.salutation,
+        "email": contact.email,
+        "phone": contact.phone,
+        "postal_address": contact.postal_address,
+        "language": contact.language,
+        "is_primary": contact.is_primary,
+        "do_not_contact": contact.do_not_contact,
+        "do_not_contact_reason": contact.do_not_contact_reason,
+        "tags": list(contact.tags or []),
+        "notes": contact.notes,
+        "flags": " ".join(flags),
+        "archived_at": contact.archived_at,
+        "forgotten_at": contact.forgotten_at,
+    }
+
+
+import_options = option_group(
+    click.argument("file", type=click.Path(dir_okay=False, path_type=Path)),
+    db_option,
+    click.option(
+        "--from",
+        "fmt",
+        type=click.Choice(["csv", "json", "vcard"]),
+        help="File format  [default: from the file name]",
+    ),
+    click.option(
+        "--map",
+        "mapping",
+        multiple=True,
+        metavar="HEADER=FIELD",
+        help='Read column HEADER as FIELD ("HEADER=-" ignores it). Repeatable.',
+    ),
+    click.option(
+        "--on-match",
+        type=click.Choice(["update", "skip", "error"]),
+        default="update",
+        show_default=True,
+        help="What to do with a row that matches an existing record.",
+    ),
+    click.option("--dry-run", is_flag=True, help="Show what would change; write nothing."),
+    click.option(
+        "--skip-invalid",
+        is_flag=True,
+        help="Import the good rows and save the bad ones to a rejects file.",
+    ),
+    click.option(
+        "--rejects",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Where --skip-invalid saves bad rows  [default: FILE.rejects.csv]",
+    ),
+)
+
+
+def run_import(state: AppState, kind: str, file: Path, **options: Any) -> None:
+    """Run an import and print its outcome (used by both groups)."""
+    from outreach.directory.importing import import_file, parse_mapping
+
+    mapping = parse_mapping(options.pop("mapping", ()) or ())
+    rejects = options.pop("rejects", None)
+    dry_run = options.get("dry_run", False)
+    with progress_bar("Checking") as progress, state.session(immediate=not dry_run) as session:
+        result = import_file(
+            file,
+            session=session,
+            kind=kind,
+            mapping=mapping,
+            rejects_path=rejects,
+            display=str(file),
+            progress=progress,
+            **options,
+        )
+    print_import_result(result)
+
+
+def print_import_result(result: Any) -> None:
+    for line in result.problems:
+        echo(line, err=True)
+    if result.dry_run:
+        for action, kind, description in result.actions:
+            echo(f"{action:<9} {kind:<12} {description}")
+    if len(result.by_kind) > 1:
+        for kind, counts in result.by_kind.items():
+            parts = ", ".join(f"{n} {a}" for a, n in counts.items())
+            click.echo(f"  {kind}s: {parts}")
+    prefix = "Dry run of" if result.dry_run else "Imported"
+    echo(f"{prefix} {result.path}: {result.summary()}.")
+    if result.rejects_path:
+        echo(f"Rejected rows saved to {result.rejects_path}.", err=True)
+    if result.dry_run:
+        click.echo("Nothing was written (dry run).")
