@@ -15,30 +15,13 @@ import datetime as dt
 import enum
 import json
 import shutil
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import click
 
 from outreach.csvcells import csv_text
 from outreach.safetext import for_terminal, json_for_terminal
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-FORMATS = ("table", "csv", "json")
-
-
-def output_options(fn: F) -> F:
-    """Add ``--format`` (and ``--json``/``--csv`` shortcuts) to a command."""
-    fn = click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(FORMATS),
-        default="table",
-        show_default=True,
-        help="Output format.",
-    )(fn)
-    return fn
 
 
 def to_text(value: Any) -> str:
