@@ -17,9 +17,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from outreach.directory.records import org_by_acronym
 from outreach.errors import NotFoundError, ValidationError
-from outreach.models import Activity, Organization
-from outreach.types import utcnow
+from outreach.schema.models import Activity, Organization
+from outreach.schema.types import utcnow
 
 _RELATIVE = re.compile(r"^\s*(\d+)\s*([hdw])\s*$", re.IGNORECASE)
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
@@ -155,11 +156,10 @@ def activity_log(
         Organization, Organization.id == Activity.organization_id
     )
     if org is not None:
-        found = session.execute(
-            sa.select(Organization.id).where(Organization.acronym_key == org.strip().casefold())
-        ).scalar()
-        if found is None:
-            raise NotFoundError(f"no organization with acronym {org!r}: see `outreach orgs list`")
+        organization = org_by_acronym(session, org)
+        if organization is None:
+            raise NotFoundError(f"no organization with acronym {org!r}", hint="orgs list")
+        found = organization.id
         query = query.where(
             sa.or_(
                 Activity.organization_id == found,
@@ -199,7 +199,3 @@ def activity_log(
             )
         )
     return entries
-
-
-def count_activity(session: Session) -> int:
-    return session.execute(sa.select(sa.func.count()).select_from(Activity)).scalar_one()

@@ -1,0 +1,332 @@
+"""Campaigns: the outreach efforts ahead of a dialogue (create, edit,
+activate, close, clone, list, show).
+
+Every function takes an ORM ``session``, flushes when it needs ids and never
+commits; every change leaves an activity row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from outreach.campaigns.activation import activate
+from outreach.campaigns.dialogues import get_dialogue
+from outreach.campaigns.lookup import find_object
+from outreach.campaigns.values import (
+    apply_changes,
+    check_language,
+    check_slug,
+    check_text,
+    check_variables,
+    jsonable,
+    parse_date,
+    plain,
+)
+from outreach.db.activity import actor_of, record_activity
+from outreach.errors import ConflictError, ValidationError
+from outreach.schema.enums import CampaignStatus
+from outreach.schema.models import Campaign, CampaignRecipient, Dialogue, Letter
+from outreach.schema.types import utcnow, variables_for_template
+
+CAMPAIGN_FIELDS = (
+    "title",
+    "dialogue",
+    "template",
+    "followup_template",
+    "default_language",
+    "signatory",
+    "sender",
+    "variables",
+    "starts_on",
+    "ends_on",
+)
+
+
+def get_campaign(session: Session, ref: str | int) -> Campaign:
+    """The campaign *ref* (id or slug) names, or :class:`NotFoundError`
+    (the rule of :func:`outreach.campaigns.lookup.find_campaign_row`)."""
+    return find_object(session, Campaign, ref, "campaign")
+
+
+def list_campaigns(session: Session, *, status: str | None = None) -> list[dict[str, Any]]:
+    """Campaigns with their dialogue, recipient and letter counts."""
+    recipients = (
+        sa.select(sa.func.count())
+        .where(CampaignRecipient.campaign_id == Campaign.id)
+        .scalar_subquery()
+    )
+    letters = (
+        sa.select(sa.func.count())
+        .where(Letter.campaign_id == Campaign.id, Letter.superseded_at.is_(None))
+        .scalar_subquery()
+    )
+    stmt = (
+        sa.select(Campaign, Dialogue.slug, recipients, letters)
+        .outerjoin(Dialogue, Campaign.dialogue_id == Dialogue.id)
+        .order_by(Campaign.created_at.desc(), Campaign.id.desc())
+    )
+    if status:
+        stmt = stmt.where(Campaign.status == CampaignStatus(status))
+    out = []
+    for campaign, dialogue_slug, n_recipients, n_letters in session.execute(stmt):
+        out.append(
+            {
+                "id": campaign.id,
+                "slug": campaign.slug,
+                "title": campaign.title,
+                "status": campaign.status,
+                "dialogue": dialogue_slug,
+                "template": campaign.template,
+                "recipients": n_recipients,
+                "letters": n_letters,
+            }
+        )
+    return out
+
+
+def _campaign_values(
+    session: Session, values: Mapping[str, Any], templates: str | Path | None = None
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in CAMPAIGN_FIELDS:
+            raise ValidationError(f"campaigns have no field {key!r}")
+        if key == "dialogue":
+            out["dialogue_id"] = None if value is None else get_dialogue(session, value).id
+            continue
+        if key in ("starts_on", "ends_on"):
+            value = parse_date(value, key)
+        elif key == "default_language":
+            value = check_language(value, "language")
+        elif key in ("template", "followup_template"):
+            value = (value or "").strip() or None
+            if value is not None:
+                _check_template(value, templates)
+        elif key == "title":
+            value = check_text(value or "", "title")
+            if not value:
+                raise ValidationError("title: a campaign needs a title")
+        elif key == "sender":
+            value = {
+                k: check_text(v, f"sender {k}", multiline=k == "address")
+                for k, v in dict(value or {}).items()
+                if v not in (None, "")
+            }
+        elif key == "variables":
+            value = check_variables(dict(value or {}), source="variables")
+        elif isinstance(value, str):
+            value = check_text(value, key) or None
+        out[key] = value
+    starts, ends = out.get("starts_on"), out.get("ends_on")
+    if starts and ends and ends < starts:
+        raise ValidationError("ends_on is before starts_on")
+    return out
+
+
+def _check_template(name: str, templates: str | Path | None = None) -> None:
+    # Imported here: only a command that names a template loads Jinja2.
+    from outreach.templating import TemplateSet
+
+    TemplateSet(templates).check_name(name)
+
+
+def _new_slug(session: Session, slug: str) -> str:
+    """*slug* checked, and free for a new campaign."""
+    slug = check_slug(slug, "campaign")
+    if session.scalar(sa.select(Campaign.id).where(Campaign.slug == slug)) is not None:
+        raise ConflictError(f"campaign {slug!r} exists already: choose another name")
+    return slug
+
+
+def create_campaign(
+    session: Session,
+    *,
+    slug: str,
+    title: str,
+    template: str | None = None,
+    templates: str | Path | None = None,
+    **values: Any,
+) -> Campaign:
+    slug = _new_slug(session, slug)
+    clean = _campaign_values(session, {"title": title, "template": template, **values}, templates)
+    campaign = Campaign(slug=slug, **clean)
+    session.add(campaign)
+    session.flush()
+    record_activity(
+        session,
+        action="create",
+        entity="campaign",
+        entity_id=campaign.id,
+        summary=f"campaign {slug} created: {campaign.title}",
+    )
+    return campaign
+
+
+def edit_campaign(
+    session: Session,
+    ref: str | int,
+    *,
+    sender_updates: Mapping[str, Any] | None = None,
+    variable_updates: Mapping[str, Any] | None = None,
+    unset_variables: Sequence[str] = (),
+    templates: str | Path | None = None,
+    **values: Any,
+) -> dict[str, list[Any]]:
+    """Change a campaign; sender and variable updates merge into what is there."""
+    campaign = get_campaign(session, ref)
+    if campaign.status == CampaignStatus.CLOSED:
+        raise ConflictError(f"campaign {campaign.slug} is closed; clone it to start a new one")
+    if sender_updates:
+        sender = dict(campaign.sender or {})
+        for k, v in sender_updates.items():
+            if v in (None, ""):
+                sender.pop(k, None)
+            else:
+                sender[k] = v
+        values["sender"] = sender
+    if variable_updates or unset_variables:
+        variables = dict(campaign.variables or {})
+        for name in unset_variables:
+            if name not in variables:
+                raise ValidationError(f"{name}: the campaign has no such variable", field="unset")
+            variables.pop(name)
+        variables.update(variable_updates or {})
+        values["variables"] = variables
+    clean = _campaign_values(session, values, templates)
+    changes = apply_changes(campaign, clean)
+    if changes:
+        record_activity(
+            session,
+            action="update",
+            entity="campaign",
+            entity_id=campaign.id,
+            summary=f"campaign {campaign.slug} edited: {', '.join(changes)}",
+            changes=jsonable(changes),
+        )
+    return changes
+
+
+def activate_campaign(session: Session, campaign: Campaign) -> None:
+    """A draft *campaign* becomes active (the rule of
+    :func:`outreach.campaigns.activation.activate`, on the session's connection)."""
+    session.flush()  # the activity rows already added come first
+    if activate(session.connection(), campaign, actor=actor_of(session)):
+        session.expire(campaign, ["status", "updated_at"])
+
+
+def close_campaign(session: Session, ref: str | int) -> Campaign:
+    campaign = get_campaign(session, ref)
+    if campaign.status == CampaignStatus.CLOSED:
+        raise ConflictError(f"campaign {campaign.slug} is already closed")
+    before = campaign.status.value
+    campaign.status = CampaignStatus.CLOSED
+    campaign.closed_at = utcnow()
+    record_activity(
+        session,
+        action="close",
+        entity="campaign",
+        entity_id=campaign.id,
+        summary=f"campaign {campaign.slug} closed",
+        changes={"status": [before, "closed"]},
+    )
+    return campaign
+
+
+def clone_campaign(
+    session: Session,
+    ref: str | int,
+    *,
+    slug: str,
+    title: str | None = None,
+    dialogue: str | int | None = None,
+) -> Campaign:
+    """Start a new campaign from *ref*: same template, signatory, sender,
+    variables and recipients; no letters; status draft."""
+    source = get_campaign(session, ref)
+    slug = _new_slug(session, slug)
+    clone = Campaign(
+        slug=slug,
+        title=(title or source.title).strip(),
+        dialogue_id=get_dialogue(session, dialogue).id if dialogue is not None else None,
+        template=source.template,
+        followup_template=source.followup_template,
+        default_language=source.default_language,
+        signatory=source.signatory,
+        sender=dict(source.sender or {}),
+        variables=dict(source.variables or {}),
+    )
+    session.add(clone)
+    session.flush()
+    rows = session.execute(
+        sa.select(CampaignRecipient.organization_id, CampaignRecipient.contact_id).where(
+            CampaignRecipient.campaign_id == source.id
+        )
+    ).all()
+    now = utcnow()
+    if rows:
+        session.execute(
+            sa.insert(CampaignRecipient),
+            [
+                {
+                    "campaign_id": clone.id,
+                    "organization_id": r.organization_id,
+                    "contact_id": r.contact_id,
+                    "added_at": now,
+                }
+                for r in rows
+            ],
+        )
+    record_activity(
+        session,
+        action="create",
+        entity="campaign",
+        entity_id=clone.id,
+        summary=f"campaign {slug} cloned from {source.slug} with {len(rows)} recipients",
+    )
+    return clone
+
+
+def campaign_summary(session: Session, campaign: Campaign) -> dict[str, Any]:
+    """What ``campaigns show`` prints."""
+    counts = dict(
+        session.execute(
+            sa.select(Letter.status, sa.func.count())
+            .where(Letter.campaign_id == campaign.id, Letter.superseded_at.is_(None))
+            .group_by(Letter.status)
+        ).all()
+    )
+    n_recipients = session.scalar(
+        sa.select(sa.func.count()).where(CampaignRecipient.campaign_id == campaign.id)
+    )
+    sender = campaign.sender or {}
+    return {
+        "id": campaign.id,
+        "slug": campaign.slug,
+        "title": campaign.title,
+        "status": campaign.status,
+        "dialogue": campaign.dialogue.slug if campaign.dialogue else None,
+        "template": campaign.template,
+        "followup_template": campaign.followup_template,
+        "default_language": campaign.default_language,
+        "signatory": campaign.signatory,
+        "sender": ", ".join(f"{k}: {v}" for k, v in sender.items()) or None,
+        "variables": ", ".join(f"{k}={_show_var(v)}" for k, v in (campaign.variables or {}).items())
+        or None,
+        "starts_on": campaign.starts_on,
+        "ends_on": campaign.ends_on,
+        "recipients": n_recipients,
+        "letters": ", ".join(f"{plain(k)} {v}" for k, v in sorted(counts.items())) or "none",
+        "created_at": campaign.created_at,
+        "closed_at": campaign.closed_at,
+    }
+
+
+def _show_var(value: Any) -> str:
+    value = variables_for_template(value)
+    return value.isoformat() if isinstance(value, dt.date) else str(value)

@@ -1,0 +1,1 @@
+"""Tests of outreach.campaigns: dialogues, campaigns, recipients, the lookup rule."""
