@@ -32,7 +32,7 @@ from typing import Any
 
 from outreach.errors import ConflictError, OutreachError
 from outreach.files import create_private_file, make_dirs, write_file
-from outreach.types import utcnow
+from outreach.schema.types import utcnow
 
 DEMO_CAMPAIGN = "demo-third-pillar"
 DEMO_DIALOGUE = "demo-ga-dialogue"
@@ -322,15 +322,19 @@ def build_demo(
     from outreach.campaigns import activate_campaign, add_dialogue, add_recipients, create_campaign
     from outreach.db import Database
     from outreach.directory import get_organization, update_contact
-    from outreach.importing import load_shipped_directory
-    from outreach.letters import approve, generate
-    from outreach.models import Contact, Letter, LetterStatus
+    from outreach.directory.importing import load_shipped_directory
+    from outreach.letters.generation import generate
+    from outreach.letters.review import approve
+    from outreach.schema.models import Contact, Letter, LetterStatus
     from outreach.reports import render_status
     from outreach.reports.html import status_html
     from outreach.reports.output import write_text_atomic
     from outreach.reports.status import status_report
-    from outreach.responses import edit_response, import_messages, log_response
-    from outreach.sending import MailIdentity, Sender, mark_sent
+    from outreach.responses.inbox import import_messages
+    from outreach.responses.records import edit_response, log_response
+    from outreach.sending.batch import Sender
+    from outreach.sending.manual import mark_sent
+    from outreach.sending.settings import MailIdentity
 
     folder = Path(folder or default_folder()).resolve()
     db_path = Path(db_path).resolve() if db_path else folder / "demo.db"

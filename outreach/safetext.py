@@ -14,7 +14,7 @@ campaign options, template variables, sender identities):
 - A one-line field holding an RFC 2047 encoded word (``=?utf-8?q?...?=``) is
   refused: it is a raw e-mail header pasted in, and would otherwise look like
   a pre-encoded header to a mail program. (Mail headers are built by
-  :mod:`outreach.mailheaders`, which encodes such text so that it is literal
+  :mod:`outreach.sending.headers`, which encodes such text so that it is literal
   in any case.)
 
 On a terminal (table and ``show`` output, messages, errors) stored text goes

@@ -33,7 +33,7 @@ import sqlalchemy as sa
 
 from outreach.db import Database
 from outreach.errors import DatabaseError
-from outreach.models import (
+from outreach.schema.models import (
     Activity,
     Contact,
     InboundMessage,
@@ -331,7 +331,7 @@ def test_a_writer_waits_for_the_write_lock_then_gives_up_cleanly(db, monkeypatch
     """While one command holds the write lock another waits for it, and after
     the busy timeout it stops with a clean DatabaseError (the CLI prints it as
     one line), never a raw driver error."""
-    import outreach.db as db_module
+    import outreach.db.database as db_module
 
     monkeypatch.setattr(db_module, "SQLITE_BUSY_TIMEOUT_MS", 300)
     other = Database(db.url, actor="other")
@@ -362,7 +362,7 @@ def test_locked_database_message_is_one_clean_line(db, db_url, monkeypatch):
     """The CLI reports a busy database as one line with what to do."""
     from click.testing import CliRunner
 
-    import outreach.db as db_module
+    import outreach.db.database as db_module
     from outreach.cli import cli
 
     monkeypatch.setattr(db_module, "SQLITE_BUSY_TIMEOUT_MS", 300)
@@ -392,7 +392,7 @@ def test_two_senders_at_once_deliver_each_letter_once(db, db_url, tmp_path):
     """Two coordinators press send on the same campaign at the same moment:
     every letter reaches the server exactly once, and ends up sent."""
     from .mailfixtures import smtp_server
-    from .test_send_crash import letter_states, send_argv
+    from .sending.test_crash_at_most_once import letter_states, send_argv
 
     total = 80
     seed_campaign(db, letters=total)

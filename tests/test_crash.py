@@ -8,7 +8,7 @@ random delay. After each kill the database must be consistent (SQLite
 dangling reference), hold either none or all of the command's work, and the
 same command run again must finish the job with no duplicates.
 
-``tests/test_send_crash.py`` proves at-most-once delivery in detail (a kill
+``tests/sending/test_crash_at_most_once.py`` proves at-most-once delivery in detail (a kill
 while the server holds a message); here ``send`` gets random kill points too,
 with the same server and helpers.
 
@@ -35,7 +35,7 @@ import sqlalchemy as sa
 
 from outreach.campaigns import add_recipients, create_campaign
 from outreach.db import PG_WRITE_LOCK_KEY, Database, make_engine
-from outreach.models import (
+from outreach.schema.models import (
     Attachment,
     Base,
     Contact,
@@ -51,7 +51,7 @@ from outreach.models import (
 from ._letters_fixtures import seed
 from .conftest import BACKEND
 from .mailfixtures import seed_campaign
-from .test_send_crash import letter_states, send_argv, smtp  # noqa: F401  (smtp: fixture)
+from .sending.test_crash_at_most_once import letter_states, send_argv, smtp  # noqa: F401  (smtp: fixture)
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,9 @@ from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
 from outreach.errors import ValidationError
-from outreach.mailheaders import (
+from outreach.render.html import to_html
+from outreach.render.markdown import to_text
+from outreach.sending.headers import (
     POLICY,
     HeaderError,
     addr_spec,
@@ -19,18 +21,16 @@ from outreach.mailheaders import (
     put,
     unstructured,
 )
-from outreach.render.html import to_html
-from outreach.render.markdown import to_text
 
 if TYPE_CHECKING:  # pragma: no cover
-    from outreach.letters import LetterDoc
+    from outreach.render.doc import LetterDoc
 
 
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*")
 
 
 def _safe(doc: LetterDoc, make: Callable[..., str], *args: Any) -> str:
-    """A header value from :mod:`outreach.mailheaders`; its refusal names the letter."""
+    """A header value from :mod:`outreach.sending.headers`; its refusal names the letter."""
     try:
         return make(*args)
     except HeaderError as exc:
@@ -55,7 +55,7 @@ def _addr_spec(addr: str | None, what: str, doc: LetterDoc) -> str:
 
 def build_message(doc: LetterDoc) -> EmailMessage:
     """The letter as an e-mail message. Every header made from data is built
-    by :mod:`outreach.mailheaders` (checked, encoded and folded by outreach,
+    by :mod:`outreach.sending.headers` (checked, encoded and folded by outreach,
     stored as it is), never parsed or re-folded by the standard library."""
     msg = EmailMessage(policy=POLICY)
     sender = doc.sender or {}

@@ -3,7 +3,7 @@
 CPython builds without the CVE-2024-6923 fix (3.11.7 among them) decode an
 RFC 2047 encoded word holding CR/LF (``=?utf-8?q?Jane=0D=0ABcc:_x@evil?=``)
 and write the decoded line break out as a real one: a new ``Bcc:`` header.
-Outreach builds every header made from data itself (outreach.mailheaders), so
+Outreach builds every header made from data itself (outreach.sending.headers), so
 the tests below read the bytes the SMTP server received without trusting the
 standard library: the header lines are split by hand, every one must be
 printable ASCII, the set of header names must be exactly the expected one,
@@ -30,13 +30,13 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from outreach.mailheaders import encoded_words, mailbox, unstructured
-from outreach.models import Contact, Letter, LetterStatus, Organization
+from outreach.schema.models import Contact, Letter, LetterStatus, Organization
 from outreach.sending import LetterMail, MailIdentity, MessageError, build_message
 from outreach.sending import envelope_recipients as rcpts
+from outreach.sending.headers import encoded_words, mailbox, unstructured
 
-from .conftest import table_dump
-from .mailfixtures import SENDER, seed_campaign, smtp_server
+from ..conftest import table_dump
+from ..mailfixtures import SENDER, seed_campaign, smtp_server
 
 EVIL = "x@evil.example"
 INJECTED = f"Jane\r\nBcc: {EVIL}"
@@ -312,7 +312,7 @@ def test_long_values_fold_within_the_line_limit(text):
 
 
 def test_the_eml_file_is_as_safe(tmp_path):
-    from outreach.letters import LetterDoc
+    from outreach.render.doc import LetterDoc
     from outreach.render.eml import to_eml
 
     for value in LITERAL:

@@ -1,6 +1,6 @@
 """At most once against a server that answers nonsense (issue 11, point 3).
 
-A raw-socket server on loopback (``tests/badsmtp.py``) misbehaves once at one
+A raw-socket server on loopback (``tests/sending/badsmtp.py``) misbehaves once at one
 stage of a message: garbage instead of a reply, an impossible code, a reply
 cut off, a connection closed or reset, or no reply at all (with a short SMTP
 timeout). What the sender can conclude:
@@ -25,7 +25,7 @@ from email.utils import make_msgid
 
 import pytest
 
-from outreach.models import LetterStatus
+from outreach.schema.models import LetterStatus
 from outreach.sending import (
     ConnectionLost,
     InDoubt,
@@ -35,9 +35,9 @@ from outreach.sending import (
     TransientFailure,
 )
 
+from ..mailfixtures import seed_campaign
 from .badsmtp import BadSmtpServer, Fault
-from .mailfixtures import seed_campaign
-from .test_sending import letters_cmd, statuses
+from .test_send import letters_cmd, statuses
 
 TIMEOUT = "0.5"
 LONG_LINE = b"250 " + b"x" * 9000 + b"\r\n"
@@ -179,7 +179,7 @@ def _run(db_url, server, *extra, expect=None):
 
 
 def _message_id(db, letter_id):
-    from outreach.models import Letter
+    from outreach.schema.models import Letter
 
     with db.session() as session:
         return session.get(Letter, letter_id).message_id

@@ -58,6 +58,28 @@ _Q_SAFE = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345
 _FOLDED = re.compile(r"[ -~]*(?:\r\n [ -~]*[!-~][ -~]*)*")
 
 
+def has_line_break(value: str) -> bool:
+    """Whether *value* holds a line or paragraph break of any kind (CR, LF,
+    VT, FF, NEL, the Unicode separators)."""
+    return any(char in _LINE_BREAKS for char in value)
+
+
+#: What outreach takes for an e-mail address: one @, a dot in the domain,
+#: no space, no bracket, quote or other special.
+_ADDRESS = re.compile(r"^[^@\s<>(),;:\"\[\]\\]+@[^@\s<>(),;:\"\[\]\\]+\.[^@\s<>(),;:\"\[\]\\]+$")
+
+
+def looks_like_address(value: str) -> bool:
+    return bool(_ADDRESS.match(value.strip()))
+
+
+def usable_message_id(value: str | None) -> str | None:
+    """*value* if it can go into a header as it is (ASCII, one ``<id@domain>``)."""
+    if value and len(value) <= 900 and _MSG_ID.fullmatch(value):
+        return value
+    return None
+
+
 def check(value: str, what: str) -> str:
     """*value*, or :class:`HeaderError` if it holds a character no header may."""
     if value.isprintable():

@@ -17,7 +17,7 @@ from outreach.cli import COMMANDS as ROOT_COMMANDS
 from outreach.cli import sending as cli_sending
 from outreach.db import Database
 from outreach.errors import ConfigurationError, ValidationError
-from outreach.models import Activity, Channel, Letter, LetterStatus
+from outreach.schema.models import Activity, Channel, Letter, LetterStatus
 from outreach.sending import (
     LetterMail,
     MailIdentity,
@@ -33,8 +33,8 @@ from outreach.sending import (
     parse_rate,
 )
 
-from .conftest import row_counts
-from .mailfixtures import ARCHIVE, SENDER, SmtpServer, seed_campaign, smtp_server
+from ..conftest import row_counts
+from ..mailfixtures import ARCHIVE, SENDER, SmtpServer, seed_campaign, smtp_server
 
 
 @pytest.fixture
@@ -359,7 +359,7 @@ def test_drafts_are_not_sent_and_are_listed(db, db_url, smtp):
 
 
 def test_do_not_contact_is_skipped(db, db_url, smtp):
-    from outreach.models import Contact
+    from outreach.schema.models import Contact
 
     out = seed_campaign(db, letters=2)
     with db.session() as session:
@@ -454,7 +454,7 @@ def test_no_sender_address_is_a_clear_error(db, db_url, smtp):
 
 
 def test_unreachable_server_stops_without_touching_letters(db, db_url):
-    from .mailfixtures import free_port
+    from ..mailfixtures import free_port
 
     seed_campaign(db, letters=2)
     result = letters_cmd(
@@ -481,7 +481,7 @@ def test_login_with_the_password_from_the_environment(db, db_url):
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
 
-    from .mailfixtures import Recorder, free_port
+    from ..mailfixtures import Recorder, free_port
 
     def authenticator(server, session, envelope, mechanism, auth_data):
         def text(value):
@@ -687,7 +687,7 @@ def _reminders(db, ids: list[int]) -> list[int]:
 
 
 def test_reminder_to_an_organization_that_has_answered_since_is_held_back(db, db_url, smtp):
-    from outreach.models import Response
+    from outreach.schema.models import Response
 
     seeded = seed_campaign(db, letters=2)
     reminders = _reminders(db, seeded["letters"])

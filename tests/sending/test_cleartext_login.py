@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from ..mailfixtures import seed_campaign
 from .badsmtp import BadSmtpServer
-from .mailfixtures import seed_campaign
-from .test_sending import letters_cmd
+from .test_send import letters_cmd
 
 WARNING = "in clear text"
 

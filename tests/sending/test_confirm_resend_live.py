@@ -11,7 +11,7 @@ left by a run that is gone is confirmed or resent as before.
 
 The live run is a real `letters send` in another process, held by the
 loopback SMTP server after it has recorded the message and before it
-answers (see tests/test_safety_live_sender.py).
+answers (see tests/sending/test_live_sender.py).
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ import signal
 import pytest
 import sqlalchemy as sa
 
-from outreach.models import Letter, LetterStatus
+from outreach.schema.models import Letter, LetterStatus
 
-from .conftest import table_dump
-from .mailfixtures import seed_campaign, smtp_server
-from .test_safety_live_sender import _start_first_run, _wait_until_released
-from .test_sending import letters_cmd, statuses
+from ..conftest import table_dump
+from ..mailfixtures import seed_campaign, smtp_server
+from .test_live_sender import _start_first_run, _wait_until_released
+from .test_send import letters_cmd, statuses
 
 SKIPPED = "Skipped 1 letter(s) another run is sending right now"
 

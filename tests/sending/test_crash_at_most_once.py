@@ -20,9 +20,9 @@ import pytest
 import sqlalchemy as sa
 
 from outreach.cli import COMMANDS as ROOT_COMMANDS
-from outreach.models import Letter, LetterStatus
+from outreach.schema.models import Letter, LetterStatus
 
-from .mailfixtures import SmtpServer, seed_campaign, smtp_server
+from ..mailfixtures import SmtpServer, seed_campaign, smtp_server
 
 pytestmark = pytest.mark.slow
 

@@ -18,12 +18,12 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from outreach.models import Activity, LetterStatus
+from outreach.schema.models import Activity, LetterStatus
 
-from .conftest import BACKEND
-from .mailfixtures import seed_campaign, smtp_server
-from .test_send_crash import send_argv
-from .test_sending import letters_cmd, statuses
+from ..conftest import BACKEND
+from ..mailfixtures import seed_campaign, smtp_server
+from .test_crash_at_most_once import send_argv
+from .test_send import letters_cmd, statuses
 
 ABANDONED = "may or may not have reached the server"
 LIVE = "being handed to the server right now by another"
@@ -73,7 +73,7 @@ def _wait_until_released(db, letter_id):
     the socket closed: a moment after the kill."""
     if BACKEND != "postgresql":
         return
-    from outreach.sending import _PG_LOCKS_HELD, PG_SENDING_LOCK_NS
+    from outreach.sending.claims import _PG_LOCKS_HELD, PG_SENDING_LOCK_NS
 
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

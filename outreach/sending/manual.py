@@ -1,0 +1,99 @@
+"""Letters delivered another way than e-mail: by post, fax or by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from outreach.db.activity import record_activity
+from outreach.errors import ValidationError
+from outreach.schema.models import (
+    Channel,
+    Letter,
+    LetterStatus,
+)
+from outreach.schema.types import utcnow
+from outreach.sending.ledger import _select_letters, _wrong_status
+
+#: Channels a letter can be marked as delivered through by hand.
+MANUAL_CHANNELS = (Channel.POST, Channel.FAX, Channel.HAND)
+
+
+def mark_sent(
+    session: Session,
+    *,
+    channel: Channel | str,
+    on: dt.date | dt.datetime | None = None,
+    letter_ids: Sequence[int] | None = None,
+    campaign_id: int | None = None,
+    organization_ids: Sequence[int] | None = None,
+) -> list[Letter]:
+    """Record letters delivered by post, fax or by hand as sent on *on*.
+
+    Approved (or failed) letters only; drafts must be approved first and
+    letters in ``sending`` confirmed. With filters and no ids, the approved
+    and failed letters that match are marked, and letters already sent are
+    left alone. Campaign-wide (no ids, no organizations), only letters made
+    for *channel* are marked.
+    """
+    channel = Channel(channel)
+    if channel not in MANUAL_CHANNELS:
+        raise ValidationError(
+            f"channel {channel.value!r}: mark-sent is for post, fax or hand; "
+            "e-mail letters go out with `letters send`"
+        )
+    if on is None:
+        sent_at = utcnow()
+    elif isinstance(on, dt.datetime):
+        if on.tzinfo is None:
+            raise ValidationError("give the date and time with a time zone")
+        sent_at = on
+    else:
+        # Noon UTC: the same calendar day wherever the coordinator reads it.
+        sent_at = dt.datetime(on.year, on.month, on.day, 12, tzinfo=dt.UTC)
+    if sent_at > utcnow() + dt.timedelta(days=1):
+        raise ValidationError(f"--on {sent_at.date()} is in the future")
+    letters = _select_letters(
+        session,
+        letter_ids=letter_ids,
+        campaign_id=campaign_id,
+        organization_ids=organization_ids,
+    )
+    allowed = (LetterStatus.APPROVED, LetterStatus.FAILED)
+    if letter_ids:
+        _wrong_status(letters, allowed, "marked sent")
+    else:
+        drafts = [letter for letter in letters if letter.status == LetterStatus.DRAFT]
+        if drafts:
+            raise ValidationError(
+                "some letters are still drafts: approve them first; nothing was changed",
+                [f"letter {letter.id}: draft" for letter in drafts],
+            )
+        letters = [letter for letter in letters if letter.status in allowed]
+        if not organization_ids:
+            # Campaign-wide, only letters made for this channel: an e-mail
+            # letter marked "sent by post" would silently never be e-mailed.
+            # Name the organization (or the letter) to change a channel.
+            letters = [letter for letter in letters if letter.channel == channel]
+    for letter in letters:
+        changes = {
+            "status": [letter.status.value, "sent"],
+            "channel": [letter.channel.value, channel.value],
+        }
+        letter.status = LetterStatus.SENT
+        letter.channel = channel
+        letter.sent_at = sent_at
+        letter.error = None
+        record_activity(
+            session,
+            action="mark-sent",
+            entity="letter",
+            entity_id=letter.id,
+            organization_id=letter.organization_id,
+            summary=f"delivered by {channel.value} on {sent_at.date().isoformat()}",
+            changes=changes,
+        )
+    session.flush()
+    return letters

@@ -1,0 +1,1 @@
+"""Tests of outreach.sending: messages, SMTP, at-most-once sending, confirm, resend, mark-sent."""
