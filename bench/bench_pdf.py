@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from outreach.letters import LetterDoc
+from outreach.render.doc import LetterDoc
 
 TARGET = 3.0
 LANGS = ["en", "fr", "es", "ar"]
@@ -29,8 +29,9 @@ LANGS = ["en", "fr", "es", "ar"]
 
 def make_docs(n: int) -> list[LetterDoc]:
     """Render n letters through the real templates (no database needed)."""
-    from outreach.letters import _Job, _Renderer
-    from outreach.models import Campaign, Dialogue, UNBody
+    from outreach.letters.jobs import Job
+    from outreach.letters.renderer import Renderer
+    from outreach.schema.models import Campaign, Dialogue, UNBody
     from outreach.templating import Record
 
     dialogue = Dialogue(
@@ -50,7 +51,7 @@ def make_docs(n: int) -> list[LetterDoc]:
         variables={"reply_by": {"$date": "2012-06-15"}},
     )
     campaign.dialogue = dialogue
-    renderer = _Renderer(
+    renderer = Renderer(
         campaign, "third-pillar", dialogue=dialogue, templates=None, today=dt.date(2012, 3, 20)
     )
     docs = []
@@ -80,7 +81,7 @@ def make_docs(n: int) -> list[LetterDoc]:
             phone=None,
             language=lang,
         )
-        compiled, text = renderer.render(_Job(org=org, contact=contact))
+        compiled, text = renderer.render(Job(org=org, contact=contact))
         docs.append(
             LetterDoc(
                 acronym=org["acronym"],

@@ -25,10 +25,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from outreach import letters
 from outreach.campaigns import add_recipients, create_campaign
 from outreach.db import Database
-from outreach.models import Contact, Letter, Organization, OrgKind, Region
+from outreach.letters import pipeline
+from outreach.schema.models import Contact, Letter, Organization, OrgKind, Region
 
 from .conftest import table_dump
 
@@ -205,18 +205,18 @@ def _use_path(monkeypatch: pytest.MonkeyPatch, path: str) -> list[int]:
     if path == "generate-forked":
         if not hasattr(os, "fork"):
             pytest.skip("the rendering process is forked (POSIX)")
-        monkeypatch.setattr(letters, "PARALLEL_MIN", 1)
+        monkeypatch.setattr(pipeline, "PARALLEL_MIN", 1)
         monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
-        real = letters._fork_renderer
+        real = pipeline._fork_renderer
 
         def counting(*args: Any) -> tuple[int, int]:
             pid, fd = real(*args)
             started.append(pid)
             return pid, fd
 
-        monkeypatch.setattr(letters, "_fork_renderer", counting)
+        monkeypatch.setattr(pipeline, "_fork_renderer", counting)
     else:
-        monkeypatch.setattr(letters, "PARALLEL_MIN", 10**9)
+        monkeypatch.setattr(pipeline, "PARALLEL_MIN", 10**9)
     return started
 
 

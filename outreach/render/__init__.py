@@ -1,6 +1,6 @@
 """Output formats for letters: Markdown, plain text, HTML, PDF, DOCX and e-mail.
 
-Each format turns a :class:`~outreach.letters.LetterDoc` into bytes; heavy
+Each format turns a :class:`~outreach.render.doc.LetterDoc` into bytes; heavy
 libraries (fpdf2, python-docx) are imported only when their format is asked for.
 """
 
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from outreach.files import is_windows_reserved
 
 if TYPE_CHECKING:  # pragma: no cover
-    from outreach.letters import LetterDoc
+    from outreach.render.doc import LetterDoc
 
 FORMATS = ("md", "txt", "html", "pdf", "docx", "eml")
 EXTENSIONS = {"md": "md", "txt": "txt", "html": "html", "pdf": "pdf", "docx": "docx", "eml": "eml"}

@@ -10,7 +10,7 @@ from outreach.safetext import for_xml
 from outreach.templating import is_rtl
 
 if TYPE_CHECKING:  # pragma: no cover
-    from outreach.letters import LetterDoc
+    from outreach.render.doc import LetterDoc
 
 
 def to_docx(doc: LetterDoc) -> bytes:

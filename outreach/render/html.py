@@ -9,7 +9,7 @@ from outreach.render.markdown import Span, blocks
 from outreach.templating import is_rtl
 
 if TYPE_CHECKING:  # pragma: no cover
-    from outreach.letters import LetterDoc
+    from outreach.render.doc import LetterDoc
 
 _STYLE = (
     "body{font-family:'Noto Sans','Noto Naskh Arabic',sans-serif;max-width:42em;"

@@ -27,7 +27,7 @@ from outreach.render.markdown import Span, blocks
 from outreach.templating import is_rtl
 
 if TYPE_CHECKING:  # pragma: no cover
-    from outreach.letters import LetterDoc
+    from outreach.render.doc import LetterDoc
 
 FONTS_DIR = Path(__file__).resolve().parent.parent / "fonts"
 #: (family, style) -> (registered name, file)

@@ -7,10 +7,10 @@ import json
 
 import sqlalchemy as sa
 
-from outreach.models import Channel, Letter, LetterStatus, Response
-from outreach.types import utcnow
+from outreach.schema.models import Channel, Letter, LetterStatus, Response
+from outreach.schema.types import utcnow
 
-from .mailfixtures import seed_campaign
+from ..mailfixtures import seed_campaign
 
 
 def test_followups_lists_the_silent_oldest_first(db, run):

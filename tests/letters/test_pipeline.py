@@ -16,13 +16,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from outreach import letters
 from outreach.db import Database
-from outreach.letters import generate
-from outreach.models import Letter, Organization
+from outreach.letters import generate, generation, pipeline
+from outreach.schema.models import Letter, Organization
 
-from ._letters_fixtures import failing_template, seed
-from .conftest import table_dump
+from .._letters_fixtures import failing_template, seed
+from ..conftest import table_dump
 
 pytestmark = pytest.mark.skipif(
     not hasattr(os, "fork") or not hasattr(os, "sched_getaffinity"),
@@ -33,17 +32,17 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Use the rendering process for any batch; the list counts its starts."""
-    monkeypatch.setattr(letters, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN", 1)
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1})
     started: list[int] = []
-    real = letters._fork_renderer
+    real = pipeline._fork_renderer
 
     def counting(*args: Any) -> tuple[int, int]:
         pid, fd = real(*args)
         started.append(pid)
         return pid, fd
 
-    monkeypatch.setattr(letters, "_fork_renderer", counting)
+    monkeypatch.setattr(pipeline, "_fork_renderer", counting)
     return started
 
 
@@ -66,7 +65,7 @@ def _letters(db: Database) -> dict[str, tuple[Any, ...]]:
 
 def _one_process(db: Database, monkeypatch: pytest.MonkeyPatch, **kwargs: Any) -> Any:
     """Generate in this process alone, into a copy of the data made afresh."""
-    monkeypatch.setattr(letters, "PARALLEL_MIN", 10**9)
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN", 10**9)
     with db.session() as s:
         return generate(s, campaign="tp", **kwargs)
 
@@ -135,7 +134,7 @@ def test_template_error_in_the_rendering_process_is_reported_the_same(
     assert "while writing to LAS (Secretary-General of LAS)" in piped.stderr
     assert "nothing was written" in piped.stderr
     assert table_dump(db_url) == before
-    letters.PARALLEL_MIN = 10**9  # restored by the fixture's monkeypatch
+    pipeline.PARALLEL_MIN = 10**9  # restored by the fixture's monkeypatch
     single = run("letters", "generate", "--campaign", "tp", "--templates", folder, expect=1)
     assert len(forks) == 1
     assert single.stderr == piped.stderr
@@ -147,7 +146,7 @@ def test_a_rendering_process_that_dies_is_made_up_for(
     db: Database, forks: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seed(db)
-    monkeypatch.setattr(letters, "PIPE_CHUNK", 8)  # first message: one letter
+    monkeypatch.setattr(pipeline, "PIPE_CHUNK", 8)  # first message: one letter
     real_dump = pickle.dump
     calls: list[int] = []
 
@@ -157,10 +156,10 @@ def test_a_rendering_process_that_dies_is_made_up_for(
             os._exit(9)  # the rendering process dies after its first message
         real_dump(*args, **kwargs)
 
-    monkeypatch.setattr(letters.pickle, "dump", dump_once)
+    monkeypatch.setattr(pipeline.pickle, "dump", dump_once)
     with db.session() as s:
         result = generate(s, campaign="tp")
-    monkeypatch.setattr(letters.pickle, "dump", real_dump)
+    monkeypatch.setattr(pipeline.pickle, "dump", real_dump)
     assert len(forks) == 1
     assert result.created == 5
     made = _letters(db)
@@ -184,7 +183,7 @@ def test_a_failure_while_storing_stops_the_rendering_process(
 
         return make
 
-    monkeypatch.setattr(letters, "_message_ids", broken)
+    monkeypatch.setattr(generation, "message_ids", broken)
     with pytest.raises(RuntimeError, match="disk full"), db.session() as s:
         generate(s, campaign="tp")
     assert len(forks) == 1

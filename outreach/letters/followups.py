@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from outreach import tables
-from outreach.enums import LetterStatus
-from outreach.types import utcnow
+from outreach.schema import tables
+from outreach.schema.enums import LetterStatus
+from outreach.schema.types import utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-# Core tables (outreach.tables): reminders are generated without the ORM.
+# Core tables (outreach.schema.tables): reminders are generated without the ORM.
 Letter = tables.letters.c
 Response = tables.responses.c
 Contact = tables.contacts.c

@@ -9,11 +9,11 @@ import sqlalchemy as sa
 
 from outreach.db import Database
 from outreach.letters import approve, cancel, generate
-from outreach.models import Activity, Contact, Letter, LetterStatus, Organization
-from outreach.types import utcnow
+from outreach.schema.models import Activity, Contact, Letter, LetterStatus, Organization
+from outreach.schema.types import utcnow
 
-from ._letters_fixtures import failing_template, seed
-from .conftest import row_counts, run_in_fresh_python, table_dump
+from .._letters_fixtures import failing_template, seed
+from ..conftest import row_counts, run_in_fresh_python, table_dump
 
 
 def _current(db: Database) -> dict[str, Letter]:
@@ -234,11 +234,11 @@ def test_write_stored_letters_and_preview_reminder(db: Database, run, tmp_path: 
 def test_message_ids_use_the_ascii_form_of_an_accented_sender_domain() -> None:
     """Generated letters carry a Message-ID that can go into a header as it
     is, even when the secretariat's own domain has accents."""
-    from outreach.letters import _message_ids
-    from outreach.models import Campaign
+    from outreach.letters.renderer import message_ids
+    from outreach.schema.models import Campaign
 
     camp = Campaign(slug="tp", sender={"email": "secretariat@coalition-société.org"})
-    message_id = _message_ids(camp)()
+    message_id = message_ids(camp)()
     assert message_id.isascii()
     assert message_id.endswith(".tp@xn--coalition-socit-onbb.org>")
 
@@ -262,7 +262,7 @@ def test_generate_command_does_not_load_the_orm(db: Database, db_url: str) -> No
 
 def test_generate_in_a_session_sees_pending_changes_and_refreshes_objects(db: Database) -> None:
     from outreach.campaigns import get_campaign
-    from outreach.models import CampaignStatus
+    from outreach.schema.models import CampaignStatus
 
     seed(db)
     with db.session() as s:
@@ -298,12 +298,12 @@ def test_a_failed_generate_leaves_the_callers_transaction_as_it_was(
     """Letters are stored while later ones still render; a template error on
     the fourth recipient must take the first three back out, and leave the
     caller's session usable (on PostgreSQL an aborted COPY would not)."""
-    from outreach import letters
+    from outreach.db import bulk
     from outreach.errors import OutreachError
 
     folder = failing_template(tmp_path, "LAS")
     seed(db, template="mine", templates=str(folder))
-    monkeypatch.setattr(letters, "INSERT_CHUNK", 1)  # AU, ECOWAS, GCC go in before LAS fails
+    monkeypatch.setattr(bulk, "INSERT_CHUNK", 1)  # AU, ECOWAS, GCC go in before LAS fails
     with db.session() as s:
         try:
             generate(s, campaign="tp", templates=folder)

@@ -25,10 +25,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from outreach import letters
 from outreach.campaigns import add_recipients, create_campaign
 from outreach.db import Database
-from outreach.models import Contact, Letter, Organization, OrgKind, Region
+from outreach.letters import pipeline
+from outreach.schema.models import Contact, Letter, Organization, OrgKind, Region
 
 TOKEN = re.compile(r"(?i)r(\d{4})")
 
@@ -164,14 +164,14 @@ def _stored(db: Database) -> dict[int, tuple[str, str]]:
 def _fork_counter(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
     started: list[int] = []
-    real = letters._fork_renderer
+    real = pipeline._fork_renderer
 
     def counting(*args: Any) -> tuple[int, int]:
         pid, fd = real(*args)
         started.append(pid)
         return pid, fd
 
-    monkeypatch.setattr(letters, "_fork_renderer", counting)
+    monkeypatch.setattr(pipeline, "_fork_renderer", counting)
     return started
 
 
@@ -187,12 +187,12 @@ def test_generate_keeps_each_recipients_data_to_their_letter(
 ) -> None:
     _world(db, folder, 6, template)
     if path == "one process":
-        monkeypatch.setattr(letters, "PARALLEL_MIN", 10**9)
+        monkeypatch.setattr(pipeline, "PARALLEL_MIN", 10**9)
     else:
         if not hasattr(os, "fork"):
             pytest.skip("the rendering process is forked (POSIX)")
         started = _fork_counter(monkeypatch)
-        monkeypatch.setattr(letters, "PARALLEL_MIN", 2)
+        monkeypatch.setattr(pipeline, "PARALLEL_MIN", 2)
     run("letters", "generate", "--campaign", "iso", "--templates", folder)
     stored = _stored(db)
     assert sorted(stored) == list(range(6))
@@ -206,7 +206,7 @@ def test_generate_keeps_each_recipients_data_to_their_letter(
 def test_a_batch_of_a_thousand_through_the_rendering_process(
     db: Database, run: Any, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert letters.PARALLEL_MIN <= 1000  # the real threshold, not lowered
+    assert pipeline.PARALLEL_MIN <= 1000  # the real threshold, not lowered
     started = _fork_counter(monkeypatch)
     _world(db, folder, 1000)
     run("letters", "generate", "--campaign", "iso", "--templates", folder)

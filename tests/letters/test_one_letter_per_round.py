@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 
 from outreach.db import Database
-from outreach.models import (
+from outreach.schema.models import (
     Activity,
     CampaignRecipient,
     Channel,
@@ -30,10 +30,10 @@ from outreach.models import (
     LetterStatus,
     Organization,
 )
-from outreach.types import utcnow
+from outreach.schema.types import utcnow
 
-from ._letters_fixtures import seed
-from .mailfixtures import SmtpServer, smtp_server
+from .._letters_fixtures import seed
+from ..mailfixtures import SmtpServer, smtp_server
 
 ORGS = 5  # in the seeded campaign "tp"
 OLD = "sg@au.example"

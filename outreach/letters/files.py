@@ -1,0 +1,47 @@
+"""Letters as files: the output folder checked before any work, and the
+files written from :class:`LetterDoc` objects (freshly generated or stored), after
+the database work: making PDF and DOCX files takes no lock."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from outreach.errors import ValidationError
+from outreach.render.doc import LetterDoc
+
+
+def check_out(out: str | os.PathLike[str], formats: Sequence[str], combined: bool) -> Path:
+    """*out* as a folder to write *formats* to, or :class:`ValidationError`."""
+    from outreach.render import FORMATS
+
+    path = Path(out).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ValidationError(f"{path}: is a file; give a folder", field="out")
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise ValidationError(f"{', '.join(bad)}: use {', '.join(FORMATS)}", field="format")
+    if combined and "pdf" not in formats:
+        raise ValidationError("one PDF of all the letters needs the pdf format", field="combined")
+    return path
+
+
+def write_files(
+    docs: Sequence[LetterDoc],
+    out: str | os.PathLike[str],
+    *,
+    formats: Sequence[str] = ("md",),
+    combined: bool = False,
+    name: str = "letters",
+) -> list[Path]:
+    """Write *docs* to the folder *out* in *formats* (with *combined*, one
+    PDF of them all, named after *name*); returns the files written. All are
+    rendered in memory first: a bad header or font problem writes nothing."""
+    from outreach.files import make_dirs, write_file
+    from outreach.render import render_outputs
+
+    outputs = render_outputs(docs, formats=formats, combined=combined, name=name) if docs else []
+    folder = Path(out)
+    make_dirs(folder)
+    return [write_file(folder / filename, data) for filename, data in outputs]

@@ -1,0 +1,102 @@
+"""Previewing one letter: rendered as generation would, nothing written."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from outreach.errors import NotFoundError, ValidationError
+from outreach.letters.jobs import (
+    _CONTACT,
+    _ORG,
+    CONTACT_COLS,
+    ORG_COLS,
+    Job,
+    channel_address,
+    choose_contact,
+    connection_of,
+    contact_context,
+    load_campaign,
+    org_context,
+    recipient_jobs,
+)
+from outreach.letters.renderer import Renderer, message_id
+from outreach.render.doc import LetterDoc
+from outreach.schema.enums import Channel
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+
+def preview(
+    session: Session | sa.Connection,
+    *,
+    campaign: str | int,
+    organization: str,
+    language: str | None = None,
+    templates: str | os.PathLike[str] | None = None,
+    followup: bool = False,
+    channel: str | Channel = Channel.EMAIL,
+    today: dt.date | None = None,
+) -> tuple[LetterDoc, str | None]:
+    """Render one letter without writing anything: (letter, warning or None)."""
+    conn = connection_of(session)
+    camp, dialogue = load_campaign(conn, campaign)
+    org_id = conn.scalar(
+        sa.select(_ORG.id).where(_ORG.acronym_key == organization.strip().casefold())
+    )
+    if org_id is None:
+        raise NotFoundError(f"no organization {organization!r}", hint="orgs list")
+    jobs = recipient_jobs(conn, camp, only_org=org_id)
+    warning = None
+    if not jobs:
+        warning = f"{organization} is not a recipient of {camp.slug}"
+        row = conn.execute(sa.select(*ORG_COLS).where(_ORG.id == org_id)).one()
+        contacts = conn.execute(
+            sa.select(*CONTACT_COLS).where(_CONTACT.organization_id == org_id).order_by(_CONTACT.id)
+        ).all()
+        chosen, reason = choose_contact(None, contacts)
+        jobs = [
+            Job(
+                org=org_context(row),
+                contact=contact_context(chosen) if chosen is not None else None,
+                skip=reason,
+            )
+        ]
+    job = jobs[0]
+    if job.skip:
+        warning = (warning + "; " if warning else "") + f"it would be skipped: {job.skip}"
+    if job.contact is None:
+        raise ValidationError(f"{organization} has no contact to write to")
+    name = camp.template
+    if followup:
+        name = camp.followup_template
+        job.round = 1
+        job.followup = {
+            "round": 1,
+            "original_subject": "(the original letter's subject)",
+            "original_sent_at": today or dt.date.today(),
+            "last_sent_at": today or dt.date.today(),
+            "days_waiting": 14,
+        }
+    if not name:
+        raise ValidationError(
+            f"campaign {camp.slug} has no {'follow-up ' if followup else ''}template"
+        )
+    renderer = Renderer(
+        camp,
+        name,
+        dialogue=dialogue,
+        templates=templates,
+        today=today or dt.date.today(),
+        language=language,
+    )
+    compiled, text = renderer.render(job)
+    ch = Channel(channel)
+    _usable, address = channel_address(ch, job.contact)
+    doc = renderer.doc(job, compiled, text, channel=ch, address=address)
+    doc.message_id = message_id(camp)
+    return doc, warning

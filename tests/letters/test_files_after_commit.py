@@ -1,0 +1,88 @@
+"""Letters are stored and committed before their files are made: while
+``letters generate --out`` (or ``letters write``) makes PDF and DOCX files,
+another coordinator can take the write lock, and sees the letters stored."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from outreach import render
+from outreach.db import PG_WRITE_LOCK_KEY, Database, make_engine
+from outreach.schema.models import Letter
+
+from .._letters_fixtures import ORGS, seed
+
+
+def _another_writer_gets_the_lock(url: str) -> bool:
+    """Whether a second connection can take the write lock right now, without waiting."""
+    if url.startswith("sqlite"):
+        other = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError:  # database is locked
+            return False
+        finally:
+            other.close()
+    engine = make_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            return bool(
+                conn.scalar(
+                    sa.text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": PG_WRITE_LOCK_KEY}
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+def _stored_letters(url: str) -> int:
+    engine = make_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return conn.scalar(sa.select(sa.func.count()).select_from(Letter.__table__)) or 0
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def slow_files(monkeypatch: pytest.MonkeyPatch, db_url: str) -> list[tuple[bool, int]]:
+    """Make the files slowly: each time, note whether another writer could
+    take the lock meanwhile and how many letters it saw stored."""
+    seen: list[tuple[bool, int]] = []
+    real = render.render_outputs
+
+    def slow(docs: Any, **kwargs: Any) -> Any:
+        seen.append((_another_writer_gets_the_lock(db_url), _stored_letters(db_url)))
+        return real(docs, **kwargs)
+
+    monkeypatch.setattr(render, "render_outputs", slow)
+    return seen
+
+
+def test_generate_out_makes_its_files_after_the_commit(
+    db: Database, run: Any, tmp_path: Path, slow_files: list[tuple[bool, int]]
+) -> None:
+    seed(db)
+    out = tmp_path / "out"
+    result = run("letters", "generate", "--campaign", "tp", "--out", out, "--format", "md,pdf")
+    assert slow_files == [(True, len(ORGS))]
+    assert "Wrote" in result.stdout
+    assert len(list(out.iterdir())) == 2 * len(ORGS)
+
+
+def test_write_makes_its_files_after_the_read(
+    db: Database, run: Any, tmp_path: Path, slow_files: list[tuple[bool, int]]
+) -> None:
+    seed(db)
+    run("letters", "generate", "--campaign", "tp")
+    out = tmp_path / "again"
+    run("letters", "write", "1", "2", "--out", out, "--format", "docx")
+    assert slow_files == [(True, len(ORGS))]
+    assert sorted(p.suffix for p in out.iterdir()) == [".docx", ".docx"]
