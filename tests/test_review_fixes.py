@@ -29,7 +29,7 @@ from outreach.models import (
 )
 
 from .conftest import row_counts, table_dump
-from .test_directory import _letter_and_response, directory  # noqa: F401
+from .directory._fixtures import _letter_and_response, directory  # noqa: F401
 from .test_responses import SENT_ON, mail, sent_campaign, store_dir, write_mbox  # noqa: F401
 
 
@@ -96,7 +96,7 @@ def test_merged_organization_keeps_one_primary_contact(directory):  # noqa: F811
         au = get_organization(s, "AU")
         office = next(c for c in au.contacts if c.kind.value == "office")
         office_id = office.id
-        from outreach.directory import update_contact
+        from outreach.directory.contacts import update_contact
 
         update_contact(office, session=s, is_primary=True)
     with directory.session() as s:
@@ -290,7 +290,7 @@ def test_import_of_a_new_primary_contact_replaces_the_old_primary(directory, tmp
     with directory.session() as s:
         office = get_contact(s, "amina.diallo@example.org").organization.contacts[0]
         office_id = office.id
-        from outreach.directory import update_contact
+        from outreach.directory.contacts import update_contact
 
         update_contact(office, session=s, is_primary=True)
     csv_file = tmp_path / "new-focal-point.csv"

@@ -1,58 +1,20 @@
-"""Import (CSV, JSON, vCard), export, round trips and the shipped directory."""
+"""Import of CSV, JSON and vCard files: reading, checking, matching, all or nothing."""
 
 from __future__ import annotations
 
 import csv
 import json
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from outreach.directory import add_contact, get_contact, get_organization
+from outreach.directory import get_contact, get_organization
+from outreach.directory.importing import import_file
 from outreach.errors import ValidationError
-from outreach.importing import import_file, load_shipped_directory
-from outreach.models import Activity, Contact, Organization
+from outreach.schema.models import Activity, Contact, Organization
 
-from .conftest import row_counts, table_dump
-
-ORGS_CSV = (
-    "Acronym,Full name,Kind,Region,Headquarters,Country,Working languages,Website\n"
-    'AU,African Union,regional,africa,Addis Ababa,Ethiopia,"en,fr,ar,pt",https://au.int\n'
-    "ECOWAS,Economic Community of West African States,sub-regional,africa,Abuja,NG,"
-    '"en, fr, pt",https://ecowas.int\n'
-)
-
-CONTACTS_CSV = (
-    "Organisation,Name,Position,E-mail,Language\n"
-    "AU,Amina Diallo,Political Affairs Officer,amina@example.org,fr\n"
-    "ECOWAS,Kofi Mensah,Director,kofi@example.org,en\n"
-    "au,Office of the Chairperson of the Commission,Chairperson,,\n"
-)
-
-
-def write(tmp_path: Path, name: str, text: str | bytes, encoding: str = "utf-8") -> Path:
-    path = tmp_path / name
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_bytes(text.encode(encoding))
-    return path
-
-
-@pytest.fixture
-def orgs(db, tmp_path):
-    with db.session() as s:
-        import_file(write(tmp_path, "orgs.csv", ORGS_CSV), session=s, kind="organization")
-    return db
-
-
-def import_contacts(db, path, **kw):
-    with db.session() as s:
-        return import_file(path, session=s, kind="contact", **kw)
-
-
-# --- CSV reading ---------------------------------------------------------------
+from ..conftest import table_dump
+from ._fixtures import CONTACTS_CSV, import_contacts, write
 
 
 def test_orgs_csv_with_aliases(orgs):
@@ -101,9 +63,6 @@ def test_map_option(orgs, tmp_path, run):
     assert "1 created" in out.stdout
     result = run("contacts", "import", path, "--map", "Courriel=mail_address", expect=1)
     assert "unknown field 'mail_address'" in result.stderr
-
-
-# --- bad input: every problem, nothing written -------------------------------------
 
 
 def test_every_problem_reported_and_nothing_written(orgs, tmp_path, db_url, run):
@@ -263,9 +222,6 @@ def test_unknown_org_created_with_its_name(db, tmp_path):
         assert len(sica.contacts) == 2
 
 
-# --- JSON and vCard -----------------------------------------------------------------
-
-
 def test_json_import_with_line_numbers(orgs, tmp_path, db_url):
     data = {
         "contacts": [
@@ -323,6 +279,7 @@ EMAIL:kofi@example.org
 END:VCARD
 """
 
+
 VCARD4 = """BEGIN:VCARD\r
 VERSION:4.0\r
 KIND:org\r
@@ -363,198 +320,6 @@ def test_vcard_problems(orgs, tmp_path, db_url):
     with pytest.raises(ValidationError) as info:
         import_contacts(orgs, truncated)
     assert "no END:VCARD" in info.value.problems[0]
-    assert table_dump(db_url) == before
-
-
-# --- export and round trips -------------------------------------------------------
-
-
-@pytest.fixture
-def filled(orgs, tmp_path):
-    import_contacts(orgs, write(tmp_path, "c.csv", CONTACTS_CSV))
-    with orgs.session() as s:
-        add_contact(
-            session=s,
-            organization="ECOWAS",
-            name='=HYPERLINK("http://evil.example")',
-            position="-2+3",
-            email="evil@example.org",
-            phone="+234 9 314 7647",
-            notes="@SUM(A1)\nsecond line",
-            postal_address="101 Yakubu Gowon Crescent\nAbuja",
-            tags=["x", "y"],
-            do_not_contact=True,
-            do_not_contact_reason="asked us not to write",
-        )
-    return orgs
-
-
-def test_csv_export_neutralises_formulas(filled, run):
-    out = run("contacts", "export").stdout
-    rows = list(csv.DictReader(out.splitlines(keepends=True)))
-    evil = next(r for r in rows if r["email"] == "evil@example.org")
-    assert evil["name"] == '\'=HYPERLINK("http://evil.example")'
-    assert evil["position"] == "'-2+3"
-    assert evil["phone"] == "'+234 9 314 7647"
-    assert evil["notes"].startswith("'@SUM")
-    for row in rows:
-        for value in row.values():
-            assert not value or value[0] not in "=+-@\t\r"
-    listing = run("contacts", "list", "--format", "csv").stdout
-    assert "'=HYPERLINK" in listing
-
-
-@pytest.mark.parametrize(
-    ("group", "suffix"),
-    [
-        ("contacts", "csv"),
-        ("contacts", "json"),
-        ("contacts", "vcf"),
-        ("orgs", "csv"),
-        ("orgs", "json"),
-        ("orgs", "vcf"),
-    ],
-)
-def test_round_trip_changes_nothing(filled, run, db_url, tmp_path, group, suffix):
-    path = tmp_path / f"export.{suffix}"
-    run(group, "export", "-o", path)
-    before = table_dump(db_url)
-    out = run(group, "import", path).stdout
-    assert "0 created, 0 updated" in out
-    assert table_dump(db_url) == before
-
-
-@pytest.mark.parametrize("suffix", ["csv", "json", "vcf"])
-def test_round_trip_into_empty_database(filled, run, tmp_path, empty_db_url, suffix):
-    """Contacts exported from one database recreate the same directory in another."""
-    from outreach.db import Database
-
-    path = tmp_path / f"all.{suffix}"
-    run("contacts", "export", "-o", path)
-    fresh = Database(empty_db_url, actor="tester")
-    fresh.init()
-    with fresh.session() as s:
-        result = import_file(path, session=s, kind="contact")
-    assert result.created == 6  # 2 organizations + 4 contacts
-    with fresh.session() as s, filled.session() as t:
-
-        def snapshot(session):
-            return sorted(
-                (
-                    c.organization.acronym,
-                    c.name,
-                    c.email,
-                    c.position,
-                    c.phone,
-                    c.notes,
-                    c.postal_address,
-                    tuple(c.tags),
-                    c.do_not_contact,
-                    c.do_not_contact_reason,
-                )
-                for c in session.scalars(sa.select(Contact))
-            )
-
-        assert snapshot(s) == snapshot(t)
-    fresh.dispose()
-
-
-def test_json_export_shape(filled, run):
-    data = json.loads(run("orgs", "export", "--format", "json").stdout)
-    au = data["organizations"][0]
-    assert au["acronym"] == "AU" and au["languages"] == ["en", "fr", "ar", "pt"]
-    assert {c["name"] for c in au["contacts"]} == {
-        "Amina Diallo",
-        "Office of the Chairperson of the Commission",
-    }
-    vcards = run("contacts", "export", "--format", "vcard").stdout
-    assert vcards.count("BEGIN:VCARD") == 4
-    assert "X-OUTREACH-ORGANIZATION:ECOWAS" in vcards
-
-
-# --- the shipped directory -----------------------------------------------------------
-
-EXPECTED = {
-    "ASEAN",
-    "AU",
-    "CARICOM",
-    "EU",
-    "EAC",
-    "ECOWAS",
-    "GCC",
-    "IGAD",
-    "ICGLR",
-    "LAS",
-    "OAS",
-    "OSCE",
-    "OIC",
-    "SADC",
-    "UNASUR",
-    "CELAC",
-    "SICA",
-    "PIF",
-}
-
-
-def test_shipped_directory_loads_twice_without_change(db, db_url):
-    with db.session() as s:
-        first = load_shipped_directory(session=s)
-    assert first.by_kind["organization"]["created"] >= len(EXPECTED)
-    before = table_dump(db_url)
-    with db.session() as s:
-        again = load_shipped_directory(session=s)
-    assert again.created == again.updated == 0
-    assert table_dump(db_url) == before
-    with db.session() as s:
-        orgs = {o.acronym: o for o in s.scalars(sa.select(Organization))}
-        assert set(orgs) >= EXPECTED
-        assert orgs["AU"].languages[:4] == ["en", "fr", "ar", "pt"]
-        assert orgs["OAS"].languages == ["es", "en", "pt", "fr"]
-        assert orgs["LAS"].languages == ["ar"] and orgs["GCC"].languages == ["ar"]
-        assert orgs["ECOWAS"].languages == ["en", "fr", "pt"]
-        for org in orgs.values():
-            assert org.kind.value in ("regional", "sub-regional")
-            (office,) = org.contacts
-            assert office.kind.value == "office" and office.email is None
-            assert office.position and office.salutation
-
-
-def test_shipped_directory_keeps_local_edits(db):
-    with db.session() as s:
-        load_shipped_directory(session=s)
-    with db.session() as s:
-        from outreach.directory import update_organization
-
-        update_organization(get_organization(s, "AU"), session=s, website="https://example.org")
-    with db.session() as s:
-        load_shipped_directory(session=s)
-        assert get_organization(s, "AU").website == "https://example.org"
-
-
-def test_init_with_directory(empty_db_url, run):
-    from click.testing import CliRunner
-
-    from outreach.cli import cli
-
-    runner = CliRunner()
-    first = runner.invoke(cli, ["--db", empty_db_url, "init", "--with-directory"])
-    assert first.exit_code == 0, first.output
-    assert "created" in first.stdout
-    counts = row_counts(empty_db_url)
-    again = runner.invoke(cli, ["--db", empty_db_url, "init", "--with-directory"])
-    assert again.exit_code == 0
-    assert "0 created, 0 updated" in again.stdout
-    assert row_counts(empty_db_url) == counts
-    assert counts["organizations"] >= 18
-
-
-def test_orgs_import_of_shipped_file(run, db_url):
-    from outreach.resources import contacts_path
-
-    out = run("orgs", "import", contacts_path() / "directory.json").stdout
-    assert "organizations:" in out
-    before = table_dump(db_url)
-    run("orgs", "import", contacts_path() / "directory.json")
     assert table_dump(db_url) == before
 
 
@@ -614,16 +379,6 @@ def test_orgs_json_update_and_nested_contacts(orgs, tmp_path, db_url):
             )
         )
         assert update.changes == {"website": ["https://au.int", "https://au.int/en"]}
-
-
-def test_contacts_and_orgs_commands_merge_and_archive(filled, run):
-    run("orgs", "add", "CEDEAO", "Communauté économique des États de l'Afrique de l'Ouest")
-    run("contacts", "add", "CEDEAO", "Bureau du Président", "--kind", "office")
-    out = run("orgs", "merge", "ECOWAS", "CEDEAO", "--yes").stdout
-    assert "1 contacts moved" in out
-    shown = json.loads(run("orgs", "show", "ECOWAS", "--format", "json").stdout)
-    assert "Bureau du Président" in [c["name"] for c in shown["contacts"]]
-    run("orgs", "show", "CEDEAO", expect=1)
 
 
 def test_contacts_file_given_to_orgs_import(orgs, tmp_path, run):

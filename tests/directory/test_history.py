@@ -6,11 +6,30 @@ import datetime as dt
 
 import pytest
 
+from outreach.directory import (
+    get_organization,
+    organization_history,
+)
+from outreach.directory.history import add_note, org_timeline
 from outreach.errors import NotFoundError, ValidationError
-from outreach.history import add_note, org_timeline
-from outreach.models import Campaign, Channel, Letter, LetterStatus, Response, Stance
+from outreach.schema.models import (
+    Campaign,
+    Channel,
+    Letter,
+    LetterStatus,
+    Response,
+    Stance,
+)
 
-from .mailfixtures import seed_campaign
+from ..mailfixtures import seed_campaign
+from ._fixtures import _letter_and_response
+
+
+def test_history_newest_first(directory):
+    _letter_and_response(directory, "AU", "amina.diallo@example.org")
+    with directory.session() as s:
+        history = organization_history(get_organization(s, "AU"), session=s)
+    assert [h["what"] for h in history] == ["response", "letter"]
 
 
 def test_timeline_across_campaigns_and_years(db):

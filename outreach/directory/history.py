@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from outreach.activity import record_activity
+from outreach.db.activity import record_activity
 from outreach.errors import NotFoundError, ValidationError
-from outreach.models import (
+from outreach.schema.models import (
     Activity,
     Attachment,
     Campaign,
@@ -187,3 +188,20 @@ def add_note(session: Session, organization_id: int, text: str) -> Activity:
     )
     session.flush()
     return row
+
+
+def organization_history(org: Organization, *, session: Session) -> list[dict[str, Any]]:
+    """The organization's timeline across campaigns and years, newest first:
+    letters, reminders, responses and notes (see :func:`org_timeline`)."""
+    return [
+        {
+            "when": entry.at,
+            "campaign": entry.campaign,
+            "what": entry.kind,
+            "who": entry.actor or "",
+            "channel": entry.channel,
+            "status": entry.status,
+            "summary": entry.summary,
+        }
+        for entry in reversed(org_timeline(session, org.id))
+    ]

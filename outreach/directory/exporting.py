@@ -16,8 +16,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from outreach.csvcells import neutralise_formula
-from outreach.directory import CONTACT_FIELDS, ORG_FIELDS, contact_record, org_record
-from outreach.models import Contact, Organization
+from outreach.directory.fields import CONTACT_FIELDS, ORG_FIELDS
+from outreach.directory.records import contact_record, org_record
+from outreach.schema.models import Contact, Organization
 
 FORMATS = ("csv", "json", "vcard")
 

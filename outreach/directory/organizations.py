@@ -1,0 +1,331 @@
+"""Organizations: add, edit, list, remove (or archive) and merge.
+
+Service functions take ``session`` as a keyword argument, ``flush()`` when
+they need ids and never commit: the caller owns the transaction. Every change
+records an activity row (edits with ``[before, after]`` for each field).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from outreach.db.activity import record_activity
+from outreach.directory.cleaning import checked_values, clean_organization, parse_or_fail
+from outreach.directory.codes import parse_language, parse_region
+from outreach.directory.fields import ORG_FIELDS, ORG_REQUIRED, parse_org_kind
+from outreach.directory.records import (
+    apply_changes,
+    contact_record,
+    fill_from,
+    find_organization,
+    matches_any,
+    move_rows,
+    only_primary,
+    org_by_acronym,
+    org_record,
+    record_merge,
+)
+from outreach.errors import ConflictError, ValidationError
+from outreach.schema.models import (
+    Activity,
+    Campaign,
+    CampaignRecipient,
+    Contact,
+    Letter,
+    Organization,
+    OrgKind,
+    Region,
+    Response,
+)
+from outreach.schema.types import json_value, utcnow
+
+
+def add_organization(*, session: Session, **fields: Any) -> Organization:
+    """Create an organization; :class:`ConflictError` if its acronym or name exists."""
+    values = checked_values(clean_organization, fields, "organization", ORG_REQUIRED)
+    existing = org_by_acronym(session, values["acronym"])
+    if existing is not None:
+        raise ConflictError(
+            f"organization {existing.acronym} already exists",
+            hint=f"orgs edit {existing.acronym}",
+        )
+    same_name = find_organization(session, values["name"])
+    if same_name is not None:
+        raise ConflictError(
+            f"organization {same_name.acronym} already has the name {values['name']!r}"
+        )
+    values.setdefault("kind", None)
+    values["kind"] = values["kind"] or OrgKind.OTHER
+    org = Organization(**{k: v for k, v in values.items() if v is not None})
+    session.add(org)
+    session.flush()
+    record_activity(
+        session,
+        action="create",
+        entity="organization",
+        entity_id=org.id,
+        organization_id=org.id,
+        summary=f"added organization {org.acronym} ({org.name})",
+    )
+    return org
+
+
+def update_organization(
+    org: Organization, *, session: Session, **fields: Any
+) -> dict[str, list[Any]]:
+    """Change fields of *org*; returns ``{field: [before, after]}`` (empty if nothing changed).
+
+    ``None`` or ``""`` clears an optional field.
+    """
+    values = checked_values(clean_organization, fields, f"organization {org.acronym}")
+    for field in ORG_REQUIRED:
+        if field in values and not values[field]:
+            raise ValidationError(
+                f"organization {org.acronym}: {field} cannot be empty", [f"{field}: is required"]
+            )
+    if "kind" in values and values["kind"] is None:
+        values["kind"] = OrgKind.OTHER
+    if "acronym" in values and values["acronym"].casefold() != org.acronym_key:
+        other = org_by_acronym(session, values["acronym"])
+        if other is not None:
+            raise ConflictError(
+                f"organization {other.acronym} already exists: merge them",
+                hint=f"orgs merge {other.acronym} {org.acronym}",
+            )
+    if "name" in values:
+        other = find_organization(session, values["name"])
+        if other is not None and other.id != org.id:
+            raise ConflictError(f"organization {other.acronym} already has that name")
+    changes = apply_changes(org, values)
+    if changes:
+        session.flush()
+        record_activity(
+            session,
+            action="update",
+            entity="organization",
+            entity_id=org.id,
+            organization_id=org.id,
+            summary=f"edited organization {org.acronym}: {', '.join(changes)}",
+            changes=changes,
+        )
+    return changes
+
+
+def list_organizations(
+    *,
+    session: Session,
+    region: str | Region | None = None,
+    kind: str | OrgKind | None = None,
+    tag: str | None = None,
+    language: str | None = None,
+    search: str | None = None,
+    archived: bool = False,
+    load_contacts: bool = False,
+) -> list[Organization]:
+    """Organizations matching every filter given, by acronym.
+
+    *search* looks in the acronym and name of the organization and in the
+    name, position and e-mail of its contacts; archived ones appear only if
+    *archived*. *load_contacts* loads each one's contacts in the same go.
+    """
+    stmt = sa.select(Organization)
+    if load_contacts:
+        stmt = stmt.options(selectinload(Organization.contacts))
+    if region:
+        stmt = stmt.where(Organization.region == parse_or_fail(parse_region, region, "region"))
+    if kind:
+        stmt = stmt.where(Organization.kind == parse_or_fail(parse_org_kind, kind, "kind"))
+    if not archived:
+        stmt = stmt.where(Organization.archived_at.is_(None))
+    lang = parse_or_fail(parse_language, language, "language") if language else None
+    tag_key = tag.strip().casefold() if tag else None
+    needle = search.strip().casefold() if search else None
+    via_contacts: set[int] = set()
+    if needle:
+        rows = session.execute(
+            sa.select(Contact.organization_id, Contact.name, Contact.position, Contact.email).where(
+                Contact.forgotten_at.is_(None)
+            )
+        )
+        via_contacts = {row[0] for row in rows if matches_any(row[1:], needle)}
+    out = []
+    for org in session.scalars(stmt.order_by(Organization.acronym_key)):
+        if lang and lang not in (org.languages or []):
+            continue
+        if tag_key and tag_key not in {t.casefold() for t in org.tags or []}:
+            continue
+        if (
+            needle
+            and org.id not in via_contacts
+            and not matches_any([org.acronym, org.name], needle)
+        ):
+            continue
+        out.append(org)
+    return out
+
+
+def contact_counts(session: Session, *, archived: bool = False) -> dict[int, int]:
+    """Number of contacts per organization id (archived ones only if *archived*)."""
+    stmt = sa.select(Contact.organization_id, sa.func.count()).group_by(Contact.organization_id)
+    if not archived:
+        stmt = stmt.where(Contact.archived_at.is_(None), Contact.forgotten_at.is_(None))
+    return dict(session.execute(stmt).all())
+
+
+def org_references(session: Session, org: Organization) -> dict[str, int]:
+    """How many letters and responses point at *org* (or at its contacts)."""
+    letters = session.scalar(
+        sa.select(sa.func.count()).select_from(Letter).where(Letter.organization_id == org.id)
+    )
+    responses = session.scalar(
+        sa.select(sa.func.count()).select_from(Response).where(Response.organization_id == org.id)
+    )
+    return {"letters": letters or 0, "responses": responses or 0}
+
+
+def remove_organization(org: Organization, *, session: Session, force: bool = False) -> str:
+    """Delete *org* and its contacts, or archive them when history points at them.
+
+    Returns ``"removed"`` or ``"archived"``. Without *force*, an organization
+    with letters or responses is refused (:class:`ConflictError`).
+    """
+    refs = org_references(session, org)
+    campaigns = _recipient_of(session, org.id)
+    if refs["letters"] or refs["responses"] or campaigns:
+        if not force:
+            if refs["letters"] or refs["responses"]:
+                raise ConflictError(
+                    f"organization {org.acronym} has {refs['letters']} letter(s) and "
+                    f"{refs['responses']} response(s); use --force to archive it instead"
+                )
+            raise ConflictError(
+                f"organization {org.acronym} is a recipient of campaign(s) "
+                f"{', '.join(campaigns)}: take it out first (`outreach campaigns "
+                f"remove-recipients {campaigns[0]} {org.acronym}`), or use --force to "
+                "archive it instead"
+            )
+        if org.archived_at is not None:
+            return "archived"  # already: nothing to change or to log
+        now = utcnow()
+        org.archived_at = now
+        for contact in org.contacts:
+            contact.archived_at = contact.archived_at or now
+        session.flush()
+        record_activity(
+            session,
+            action="archive",
+            entity="organization",
+            entity_id=org.id,
+            organization_id=org.id,
+            summary=f"archived organization {org.acronym} and its {len(org.contacts)} contact(s)",
+            changes={"archived_at": [None, now.isoformat()]},
+        )
+        return "archived"
+    record = org_record(org)
+    contacts = [contact_record(c) for c in org.contacts]
+    for contact in list(org.contacts):
+        session.delete(contact)
+    org_id = org.id
+    session.delete(org)
+    session.flush()
+    record_activity(
+        session,
+        action="remove",
+        entity="organization",
+        entity_id=org_id,
+        organization_id=org_id,
+        summary=f"removed organization {record['acronym']} and {len(contacts)} contact(s)",
+        changes={k: [json_value(v), None] for k, v in record.items() if v not in (None, [])},
+    )
+    return "removed"
+
+
+def _recipient_of(session: Session, org_id: int) -> list[str]:
+    """Slugs of the campaigns that have the organization among their recipients."""
+    return list(
+        session.scalars(
+            sa.select(Campaign.slug)
+            .join(CampaignRecipient, CampaignRecipient.campaign_id == Campaign.id)
+            .where(CampaignRecipient.organization_id == org_id)
+            .order_by(Campaign.slug)
+        )
+    )
+
+
+def _move_recipients(session: Session, drop_id: int, keep_id: int) -> int:
+    """Campaign recipient rows of *drop_id* go to *keep_id*; where both were
+    recipients of the same campaign, *keep_id*'s row stays (taking the
+    duplicate's chosen contact if it had none)."""
+    rows = session.scalars(
+        sa.select(CampaignRecipient).where(
+            CampaignRecipient.organization_id.in_([drop_id, keep_id])
+        )
+    ).all()
+    kept = {r.campaign_id: r for r in rows if r.organization_id == keep_id}
+    moved = 0
+    for row in rows:
+        if row.organization_id != drop_id:
+            continue
+        mine = kept.get(row.campaign_id)
+        if mine is None:
+            row.organization_id = keep_id
+        else:
+            if mine.contact_id is None and row.contact_id is not None:
+                mine.contact_id = row.contact_id
+            session.delete(row)
+        moved += 1
+    session.flush()
+    return moved
+
+
+def merge_organizations(
+    keep: Organization, drop: Organization, *, session: Session
+) -> dict[str, int]:
+    """Fold *drop* into *keep*: its contacts, letters, responses and activity move
+    to *keep*; fields *keep* lacks are taken from *drop*; *drop* is deleted.
+
+    Returns how many rows of each kind moved.
+    """
+    if keep.id == drop.id:
+        raise ConflictError("cannot merge an organization with itself")
+    fill = fill_from(
+        keep, drop, ORG_FIELDS, skip=("acronym", "name"), empty=(None, "", OrgKind.OTHER)
+    )
+    session.flush()
+    # One primary contact: the kept organization's, if it has one.
+    keep_primary = session.scalar(
+        sa.select(Contact)
+        .where(Contact.organization_id == keep.id, Contact.is_primary.is_(True))
+        .order_by(Contact.id)
+        .limit(1)
+    )
+    moved = {
+        "contacts": move_rows(session, Contact, Contact.organization_id, drop.id, keep.id),
+        "letters": move_rows(session, Letter, Letter.organization_id, drop.id, keep.id),
+        "responses": move_rows(session, Response, Response.organization_id, drop.id, keep.id),
+        "campaigns": _move_recipients(session, drop.id, keep.id),
+        "activity": move_rows(session, Activity, Activity.organization_id, drop.id, keep.id),
+    }
+    dropped = org_record(drop)
+    drop_id = drop.id
+    session.expire_all()  # the bulk updates above bypassed the loaded objects
+    session.delete(drop)
+    session.flush()
+    if keep_primary is not None:
+        only_primary(session, keep_primary)
+    changes = apply_changes(keep, fill)
+    session.flush()
+    record_merge(
+        session,
+        entity="organization",
+        entity_id=keep.id,
+        organization_id=keep.id,
+        what=f"organization {dropped['acronym']} (#{drop_id}) into {keep.acronym}",
+        moved=moved,
+        dropped=dropped,
+        changes=changes,
+    )
+    return moved

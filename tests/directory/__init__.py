@@ -1,0 +1,1 @@
+"""Tests of outreach.directory: organizations, contacts, their files and history."""
