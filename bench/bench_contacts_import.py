@@ -93,7 +93,7 @@ def count_contacts(db: str) -> int:
     with database.session() as session:
         import sqlalchemy as sa
 
-        from outreach.models import Contact
+        from outreach.schema.models import Contact
 
         n = session.scalar(sa.select(sa.func.count()).select_from(Contact))
     database.dispose()

@@ -28,8 +28,15 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from outreach.db import Database
-from outreach.models import Campaign, CampaignRecipient, Contact, Dialogue, Letter, Organization
-from outreach.types import utcnow
+from outreach.schema.models import (
+    Campaign,
+    CampaignRecipient,
+    Contact,
+    Dialogue,
+    Letter,
+    Organization,
+)
+from outreach.schema.types import utcnow
 
 N = 10_000
 LANGS = ["en", "fr", "es", "ar", "pt"]

@@ -54,8 +54,8 @@ def seed(url: str, letters: int) -> None:
     import sqlalchemy as sa
 
     from outreach.db import Database
-    from outreach.models import Campaign, Contact, Letter, Organization
-    from outreach.types import utcnow
+    from outreach.schema.models import Campaign, Contact, Letter, Organization
+    from outreach.schema.types import utcnow
 
     db = Database(url, check_schema=False)
     db.init()

@@ -1,6 +1,6 @@
 """Alembic environment for outreach.
 
-The metadata comes from ``outreach.models``. The database comes from the
+The metadata comes from ``outreach.schema.models``. The database comes from the
 caller: a connection handed in as ``config.attributes["connection"]`` (what
 ``outreach init`` and ``outreach db`` do), else ``sqlalchemy.url`` in the
 config, else ``-x db=URL`` or ``$OUTREACH_DATABASE_URL`` on the ``alembic``
@@ -12,7 +12,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Engine
 
-from outreach.models import Base
+from outreach.schema.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -7,7 +7,7 @@ first use, so ``import outreach`` and ``outreach --help`` stay fast.
     >>> db = outreach.Database("campaign.db")      # doctest: +SKIP
     >>> db.init()                                  # doctest: +SKIP
     >>> with db.session() as session:              # doctest: +SKIP
-    ...     session.scalars(select(outreach.models.Organization)).all()
+    ...     session.scalars(select(outreach.schema.models.Organization)).all()
 """
 
 from __future__ import annotations
@@ -31,15 +31,15 @@ from outreach.errors import (
 _LAZY = {
     "Database": "outreach.db",
     "database_url": "outreach.config",
-    "models": "outreach.models",
-    "record_activity": "outreach.activity",
+    "models": "outreach.schema.models",
+    "record_activity": "outreach.db.activity",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from outreach import models
-    from outreach.activity import record_activity
     from outreach.config import database_url
     from outreach.db import Database
+    from outreach.db.activity import record_activity
+    from outreach.schema import models
 
 __all__ = [
     "ConfigurationError",

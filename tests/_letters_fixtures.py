@@ -8,7 +8,7 @@ from pathlib import Path
 
 from outreach.campaigns import add_dialogue, add_recipients, create_campaign
 from outreach.db import Database
-from outreach.models import Contact, Organization, OrgKind, Region
+from outreach.schema.models import Contact, Organization, OrgKind, Region
 
 ORGS = [
     # acronym, name, kind, region, languages, contact language, e-mail

@@ -25,7 +25,7 @@ from click.testing import CliRunner, Result
 
 from outreach.cli import cli
 from outreach.db import Database, make_engine
-from outreach.models import Base
+from outreach.schema.models import Base
 
 TEST_URL_ENV = "OUTREACH_TEST_DATABASE_URL"
 
@@ -225,7 +225,7 @@ def run_in_fresh_python(*args: str) -> tuple[Any, bool]:
         "    cli.main(args, prog_name='outreach')\n"
         "except SystemExit:\n"
         "    pass\n"
-        "print('ORM', 'sqlalchemy.orm' in sys.modules or 'outreach.models' in sys.modules)\n"
+        "print('ORM', 'sqlalchemy.orm' in sys.modules or 'outreach.schema.models' in sys.modules)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     return done, "ORM True" in done.stdout

@@ -18,7 +18,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from outreach.db import Database
-from outreach.models import (
+from outreach.schema.models import (
     Campaign,
     Channel,
     Contact,

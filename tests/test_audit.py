@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from outreach.models import Activity, InboundMessage, Letter, LetterStatus, Response
+from outreach.schema.models import Activity, InboundMessage, Letter, LetterStatus, Response
 
 from .mailfixtures import smtp_server
 

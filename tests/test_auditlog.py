@@ -9,10 +9,10 @@ import json
 
 import pytest
 
-from outreach import models as m
 from outreach.auditlog import activity_log, parse_since
 from outreach.db import Database
 from outreach.errors import NotFoundError, ValidationError
+from outreach.schema import models as m
 
 UTC = dt.UTC
 

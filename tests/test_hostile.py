@@ -41,8 +41,8 @@ from outreach.campaigns import create_campaign
 from outreach.db import make_engine
 from outreach.errors import OutreachError
 from outreach.letters import generate, preview
-from outreach.models import Base, Letter, Organization
 from outreach.render import letter_stems, safe_stem
+from outreach.schema.models import Base, Letter, Organization
 from outreach.templating import make_environment
 
 from ._letters_fixtures import ORGS, seed
@@ -983,7 +983,7 @@ HOSTILE_ACRONYMS = [
 def _add_raw_orgs(db, acronyms) -> list[str]:
     """Organizations straight into the table (as another tool or an old
     version might have left them), each with a contact and a place in ``tp``."""
-    from outreach.models import CampaignRecipient, Contact
+    from outreach.schema.models import CampaignRecipient, Contact
 
     added = []
     with db.session() as s:
@@ -1039,7 +1039,7 @@ def test_file_names_from_acronyms_stay_in_the_out_folder(world, run):
 @given(names=st.lists(st.text(max_size=80), min_size=1, max_size=8))
 def test_file_name_stems_are_always_plain_and_unique(names):
     """Property of the function every output path goes through."""
-    from outreach.letters import LetterDoc
+    from outreach.render.doc import LetterDoc
 
     docs = []
     for i, name in enumerate(names):

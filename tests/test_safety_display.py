@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from outreach.models import Contact, Organization
 from outreach.safetext import for_terminal, for_xml
+from outreach.schema.models import Contact, Organization
 
 from ._letters_fixtures import seed
 
@@ -89,7 +89,7 @@ def test_docx_with_control_characters_in_every_field_is_written(db, run, tmp_pat
 
 
 def test_docx_renderer_strips_what_xml_forbids():
-    from outreach.letters import LetterDoc
+    from outreach.render.doc import LetterDoc
     from outreach.render.docx import to_docx
 
     doc = LetterDoc(

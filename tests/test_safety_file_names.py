@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 
 from outreach.attachments import safe_filename
 from outreach.files import WINDOWS_RESERVED, is_windows_reserved, portable_filename
-from outreach.models import (
+from outreach.render import letter_stems, safe_stem
+from outreach.schema.models import (
     Attachment,
     CampaignRecipient,
     Contact,
@@ -30,7 +31,6 @@ from outreach.models import (
     Organization,
     OrgKind,
 )
-from outreach.render import letter_stems, safe_stem
 
 from ._letters_fixtures import seed
 
@@ -138,7 +138,7 @@ def test_long_attachment_names_fit_in_255_bytes_and_keep_the_extension(unit: str
 
 
 def _doc(acronym: str, org_id: int, round_: int = 0):
-    from outreach.letters import LetterDoc
+    from outreach.render.doc import LetterDoc
 
     doc = LetterDoc.__new__(LetterDoc)
     doc.acronym, doc.organization_id, doc.round = acronym, org_id, round_

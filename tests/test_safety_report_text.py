@@ -26,7 +26,7 @@ from click.testing import CliRunner
 from outreach.cli import cli
 from outreach.csvcells import csv_text
 from outreach.db import Database
-from outreach.models import Campaign, CampaignStatus, Dialogue, OrgKind, Region, Stance
+from outreach.schema.models import Campaign, CampaignStatus, Dialogue, OrgKind, Region, Stance
 
 from .reports._fixtures import AS_OF, Builder
 

@@ -18,7 +18,7 @@ from .conftest import row_counts, table_dump
 def _letters(db: Database) -> dict[str, tuple[str, str, str]]:
     from sqlalchemy import select
 
-    from outreach.models import Letter, Organization
+    from outreach.schema.models import Letter, Organization
 
     with db.session() as s:
         rows = s.execute(

@@ -26,7 +26,7 @@ from outreach.reports.status import (
     is_overdue,
     recipient_rows,
 )
-from outreach.types import utcnow
+from outreach.schema.types import utcnow
 
 if TYPE_CHECKING:  # the ORM is not loaded for a report
     from sqlalchemy.orm import Session

@@ -27,7 +27,7 @@ from outreach.reports.labels import (
     region_label,
 )
 from outreach.safetext import for_terminal
-from outreach.types import utcnow
+from outreach.schema.types import utcnow
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
     from outreach.reports.dialogue import DialogueReport

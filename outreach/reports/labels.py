@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from outreach.enums import REGION_LABELS, OrgKind, Region, Stance
+from outreach.schema.enums import REGION_LABELS, OrgKind, Region, Stance
 
 KIND_LABELS = {
     OrgKind.REGIONAL.value: "Regional",

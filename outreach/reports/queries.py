@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from outreach import tables as _tables
-from outreach.enums import LetterStatus, Stance
 from outreach.errors import NotFoundError
+from outreach.schema import tables as _tables
+from outreach.schema.enums import LetterStatus, Stance
 
 if TYPE_CHECKING:  # the ORM is not loaded for a report
     from sqlalchemy.orm import Session
 
-# The reports query Core tables (outreach.tables): no ORM objects are
+# The reports query Core tables (outreach.schema.tables): no ORM objects are
 # loaded and the ORM itself is not imported, which keeps a report fast from a
 # cold start.
 LETTERS = _tables.letters.c

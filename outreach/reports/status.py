@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from outreach.enums import LetterStatus, OrgKind, Region, Stance
 from outreach.reports.labels import kind_label, region_label
 from outreach.reports.queries import (
     CAMPAIGNS,
@@ -52,7 +51,8 @@ from outreach.reports.queries import (
     utc_day,
     whole_days,
 )
-from outreach.types import utcnow
+from outreach.schema.enums import LetterStatus, OrgKind, Region, Stance
+from outreach.schema.types import utcnow
 
 if TYPE_CHECKING:  # the ORM is not loaded for a report
     from sqlalchemy.orm import Session

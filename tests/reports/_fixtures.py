@@ -8,7 +8,7 @@ import itertools
 import re
 
 from outreach.db import Database
-from outreach.models import (
+from outreach.schema.models import (
     Campaign,
     CampaignStatus,
     Channel,

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from outreach.db import Database
-from outreach.models import (
+from outreach.schema.models import (
     Campaign,
     CampaignStatus,
     Channel,

@@ -79,7 +79,8 @@ with db.read() as s:
         render_status(status_report(s, campaign="tp-2012"), fmt)
         render_dialogue(dialogue_report(s, dialogue="ga-2012"), fmt)
         render_history(history_report(s, org="AU"), fmt)
-heavy = ("matplotlib", "jinja2", "outreach.reports.html", "sqlalchemy.orm", "outreach.models")
+heavy = ("matplotlib", "jinja2", "outreach.reports.html",
+         "sqlalchemy.orm", "outreach.schema.models")
 print("LOADED", sorted(m for m in heavy if m in sys.modules))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from outreach.db import Database
-from outreach.models import Campaign, Organization
 from outreach.reports.history import history_report
 from outreach.reports.status import status_report
+from outreach.schema.models import Campaign, Organization
 
 from ._fixtures import EXPECTED_ROWS, NOW
 
@@ -73,7 +73,7 @@ def test_overdue_threshold_is_adjustable(fixture_db: Database) -> None:
 
 
 def test_listed_recipient_without_a_letter_counts_as_not_sent(fixture_db: Database) -> None:
-    from outreach import models
+    from outreach.schema import models
 
     recipient = getattr(models, "CampaignRecipient", None)
     if recipient is None:

@@ -206,8 +206,8 @@ def test_upgrade_keeps_every_row(empty_db_url: str) -> None:
 def test_fast_revision_reader_agrees_with_alembic() -> None:
     from alembic.script import ScriptDirectory
 
-    from outreach import db as db_module
+    from outreach.db import migrations as db_module
 
-    script = ScriptDirectory.from_config(db_module._alembic_config())
+    script = ScriptDirectory.from_config(db_module.alembic_config())
     assert db_module.head_revision() == script.get_current_head()
     assert db_module.known_revisions() == {s.revision for s in script.walk_revisions()}

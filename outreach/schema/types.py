@@ -1,4 +1,5 @@
-"""Column types shared by the models."""
+"""Column types of the schema (:mod:`outreach.schema.tables`) and the value
+helpers that go with them."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """The enumerations of the schema, stored as their values (what users type).
 
-Kept apart from :mod:`outreach.models` so that code which only reads tables
-(the reports) need not load the ORM.
+Plain Python, importable without SQLAlchemy: the tables
+(:mod:`outreach.schema.tables`) store them, and code that only compares or
+prints them needs nothing more.
 """
 
 import enum
@@ -82,3 +83,14 @@ class Stance(enum.StrEnum):
     NEUTRAL = "neutral"
     DECLINE = "decline"
     OTHER = "other"
+
+
+class InboundStatus(enum.StrEnum):
+    #: Matched automatically to an organization when imported: a response was made.
+    MATCHED = "matched"
+    #: Not matched: waiting for a coordinator (``outreach responses unmatched``).
+    UNMATCHED = "unmatched"
+    #: Matched by hand (``outreach responses assign``).
+    ASSIGNED = "assigned"
+    #: Set aside by hand (``outreach responses ignore``): spam, bounces, noise.
+    IGNORED = "ignored"

@@ -1,4 +1,5 @@
-"""Database access: engines, sessions, schema checks and migrations.
+"""Database access: engines, units of work (sessions and connections) and
+the schema check; the migrations themselves are in :mod:`outreach.db.migrations`.
 
 :class:`Database` is the library's entry point::
 
@@ -14,8 +15,6 @@ Service functions take that ``session`` and never commit; whoever opened it
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from outreach.config import ACTOR_KEY, current_user, database_url, mask_url, redact
+from outreach.db import migrations
 from outreach.errors import DatabaseError, SchemaError
+from outreach.schema import tables
 
 if TYPE_CHECKING:  # the ORM loads on the first session, not on import
     from sqlalchemy.orm import Session, sessionmaker
@@ -45,15 +46,6 @@ SQLITE_PAGE_SIZE = 16_384
 #: so two coordinators' imports never race each other into a unique violation.
 #: (Advisory locks are per database; the number spells "outreach".)
 PG_WRITE_LOCK_KEY = 0x6F75747265616368
-
-
-@dataclass(frozen=True)
-class Revision:
-    revision: str
-    down_revision: str | None
-    doc: str
-    is_head: bool
-    is_current: bool
 
 
 @dataclass(frozen=True)
@@ -121,69 +113,6 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("pool_pre_ping", True)
         return sa.create_engine(sa_url, **kwargs)
     raise DatabaseError(f"unsupported database {mask_url(url)}: use SQLite or PostgreSQL")
-
-
-def _alembic_config(connection: Connection | None = None, url: str | None = None) -> Any:
-    from alembic.config import Config
-
-    from outreach.resources import migrations_path
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(migrations_path()))
-    if url is not None:
-        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    if connection is not None:
-        cfg.attributes["connection"] = connection
-    return cfg
-
-
-_script_cache: dict[str, Any] = {}
-
-
-def _script_directory() -> Any:
-    if "script" not in _script_cache:
-        from alembic.script import ScriptDirectory
-
-        _script_cache["script"] = ScriptDirectory.from_config(_alembic_config())
-    return _script_cache["script"]
-
-
-_REVISION_RE = re.compile(r"^revision(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", re.M)
-_DOWN_RE = re.compile(r"^down_revision(?::[^=]*)?=\s*(None|['\"]([^'\"]+)['\"])", re.M)
-
-
-def _revision_graph() -> dict[str, str | None]:
-    """revision -> down_revision, read straight from the migration files.
-
-    Checking the schema happens on every command, so this avoids importing
-    Alembic (about 0.1 s); ``tests/test_migrations.py`` checks that it agrees
-    with Alembic's own reading of the scripts.
-    """
-    if "graph" not in _script_cache:
-        from outreach.resources import migrations_path
-
-        graph: dict[str, str | None] = {}
-        for path in sorted((migrations_path() / "versions").glob("*.py")):
-            text = path.read_text(encoding="utf-8")
-            rev, down = _REVISION_RE.search(text), _DOWN_RE.search(text)
-            if rev is None or down is None:
-                raise SchemaError(f"cannot read migration {path.name}; reinstall outreach")
-            graph[rev.group(1)] = down.group(2)
-        _script_cache["graph"] = graph
-    return _script_cache["graph"]
-
-
-def head_revision() -> str:
-    """The schema revision this version of outreach expects."""
-    graph = _revision_graph()
-    heads = sorted(set(graph) - {down for down in graph.values() if down})
-    if len(heads) != 1:  # pragma: no cover - guarded by tests/test_migrations.py
-        raise SchemaError(f"outreach ships several migration heads {heads}; reinstall outreach")
-    return heads[0]
-
-
-def known_revisions() -> set[str]:
-    return set(_revision_graph())
 
 
 class Database:
@@ -330,6 +259,45 @@ class Database:
             finally:
                 trans.rollback()
 
+    # -- durable steps (sending) ---------------------------------------------
+
+    @contextlib.contextmanager
+    def durable(self) -> Iterator[Connection]:
+        """A connection for a run of many small units of work, each committed
+        durably before the next (:meth:`step`): what sending's at-most-once
+        protocol needs, where a letter's state change must survive this
+        process dying and a crash of the machine or the database server.
+
+        On SQLite the writes are synced to disk at each commit (``synchronous =
+        FULL``, for the connection's lifetime here) and each step takes the
+        write lock at its start (``BEGIN IMMEDIATE``). What the connection
+        holds across steps (PostgreSQL advisory locks) is the caller's.
+        """
+        with self.connect() as conn:
+            if self.is_sqlite:
+                # Outside any transaction: straight on the driver's connection.
+                conn.connection.driver_connection.execute("PRAGMA synchronous = FULL")
+                conn.execution_options(outreach_begin="IMMEDIATE")
+            try:
+                yield conn
+            finally:
+                if self.is_sqlite:
+                    conn.rollback()
+                    conn.connection.driver_connection.execute("PRAGMA synchronous = NORMAL")
+
+    @staticmethod
+    @contextlib.contextmanager
+    def step(conn: Connection) -> Iterator[Connection]:
+        """One short unit of work on a :meth:`durable` connection: committed
+        when the block ends, rolled back on error (the transaction begins
+        with the block's first statement)."""
+        try:
+            yield conn
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+
     # -- schema --------------------------------------------------------------
 
     def current_revision(self) -> str | None:
@@ -355,13 +323,13 @@ class Database:
                     f"{self.safe_url} has no outreach schema yet: run `outreach init`"
                 )
             rev = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
-        head = head_revision()
+        head = migrations.head_revision()
         if rev == head:
             self._schema_checked = True
             return
         if rev is None:
             raise SchemaError(f"{self.safe_url} has no schema revision: run `outreach init`")
-        if rev in known_revisions():
+        if rev in migrations.known_revisions():
             raise SchemaError(
                 f"the database schema is at revision {rev}, older than this outreach "
                 f"({head}): run `outreach db upgrade`"
@@ -371,36 +339,26 @@ class Database:
             "upgrade outreach (pip install -U outreach)"
         )
 
-    def _run_alembic(self, fn: Any, *args: Any) -> None:
-        from alembic.util.exc import CommandError
-
+    def _run_alembic(self, command_name: str, revision: str) -> None:
         self._may_create = True
         with self.connect() as conn:
-            cfg = _alembic_config(connection=conn)
-            try:
-                fn(cfg, *args)
-            except CommandError as exc:
-                raise SchemaError(str(exc)) from None
+            migrations.run(conn, command_name, revision)
             conn.commit()
         self._schema_checked = False
 
     def upgrade(self, revision: str = "head") -> None:
         """Bring the schema up to *revision* (default: the newest)."""
-        from alembic import command
-
         current = self.current_revision()
-        if current is not None and current not in known_revisions():
+        if current is not None and current not in migrations.known_revisions():
             raise SchemaError(
                 f"the database schema ({current}) is newer than this outreach knows: "
                 "upgrade outreach (pip install -U outreach)"
             )
-        self._run_alembic(command.upgrade, revision)
+        self._run_alembic("upgrade", revision)
 
     def downgrade(self, revision: str) -> None:
         """Take the schema down to *revision* (``base`` drops every table)."""
-        from alembic import command
-
-        self._run_alembic(command.downgrade, revision)
+        self._run_alembic("downgrade", revision)
 
     def init(self) -> bool:
         """Create the schema, or upgrade it to the newest; safe to run again.
@@ -411,45 +369,28 @@ class Database:
         before = self.current_revision()
         if before is None:
             with self.connect() as conn:
-                tables = sa.inspect(conn).get_table_names()
-            if tables:
+                existing = sa.inspect(conn).get_table_names()
+            if existing:
                 raise SchemaError(
                     f"{self.safe_url} is not an outreach database (it has other tables); "
                     "choose another --db"
                 )
         self.upgrade("head")
-        return before != head_revision()
+        return before != migrations.head_revision()
 
-    def history(self) -> list[Revision]:
+    def history(self) -> list[migrations.Revision]:
         """Every migration, newest first."""
-        current = self.current_revision()
-        heads = set(_script_directory().get_heads())
-        out = []
-        for script in _script_directory().walk_revisions():
-            down = script.down_revision
-            out.append(
-                Revision(
-                    revision=script.revision,
-                    down_revision=down if isinstance(down, str) or down is None else ",".join(down),
-                    doc=(script.doc or "").strip(),
-                    is_head=script.revision in heads,
-                    is_current=script.revision == current,
-                )
-            )
-        return out
+        return migrations.history(self.current_revision())
 
     def info(self) -> DatabaseInfo:
         """What ``outreach info`` shows: the database, its revision and row counts."""
-        from outreach.models import TABLES
-
         if self.path is not None and not self.path.exists():
             raise SchemaError(f"no database at {self.path}: run `outreach init --db {self.path}`")
         revision = self.current_revision()
         counts: dict[str, int] = {}
         if revision is not None:
             with self.connect() as conn:
-                for model in TABLES:
-                    table = model.__table__
+                for table in tables.TABLES:
                     counts[table.name] = conn.execute(
                         sa.select(sa.func.count()).select_from(table)
                     ).scalar_one()
@@ -457,7 +398,7 @@ class Database:
             url=self.safe_url,
             backend=self.backend,
             revision=revision,
-            head=head_revision(),
+            head=migrations.head_revision(),
             counts=counts,
         )
 
@@ -481,10 +422,3 @@ def _pg_write_lock(conn: Connection) -> None:
 def _first_line(exc: BaseException | None) -> str:
     text = str(exc or "").strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-def to_utc(value: dt.datetime) -> dt.datetime:
-    """Make *value* timezone-aware UTC (naive values are taken as UTC)."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)

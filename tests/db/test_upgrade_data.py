@@ -2,7 +2,7 @@
 goes up one revision at a time, down again and up again, and after every step
 each row still holds exactly the values it had.
 
-``tests/test_migrations.py::test_upgrade_keeps_every_row`` checks that row ids
+``tests/db/test_migrations.py::test_upgrade_keeps_every_row`` checks that row ids
 survive; this test checks every column of every row (with accents, Arabic,
 JSON, dates, NULLs), fills each revision's new tables as they appear so that
 their rows are carried through the later steps too, and finally reads every
@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from outreach.db import Database
-from outreach.models import TABLES, Base
+from outreach.schema.models import TABLES, Base
 
 ROWS = 3
 TEXT = "Organización — الأمانة العامة — Secrétariat"
@@ -145,8 +145,8 @@ def test_every_value_survives_each_upgrade_and_downgrade(empty_db_url: str) -> N
         snapshots[after_rev] = _snapshot(db)
 
     head = snapshots[revisions[-1]]
-    assert {m.__tablename__ for m in TABLES} <= set(head)
-    assert all(len(head[m.__tablename__]) == ROWS for m in TABLES), "a table was left empty"
+    assert {m.__table__.name for m in TABLES} <= set(head)
+    assert all(len(head[m.__table__.name]) == ROWS for m in TABLES), "a table was left empty"
     if "default_language" in head["campaigns"][0]:
         # The column 0002 added has its default on rows older than it.
         assert {r["default_language"] for r in head["campaigns"]} <= {"en", "ar", "fr", "es"}
@@ -162,6 +162,6 @@ def test_every_value_survives_each_upgrade_and_downgrade(empty_db_url: str) -> N
     with db.session() as session:
         for model in TABLES:
             rows = session.scalars(sa.select(model)).all()
-            if model.__tablename__ in first:
-                assert len(rows) == ROWS, model.__tablename__
+            if model.__table__.name in first:
+                assert len(rows) == ROWS, model.__table__.name
     db.dispose()

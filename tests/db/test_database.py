@@ -8,12 +8,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from outreach import models as m
-from outreach.activity import record_activity
 from outreach.config import database_url, mask_url
 from outreach.db import Database, make_engine
+from outreach.db.activity import record_activity
+from outreach.schema import models as m
 
-from .conftest import BACKEND, row_counts
+from ..conftest import BACKEND, row_counts
 
 
 def _org(acronym: str = "AU", **kw) -> m.Organization:
