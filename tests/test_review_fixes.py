@@ -18,7 +18,7 @@ from outreach.directory import (
     merge_organizations,
 )
 from outreach.errors import ConflictError
-from outreach.models import (
+from outreach.schema.models import (
     Campaign,
     CampaignRecipient,
     Contact,
@@ -30,7 +30,7 @@ from outreach.models import (
 
 from .conftest import row_counts, table_dump
 from .directory._fixtures import _letter_and_response, directory  # noqa: F401
-from .test_responses import SENT_ON, mail, sent_campaign, store_dir, write_mbox  # noqa: F401
+from .responses._fixtures import SENT_ON, mail, sent_campaign, store_dir, write_mbox  # noqa: F401
 
 
 def _recipient(db, slug: str, acronym: str, contact_ref=None) -> None:

@@ -25,12 +25,12 @@ import pytest
 import sqlalchemy as sa
 
 from outreach.attachments import AttachmentStore
-from outreach.backup import backup
+from outreach.backup.write import backup
 from outreach.db import Database
 
 from ._letters_fixtures import seed
+from .backup._fixtures import _resealed, _rewrite, fill
 from .conftest import BACKEND, table_dump
-from .test_backup import _resealed, _rewrite, fill
 
 
 @pytest.fixture
