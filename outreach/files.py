@@ -27,7 +27,7 @@ import re
 import stat
 import tempfile
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -168,6 +168,24 @@ def atomic_output(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def remove_leftovers(folder: str | os.PathLike[str], names: Iterable[str]) -> int:
+    """Remove the temporary files that :func:`atomic_output` left in *folder*
+    for the files *names* when a process writing them was killed half-way;
+    how many. Only for a caller that knows no one else is writing them."""
+    prefixes = {f".{_truncate_utf8(name, 200)}." for name in names}
+    removed = 0
+    for entry in os.scandir(folder):
+        name = entry.name
+        if not (name.startswith(".") and name.endswith(".tmp")):
+            continue
+        head, dot, _random = name[: -len(".tmp")].rpartition(".")
+        if dot and f"{head}." in prefixes and entry.is_file(follow_symlinks=False):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+                removed += 1
+    return removed
 
 
 def write_file(path: str | os.PathLike[str], data: bytes | str, encoding: str = "utf-8") -> Path:

@@ -4,8 +4,9 @@ the database work: making PDF and DOCX files takes no lock."""
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from outreach.errors import ValidationError
@@ -38,10 +39,36 @@ def write_files(
     """Write *docs* to the folder *out* in *formats* (with *combined*, one
     PDF of them all, named after *name*); returns the files written. All are
     rendered in memory first: a bad header or font problem writes nothing."""
-    from outreach.files import make_dirs, write_file
+    from outreach.files import make_dirs, remove_leftovers, write_file
     from outreach.render import render_outputs
 
     outputs = render_outputs(docs, formats=formats, combined=combined, name=name) if docs else []
     folder = Path(out)
     make_dirs(folder)
-    return [write_file(folder / filename, data) for filename, data in outputs]
+    with _folder_locked(folder) as alone:
+        if alone:
+            # what a run killed while writing these files left behind
+            remove_leftovers(folder, [filename for filename, _data in outputs])
+        return [write_file(folder / filename, data) for filename, data in outputs]
+
+
+@contextlib.contextmanager
+def _folder_locked(folder: Path) -> Iterator[bool]:
+    """Hold an exclusive lock on *folder* itself (``flock``, POSIX), so that
+    two commands writing letters there take turns; whether it is held."""
+    try:
+        import fcntl
+
+        fd = os.open(folder, os.O_RDONLY)
+    except (ImportError, OSError):  # pragma: no cover - Windows, or no read access
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # pragma: no cover - a file system without locks
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)

@@ -86,3 +86,19 @@ def test_write_makes_its_files_after_the_read(
     run("letters", "write", "1", "2", "--out", out, "--format", "docx")
     assert slow_files == [(True, len(ORGS))]
     assert sorted(p.suffix for p in out.iterdir()) == [".docx", ".docx"]
+
+
+def test_a_rerun_removes_what_a_killed_write_left(db: Database, run: Any, tmp_path: Path) -> None:
+    """A command killed while writing a file leaves its temporary file; the
+    next write of that file removes it, and leaves other files alone."""
+    seed(db)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".AU.md.k1ll3d00.tmp").write_text("half a letter")
+    (out / ".notes.tmp").write_text("mine")
+    (out / ".AUX.md.k1ll3d00.tmp").write_text("not a letter of this run")
+    run("letters", "generate", "--campaign", "tp", "--out", out)
+    names = sorted(p.name for p in out.iterdir())
+    assert ".AU.md.k1ll3d00.tmp" not in names
+    assert {".notes.tmp", ".AUX.md.k1ll3d00.tmp"} <= set(names)
+    assert len([n for n in names if n.endswith(".md")]) == len(ORGS)
