@@ -59,8 +59,17 @@ SENDER_KEYS = (
     "signatory",
     "signatory_title",
 )
-#: Right-to-left languages.
-RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur", "ps", "yi", "dv", "ku"})
+#: Languages written right to left: Arabic script (Arabic, Central Kurdish
+#: (Sorani), Persian, Pashto, Sindhi, Uyghur, Urdu), Hebrew script (Hebrew,
+#: Yiddish), Aramaic and Dhivehi (Thaana). The one table, for e-mail and
+#: documents alike. Not ``ku``: Kurdish without a script is Kurmanji, written
+#: in Latin letters (CLDR); Sorani is ``ckb``, and ``ku-Arab`` is right to left
+#: by its script (:data:`RTL_SCRIPTS`).
+RTL_LANGUAGES = frozenset({"ar", "arc", "ckb", "dv", "fa", "he", "ps", "sd", "ug", "ur", "yi"})
+#: Scripts written right to left (ISO 15924), for a tag that names its script
+#: (``ku-Arab``, ``pa-Arab``); a tag naming another script (``sd-Deva``) is
+#: left to right.
+RTL_SCRIPTS = frozenset({"adlm", "arab", "hebr", "nkoo", "rohg", "syrc", "thaa"})
 
 _LANG_RE = re.compile(r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?$")
 
@@ -90,7 +99,15 @@ class TemplateError(OutreachError):
 
 
 def is_rtl(language: str | None) -> bool:
-    return bool(language) and language.split("-")[0].split("_")[0].lower() in RTL_LANGUAGES
+    """Whether a letter in *language* (a BCP 47 tag such as ``ar``, ``ckb``,
+    ``ku-Arab``; ``_`` taken for ``-``) is written right to left."""
+    if not language:
+        return False
+    primary, *rest = language.replace("_", "-").lower().split("-")
+    for subtag in rest:
+        if len(subtag) == 4 and subtag.isalpha():  # the script, if the tag names one
+            return subtag in RTL_SCRIPTS
+    return primary in RTL_LANGUAGES
 
 
 def template_dirs(templates: str | os.PathLike[str] | None = None) -> list[Path]:

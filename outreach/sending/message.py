@@ -13,6 +13,7 @@ import datetime as dt
 import email.base64mime
 import email.quoprimime
 import functools
+import hashlib
 import re
 from dataclasses import dataclass
 from email.headerregistry import HeaderRegistry
@@ -25,6 +26,7 @@ from outreach.addresses import ascii_domain
 from outreach.schema.types import utcnow
 from outreach.sending import headers as mailheaders
 from outreach.sending.settings import MailIdentity
+from outreach.templating import is_rtl
 
 
 class MessageError(ValueError):
@@ -144,6 +146,14 @@ def plain_text(body: str) -> str:
     return text if text.endswith("\n") else text + "\n"
 
 
+def _boundary(message_id: str, *parts: str) -> str:
+    """The MIME boundary, made of the message itself (not at random), so that
+    the same letter makes the same bytes: in a dry run, a send and its
+    ``.eml`` file. A hash of the parts cannot occur in them."""
+    digest = hashlib.sha256("\0".join((message_id, *parts)).encode("utf-8", "surrogatepass"))
+    return f"=_outreach_{digest.hexdigest()[:40]}"
+
+
 def build_message(
     mail: LetterMail,
     identity: MailIdentity,
@@ -192,12 +202,11 @@ def build_message(
         mailheaders.put(msg, "References", mail.in_reply_to)
     language = mail.language if mail.language and _LANGUAGE_TAG.fullmatch(mail.language) else None
     if html:
-        msg.set_content(plain_text(mail.body), subtype="plain", charset="utf-8")
-        msg.add_alternative(
-            html_document(mail.body, language=language, title=mail.subject.strip()),
-            subtype="html",
-            charset="utf-8",
-        )
+        plain = plain_text(mail.body)
+        page = html_document(mail.body, language=language, title=mail.subject.strip())
+        msg.set_content(plain, subtype="plain", charset="utf-8")
+        msg.add_alternative(page, subtype="html", charset="utf-8")
+        msg.set_boundary(_boundary(message_id, plain, page))
     else:
         msg["MIME-Version"] = _header("MIME-Version", "1.0")
         msg["Content-Type"] = _header("Content-Type", 'text/plain; charset="utf-8"')
@@ -207,10 +216,6 @@ def build_message(
     if language:
         msg["Content-Language"] = _header("Content-Language", language)
     return msg
-
-
-#: Languages written right to left (the HTML part says so).
-RTL_LANGUAGES = frozenset({"ar", "arc", "ckb", "dv", "fa", "he", "ps", "sd", "ug", "ur", "yi"})
 
 
 def html_document(body: str, *, language: str | None, title: str) -> str:
@@ -226,14 +231,19 @@ def html_document(body: str, *, language: str | None, title: str) -> str:
         )
     else:
         inner = body_html(body)
-    lang = (language or "").split("-")[0].lower()
-    direction = "rtl" if lang in RTL_LANGUAGES else "ltr"
+    direction = "rtl" if is_rtl(language) else "ltr"
     lang_attr = f' lang="{escape(language, quote=True)}"' if language else ""
     return (
         f'<!DOCTYPE html>\n<html{lang_attr} dir="{direction}">\n<head>\n'
         f'<meta charset="utf-8">\n<title>{escape(title)}</title>\n</head>\n'
         f"<body>\n{inner}\n</body>\n</html>\n"
     )
+
+
+def message_bytes(msg: EmailMessage) -> bytes:
+    """The message as handed to the SMTP server, and as written to a ``.eml``
+    file: CRLF line ends, every header made from data as it was built."""
+    return msg.as_bytes(policy=msg.policy if msg.policy.linesep == "\r\n" else SMTP)
 
 
 def envelope_address(address: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -157,12 +158,36 @@ class MailIdentity:
                 f"campaign {campaign.slug} has no sender address: give --from ADDRESS "
                 f"or set {ENV_MAIL_FROM}"
             )
-        return cls(
+        return cls.from_details(
+            details,
+            signatory=campaign.signatory,
             from_address=address,
-            from_name=from_name
-            or details.get("name")
-            or details.get("organization")
-            or campaign.signatory,
+            from_name=from_name,
+            reply_to=reply_to,
+            bcc=bcc,
+            environ=env,
+        )
+
+    @classmethod
+    def from_details(
+        cls,
+        details: Mapping[str, Any],
+        *,
+        signatory: str | None,
+        from_address: str | None = None,
+        from_name: str | None = None,
+        reply_to: str | None = None,
+        bcc: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> MailIdentity:
+        """The identity made of a campaign's ``sender`` details (*details*):
+        explicit values first, then the details, then *environ*'s
+        ``OUTREACH_MAIL_REPLY_TO`` / ``_BCC``. The From name is the sender's
+        name, else its organization, else the *signatory*."""
+        env = environ or {}
+        return cls(
+            from_address=from_address or details.get("email") or "",
+            from_name=from_name or details.get("name") or details.get("organization") or signatory,
             reply_to=reply_to or details.get("reply_to") or env.get(ENV_MAIL_REPLY_TO) or None,
             bcc=bcc or details.get("bcc") or env.get(ENV_MAIL_BCC) or None,
         )

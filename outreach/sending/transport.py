@@ -13,9 +13,9 @@ import smtplib
 import ssl
 from collections.abc import Sequence
 from email.message import EmailMessage
-from email.policy import SMTP
 from typing import Any
 
+from outreach.sending.message import message_bytes
 from outreach.sending.settings import ENV_SMTP_PASSWORD, SmtpSettings
 
 
@@ -219,7 +219,7 @@ class SmtpTransport:
         self.open()
         smtp = self._smtp
         assert smtp is not None
-        data = msg.as_bytes(policy=msg.policy if msg.policy.linesep == "\r\n" else SMTP)
+        data = message_bytes(msg)
         if not from_address.isascii() or not all(r.isascii() for r in recipients):
             raise PermanentFailure("non-ASCII envelope addresses are not supported")
         warnings: list[str] = []
