@@ -63,6 +63,20 @@ def org_timeline(
     """
     if session.get(Organization, organization_id) is None:
         raise NotFoundError(f"no organization with id {organization_id}")
+    out = [
+        *_letter_entries(session, organization_id, include_unsent),
+        *_response_entries(session, organization_id),
+        *_note_entries(session, organization_id),
+    ]
+    order = {"letter": 0, "follow-up": 1, "response": 2, "note": 3}
+    out.sort(key=lambda e: (e.at, order[e.kind], e.ref_id or 0))
+    return out
+
+
+def _letter_entries(
+    session: Session, organization_id: int, include_unsent: bool
+) -> list[TimelineEntry]:
+    """Current letters and reminders, cancelled ones left out."""
     out: list[TimelineEntry] = []
     letters = session.execute(
         sa.select(
@@ -107,6 +121,12 @@ def org_timeline(
                 ref_id=r.id,
             )
         )
+    return out
+
+
+def _response_entries(session: Session, organization_id: int) -> list[TimelineEntry]:
+    """Responses, with how many attachments each has."""
+    out: list[TimelineEntry] = []
     counts = dict(
         session.execute(
             sa.select(Attachment.response_id, sa.func.count())
@@ -148,6 +168,12 @@ def org_timeline(
                 ref_id=r.id,
             )
         )
+    return out
+
+
+def _note_entries(session: Session, organization_id: int) -> list[TimelineEntry]:
+    """Coordinators' notes from the activity log."""
+    out: list[TimelineEntry] = []
     notes = session.execute(
         sa.select(Activity.id, Activity.at, Activity.actor, Activity.summary).where(
             Activity.organization_id == organization_id, Activity.action.in_(NOTE_ACTIONS)
@@ -165,8 +191,6 @@ def org_timeline(
                 actor=r.actor,
             )
         )
-    order = {"letter": 0, "follow-up": 1, "response": 2, "note": 3}
-    out.sort(key=lambda e: (e.at, order[e.kind], e.ref_id or 0))
     return out
 
 

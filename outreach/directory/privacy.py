@@ -140,62 +140,63 @@ def export_person(contact: Contact, *, session: Session) -> dict[str, Any]:
             "archived_at": json_value(contact.archived_at),
             "forgotten_at": json_value(contact.forgotten_at),
         },
-        "letters": [
-            {
-                "id": letter.id,
-                "campaign": letter.campaign.slug,
-                "round": letter.round,
-                "version": letter.version,
-                "language": letter.language,
-                "channel": json_value(letter.channel),
-                "status": json_value(letter.status),
-                "to_address": letter.to_address,
-                "subject": letter.subject,
-                "body": letter.body,
-                "created_at": json_value(letter.created_at),
-                "sent_at": json_value(letter.sent_at),
-            }
-            for letter in letters
-        ],
-        "responses": [
-            {
-                "id": response.id,
-                "campaign": response.campaign.slug if response.campaign else None,
-                "letter_id": response.letter_id,
-                "received_at": json_value(response.received_at),
-                "channel": json_value(response.channel),
-                "sender": response.sender,
-                "stance": json_value(response.stance),
-                "summary": response.summary,
-                "attachments": [a.filename for a in response.attachments],
-            }
-            for response in responses
-        ],
+        "letters": [_letter_item(letter) for letter in letters],
+        "responses": [_response_item(response) for response in responses],
         # E-mail from them read by `responses import` (matched or not).
-        "messages": [
-            {
-                "id": message.id,
-                "message_id": message.message_id,
-                "from": message.from_address,
-                "to": message.to_address,
-                "subject": message.subject,
-                "date": json_value(message.date),
-                "status": json_value(message.status),
-                "response_id": message.response_id,
-            }
-            for message in messages
-        ],
-        "activity": [
-            {
-                "at": json_value(row.at),
-                "actor": row.actor,
-                "action": row.action,
-                "summary": row.summary,
-                "changes": row.changes,
-            }
-            for row in activity
-        ],
+        "messages": [_message_item(message) for message in messages],
+        "activity": [_activity_item(row) for row in activity],
     }
 
 
-# --- history ------------------------------------------------------------------
+def _letter_item(letter: Letter) -> dict[str, Any]:
+    return {
+        "id": letter.id,
+        "campaign": letter.campaign.slug,
+        "round": letter.round,
+        "version": letter.version,
+        "language": letter.language,
+        "channel": json_value(letter.channel),
+        "status": json_value(letter.status),
+        "to_address": letter.to_address,
+        "subject": letter.subject,
+        "body": letter.body,
+        "created_at": json_value(letter.created_at),
+        "sent_at": json_value(letter.sent_at),
+    }
+
+
+def _response_item(response: Response) -> dict[str, Any]:
+    return {
+        "id": response.id,
+        "campaign": response.campaign.slug if response.campaign else None,
+        "letter_id": response.letter_id,
+        "received_at": json_value(response.received_at),
+        "channel": json_value(response.channel),
+        "sender": response.sender,
+        "stance": json_value(response.stance),
+        "summary": response.summary,
+        "attachments": [a.filename for a in response.attachments],
+    }
+
+
+def _message_item(message: InboundMessage) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "message_id": message.message_id,
+        "from": message.from_address,
+        "to": message.to_address,
+        "subject": message.subject,
+        "date": json_value(message.date),
+        "status": json_value(message.status),
+        "response_id": message.response_id,
+    }
+
+
+def _activity_item(row: Activity) -> dict[str, Any]:
+    return {
+        "at": json_value(row.at),
+        "actor": row.actor,
+        "action": row.action,
+        "summary": row.summary,
+        "changes": row.changes,
+    }

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from outreach.directory.cleaning import clean_contact, clean_organization
-from outreach.directory.fields import BOOL_FIELDS, LIST_FIELDS, ORG_FIELDS
+from outreach.directory.fields import BOOL_FIELDS, CONTACT_FIELDS, LIST_FIELDS, ORG_FIELDS
 from outreach.directory.importing.columns import Record
 from outreach.schema.models import Contact, Organization, OrgKind
 
@@ -61,24 +61,17 @@ class ImportResult:
 
 # --- planning -------------------------------------------------------------------
 
+#: The stored columns read for matching, in the order the bulk inserts build
+#: their rows: the user's fields, with the id, the organization's id and the
+#: folded keys (``organization`` is the contact's organization's acronym).
 MATCH_ORG_COLUMNS = ("id", "acronym", "acronym_key", *ORG_FIELDS[1:])
+_AFTER_EMAIL = CONTACT_FIELDS.index("email") + 1
 MATCH_CONTACT_COLUMNS = (
     "id",
     "organization_id",
-    "kind",
-    "name",
-    "position",
-    "salutation",
-    "email",
+    *CONTACT_FIELDS[1:_AFTER_EMAIL],
     "email_key",
-    "phone",
-    "postal_address",
-    "language",
-    "is_primary",
-    "do_not_contact",
-    "do_not_contact_reason",
-    "tags",
-    "notes",
+    *CONTACT_FIELDS[_AFTER_EMAIL:],
     "forgotten_at",
 )
 
@@ -303,30 +296,7 @@ class Planner:
             issues.append(("email", f"repeats line {self.seen_emails[email_key]}"))
         elif name_key and name_key in self.seen_names:
             issues.append(("name", f"repeats line {self.seen_names[name_key]} (same organization)"))
-        match = None
-        if not issues:
-            by_email = self.contacts_by_email.get(email_key) if email_key else None
-            by_name = (
-                self.contacts_by_name.get((org.id, name_key[1]))
-                if org is not None and org.id is not None and name_key
-                else None
-            )
-            if by_email and by_name and by_email is not by_name:
-                issues.append(
-                    (
-                        "email",
-                        f"belongs to contact #{by_email['id']} but the name matches "
-                        f"#{by_name['id']}; merge them first (`outreach contacts merge`)",
-                    )
-                )
-            match = by_email or by_name
-            if match is not None and self.on_match == "error" and not issues:
-                issues.append(
-                    (
-                        "email" if by_email else "name",
-                        f"contact #{match['id']} already exists (--on-match error)",
-                    )
-                )
+        match = None if issues else self._contact_match(org, email_key, name_key, issues)
         if email_key:
             self.seen_emails.setdefault(email_key, record.line)
         if name_key:
@@ -336,17 +306,7 @@ class Planner:
             return
         assert org is not None
         if org.id is None and org.values["acronym"].casefold() not in self.new_orgs:
-            org.line = record.line
-            key = org.values["acronym"].casefold()
-            self.new_orgs[key] = org
-            self.orgs_by_key[key] = org
-            self.orgs_by_name.setdefault(org.values["name"].casefold(), org)
-            self.result.count(
-                "created",
-                "organization",
-                f"{org.values['acronym']} ({org.values['name']})",
-                keep=self.keep_actions,
-            )
+            self._plan_org_of_contact(org, record.line)
         values["_org"] = org
         if match is None:
             self.new_contacts.append(values)
@@ -356,6 +316,61 @@ class Planner:
             else:
                 self.quiet_created += 1  # counted in finish(): this is the hot path
             return
+        self._plan_contact_update(record, values, org, match)
+
+    def _contact_match(
+        self,
+        org: _Org | None,
+        email_key: str | None,
+        name_key: tuple[Any, str] | None,
+        issues: list[tuple[str, str]],
+    ) -> dict[str, Any] | None:
+        """The stored contact a row matches (by e-mail, else by organization and
+        name); a contradiction between the two, or a match under ``--on-match
+        error``, goes into *issues*."""
+        by_email = self.contacts_by_email.get(email_key) if email_key else None
+        by_name = (
+            self.contacts_by_name.get((org.id, name_key[1]))
+            if org is not None and org.id is not None and name_key
+            else None
+        )
+        if by_email and by_name and by_email is not by_name:
+            issues.append(
+                (
+                    "email",
+                    f"belongs to contact #{by_email['id']} but the name matches "
+                    f"#{by_name['id']}; merge them first (`outreach contacts merge`)",
+                )
+            )
+        match = by_email or by_name
+        if match is not None and self.on_match == "error" and not issues:
+            issues.append(
+                (
+                    "email" if by_email else "name",
+                    f"contact #{match['id']} already exists (--on-match error)",
+                )
+            )
+        return match
+
+    def _plan_org_of_contact(self, org: _Org, line: int) -> None:
+        """A new organization named by a contact row (with its full name) is created."""
+        org.line = line
+        key = org.values["acronym"].casefold()
+        self.new_orgs[key] = org
+        self.orgs_by_key[key] = org
+        self.orgs_by_name.setdefault(org.values["name"].casefold(), org)
+        self.result.count(
+            "created",
+            "organization",
+            f"{org.values['acronym']} ({org.values['name']})",
+            keep=self.keep_actions,
+        )
+
+    def _plan_contact_update(
+        self, record: Record, values: dict[str, Any], org: _Org, match: dict[str, Any]
+    ) -> None:
+        """A row matching a stored contact: updated, skipped, unchanged, or refused
+        when the contact is at another organization."""
         if match["organization_id"] != org.id:
             # The address is already a contact at another organization: moving
             # the contact (with its letters and replies) is not for an import
