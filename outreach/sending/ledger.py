@@ -217,7 +217,7 @@ def _select_letters(
     organization_ids: Sequence[int] | None = None,
 ) -> list[Letter]:
     if not letter_ids and campaign_id is None:
-        raise ValidationError("name the letters: give letter ids or --campaign")
+        raise ValidationError("name the letters: give letter ids or a campaign", field="campaign")
     stmt = sa.select(Letter).where(Letter.superseded_at.is_(None)).order_by(Letter.id)
     if letter_ids:
         stmt = stmt.where(Letter.id.in_(list(letter_ids)))

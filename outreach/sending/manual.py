@@ -41,8 +41,9 @@ def mark_sent(
     channel = Channel(channel)
     if channel not in MANUAL_CHANNELS:
         raise ValidationError(
-            f"channel {channel.value!r}: mark-sent is for post, fax or hand; "
-            "e-mail letters go out with `letters send`"
+            f"{channel.value!r}: mark-sent is for post, fax or hand; e-mail letters are sent",
+            field="channel",
+            hint="letters send",
         )
     if on is None:
         sent_at = utcnow()
@@ -54,7 +55,7 @@ def mark_sent(
         # Noon UTC: the same calendar day wherever the coordinator reads it.
         sent_at = dt.datetime(on.year, on.month, on.day, 12, tzinfo=dt.UTC)
     if sent_at > utcnow() + dt.timedelta(days=1):
-        raise ValidationError(f"--on {sent_at.date()} is in the future")
+        raise ValidationError(f"{sent_at.date()} is in the future", field="on")
     letters = _select_letters(
         session,
         letter_ids=letter_ids,

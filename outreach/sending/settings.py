@@ -155,8 +155,8 @@ class MailIdentity:
         address = from_address or details.get("email") or env.get(ENV_MAIL_FROM)
         if not address:
             raise ConfigurationError(
-                f"campaign {campaign.slug} has no sender address: give --from ADDRESS "
-                f"or set {ENV_MAIL_FROM}"
+                f"campaign {campaign.slug} has no sender address: give one or set {ENV_MAIL_FROM}",
+                field="from",
             )
         return cls.from_details(
             details,
