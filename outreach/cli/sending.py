@@ -25,16 +25,9 @@ _SMTP_SECURITY = ("ssl", "starttls", "none")
 
 
 def _org_ids(session: Any, acronyms: tuple[str, ...]) -> list[int]:
-    from outreach.directory.records import org_by_acronym
-    from outreach.errors import NotFoundError
+    from outreach.sending.manual import organization_ids
 
-    ids = []
-    for acronym in acronyms:
-        org = org_by_acronym(session, acronym)
-        if org is None:
-            raise NotFoundError(f"no organization {acronym!r}", hint="orgs list")
-        ids.append(org.id)
-    return ids
+    return organization_ids(session, acronyms)
 
 
 def _campaign_id(session: Any, slug: str | None) -> int | None:

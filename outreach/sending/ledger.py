@@ -278,6 +278,30 @@ def _not_being_sent(
     return [letter for letter in letters if letter.id not in live_ids]
 
 
+def _to_settle(
+    session: Session,
+    letter_ids: Sequence[int] | None,
+    campaign_id: int | None,
+    allowed: tuple[LetterStatus, ...],
+    verb: str,
+    *,
+    skipped: list[Letter] | None,
+) -> list[Letter]:
+    """The letters to confirm or resend: those asked for by id (each in an
+    *allowed* status, else nothing changes), or the campaign's letters in
+    ``sending``; without those a live run is sending (:func:`_not_being_sent`)."""
+    if letter_ids:
+        letters = _select_letters(session, letter_ids=letter_ids, campaign_id=campaign_id)
+        _wrong_status(letters, allowed, verb)
+    else:
+        letters = [
+            letter
+            for letter in _select_letters(session, letter_ids=None, campaign_id=campaign_id)
+            if letter.status == LetterStatus.SENDING
+        ]
+    return _not_being_sent(session, letters, named=bool(letter_ids), skipped=skipped)
+
+
 def confirm_letters(
     session: Session,
     *,
@@ -293,16 +317,8 @@ def confirm_letters(
     is sending is refused (:class:`ConflictError`, nothing changed).
     ``sent_at`` is when the letter was handed to the server.
     """
-    if letter_ids:
-        letters = _select_letters(session, letter_ids=letter_ids, campaign_id=campaign_id)
-        _wrong_status(letters, (LetterStatus.SENDING,), "confirmed")
-    else:
-        letters = [
-            letter
-            for letter in _select_letters(session, letter_ids=None, campaign_id=campaign_id)
-            if letter.status == LetterStatus.SENDING
-        ]
-    letters = _not_being_sent(session, letters, named=bool(letter_ids), skipped=skipped)
+    allowed = (LetterStatus.SENDING,)
+    letters = _to_settle(session, letter_ids, campaign_id, allowed, "confirmed", skipped=skipped)
     for letter in letters:
         letter.status = LetterStatus.SENT
         letter.sent_at = letter.updated_at or utcnow()
@@ -337,16 +353,8 @@ def resend_letters(
     letter asked for by id that a live run is sending is refused
     (:class:`ConflictError`, nothing changed).
     """
-    if letter_ids:
-        letters = _select_letters(session, letter_ids=letter_ids, campaign_id=campaign_id)
-        _wrong_status(letters, (LetterStatus.SENDING, LetterStatus.FAILED), "resent")
-    else:
-        letters = [
-            letter
-            for letter in _select_letters(session, letter_ids=None, campaign_id=campaign_id)
-            if letter.status == LetterStatus.SENDING
-        ]
-    letters = _not_being_sent(session, letters, named=bool(letter_ids), skipped=skipped)
+    allowed = (LetterStatus.SENDING, LetterStatus.FAILED)
+    letters = _to_settle(session, letter_ids, campaign_id, allowed, "resent", skipped=skipped)
     for letter in letters:
         old_status, old_id = letter.status, letter.message_id
         new_domain = domain or (old_id.rsplit("@", 1)[1].rstrip(">") if old_id else None)

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from outreach.db.activity import record_activity
-from outreach.errors import ValidationError
+from outreach.directory.records import org_by_acronym
+from outreach.errors import NotFoundError, ValidationError
 from outreach.schema.models import (
     Channel,
     Letter,
@@ -98,3 +99,15 @@ def mark_sent(
         )
     session.flush()
     return letters
+
+
+def organization_ids(session: Session, acronyms: Sequence[str]) -> list[int]:
+    """The ids of the organizations with these acronyms (any case), for
+    :func:`mark_sent`'s *organization_ids*."""
+    ids = []
+    for acronym in acronyms:
+        org = org_by_acronym(session, acronym)
+        if org is None:
+            raise NotFoundError(f"no organization {acronym!r}", hint="orgs list")
+        ids.append(org.id)
+    return ids
