@@ -197,7 +197,7 @@ def preview_cmd(
     templates: str | None,
 ) -> None:
     """Print one rendered letter; nothing is written."""
-    from outreach.letters.preview import preview
+    from outreach.letters.previewing import preview
     from outreach.render import render_one
 
     with state.session() as session:

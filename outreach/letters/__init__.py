@@ -7,7 +7,7 @@ and reviewing them, and who is due a reminder.
 - :mod:`~outreach.letters.pipeline`: a batch rendered, in a second process when large,
 - :mod:`~outreach.letters.generation`: :func:`generate`, in named steps,
 - :mod:`~outreach.letters.files`: letters written as files, after the database work,
-- :mod:`~outreach.letters.preview`, :mod:`~outreach.letters.review`
+- :mod:`~outreach.letters.previewing`, :mod:`~outreach.letters.review`
   (list, show, approve, cancel), :mod:`~outreach.letters.followups`,
 - :mod:`~outreach.letters.results`: :class:`GenerateResult`, :class:`Skipped`.
 
@@ -36,7 +36,7 @@ _HOMES = {
     "generate": "generation",
     "check_out": "files",
     "write_files": "files",
-    "preview": "preview",
+    "preview": "previewing",
     "list_letters": "review",
     "get_letter": "review",
     "letter_record": "review",
@@ -79,7 +79,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from outreach.letters.generation import generate
     from outreach.letters.jobs import FROZEN, UNSENT, channel_address, load_campaign
     from outreach.letters.pipeline import PARALLEL_MIN, PIPE_CHUNK, TemplateInfo
-    from outreach.letters.preview import preview
+    from outreach.letters.previewing import preview
     from outreach.letters.results import GenerateResult, LetterDoc, Progress, Skipped
     from outreach.letters.review import (
         approve,

@@ -9,20 +9,20 @@ import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from outreach import render
 from outreach.errors import ValidationError
+from outreach.files import make_dirs, remove_leftovers, write_file
 from outreach.render.doc import LetterDoc
 
 
 def check_out(out: str | os.PathLike[str], formats: Sequence[str], combined: bool) -> Path:
     """*out* as a folder to write *formats* to, or :class:`ValidationError`."""
-    from outreach.render import FORMATS
-
     path = Path(out).expanduser()
     if path.exists() and not path.is_dir():
         raise ValidationError(f"{path}: is a file; give a folder", field="out")
-    bad = [f for f in formats if f not in FORMATS]
+    bad = [f for f in formats if f not in render.FORMATS]
     if bad:
-        raise ValidationError(f"{', '.join(bad)}: use {', '.join(FORMATS)}", field="format")
+        raise ValidationError(f"{', '.join(bad)}: use {', '.join(render.FORMATS)}", field="format")
     if combined and "pdf" not in formats:
         raise ValidationError("one PDF of all the letters needs the pdf format", field="combined")
     return path
@@ -39,10 +39,9 @@ def write_files(
     """Write *docs* to the folder *out* in *formats* (with *combined*, one
     PDF of them all, named after *name*); returns the files written. All are
     rendered in memory first: a bad header or font problem writes nothing."""
-    from outreach.files import make_dirs, remove_leftovers, write_file
-    from outreach.render import render_outputs
-
-    outputs = render_outputs(docs, formats=formats, combined=combined, name=name) if docs else []
+    outputs = []
+    if docs:
+        outputs = render.render_outputs(docs, formats=formats, combined=combined, name=name)
     folder = Path(out)
     make_dirs(folder)
     with _folder_locked(folder) as alone:

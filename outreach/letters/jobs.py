@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from outreach.campaigns.lookup import find_campaign_row
+from outreach.letters.followups import due_followups
 from outreach.schema import tables
 from outreach.schema.enums import REGION_LABELS, Channel, LetterStatus
 from outreach.templating import Record
@@ -287,8 +288,6 @@ def recipient_jobs(conn: sa.Connection, campaign: Any, only_org: int | None = No
 def followup_jobs(
     conn: sa.Connection, campaign: Any, after: dt.timedelta, now: dt.datetime | None
 ) -> list[Job]:
-    from outreach.letters.followups import due_followups
-
     due = due_followups(conn, campaign_id=campaign.id, after=after, now=now)
     if not due:
         return []

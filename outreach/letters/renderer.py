@@ -14,7 +14,8 @@ from outreach.letters.jobs import Job
 from outreach.render.doc import LetterDoc
 from outreach.schema.enums import Channel
 from outreach.schema.types import variables_for_template
-from outreach.templating import Record
+from outreach.templating import Record, TemplateSet, sender_context
+from outreach.templating import render as render_template
 
 
 def _dialogue_context(dialogue: Any) -> Record | None:
@@ -54,8 +55,6 @@ class Renderer:
         today: dt.date,
         language: str | None = None,
     ) -> None:
-        from outreach.templating import TemplateSet, sender_context
-
         self.set = TemplateSet(templates)
         self.set.check_name(template_name)
         self.name = template_name
@@ -136,8 +135,6 @@ class Renderer:
         )
 
     def render(self, job: Job) -> tuple[Any, Any]:
-        from outreach.templating import render
-
         language = self.language_for(job)
         compiled = self.set.compile(self.name, language, self.default)
         context = dict(self.base)
@@ -145,7 +142,7 @@ class Renderer:
         context["contact"] = job.contact
         context["language"] = language
         context["followup"] = job.followup
-        return compiled, render(compiled, context, recipient=lambda: _who(job))
+        return compiled, render_template(compiled, context, recipient=lambda: _who(job))
 
 
 def _who(job: Job) -> str:

@@ -8,17 +8,18 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from outreach.campaigns.campaigns import get_campaign
 from outreach.db.activity import record_activity
 from outreach.errors import NotFoundError, ValidationError
 from outreach.letters.jobs import UNSENT
 from outreach.render.doc import LetterDoc
 from outreach.schema.enums import LetterStatus
+from outreach.schema.models import Campaign, Contact, Letter, Organization
 from outreach.schema.types import utcnow
+from outreach.templating import sender_context
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
-
-    from outreach.schema.models import Letter
 
 
 def _letter_query(
@@ -31,8 +32,6 @@ def _letter_query(
     rounds: Iterable[int] = (),
     include_superseded: bool = False,
 ) -> sa.Select:
-    from outreach.campaigns.campaigns import get_campaign  # ORM: only where review needs it
-    from outreach.schema.models import Letter, Organization
 
     stmt = sa.select(Letter).join(Organization, Letter.organization_id == Organization.id)
     if campaign is not None:
@@ -60,7 +59,6 @@ def _letter_query(
 
 
 def list_letters(session: Session, **filters: Any) -> list[dict[str, Any]]:
-    from outreach.schema.models import Campaign, Contact, Letter, Organization
 
     stmt = _letter_query(session, **filters).add_columns(
         Organization.acronym, Contact.name, Campaign.slug
@@ -92,7 +90,6 @@ def list_letters(session: Session, **filters: Any) -> list[dict[str, Any]]:
 
 
 def get_letter(session: Session, letter_id: int) -> Letter:
-    from outreach.schema.models import Letter
 
     letter = session.get(Letter, letter_id)
     if letter is None:
@@ -127,8 +124,6 @@ def letter_record(letter: Letter) -> dict[str, Any]:
 
 def letter_doc(letter: Letter) -> LetterDoc:
     """A stored letter, ready for the output formats."""
-    from outreach.templating import sender_context
-
     campaign = letter.campaign
     return LetterDoc(
         acronym=letter.organization.acronym,
@@ -157,7 +152,6 @@ def letter_doc(letter: Letter) -> LetterDoc:
 def _select_for_change(
     session: Session, ids: Sequence[int], filters: Mapping[str, Any]
 ) -> list[Letter]:
-    from outreach.schema.models import Letter
 
     if ids:
         letters = [get_letter(session, i) for i in ids]
