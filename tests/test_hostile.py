@@ -588,7 +588,7 @@ def mbox_files(draw) -> bytes:
     if choice == 1:  # From_ lines and nothing else
         return b"From MAILER-DAEMON Thu Mar 29 10:00:00 2012\n" * draw(st.integers(1, 3))
     out = b""
-    for _ in range(draw(st.integers(1, 3))):
+    for _ in range(draw(st.integers(1, 2))):  # then the good reply (see _mbox_with_good)
         out += b"From MAILER-DAEMON Thu Mar 29 10:00:00 2012\n"
         out += draw(mail_bytes()).replace(b"\r\n", b"\n").replace(b"\nFrom ", b"\n>From ")
         out += b"\n\n"
@@ -719,7 +719,7 @@ def _maildir_with_good(messages: list[bytes], n: int, path: Path) -> tuple[None,
 
 def test_responses_maildir_import_never_breaks(world, run):
     _importer_test(
-        world, run, st.lists(mail_bytes(), min_size=1, max_size=2), "", ("responses", "import"),
+        world, run, st.lists(mail_bytes(), min_size=1, max_size=1), "", ("responses", "import"),
         "responses Maildir", good=_maildir_with_good,
     )  # fmt: skip
 
