@@ -26,7 +26,7 @@ from outreach.addresses import ascii_domain
 from outreach.schema.types import utcnow
 from outreach.sending import headers as mailheaders
 from outreach.sending.settings import MailIdentity
-from outreach.templating import is_rtl
+from outreach.templating.languages import is_rtl
 
 
 class MessageError(ValueError):
