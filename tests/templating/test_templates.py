@@ -11,8 +11,8 @@ from outreach.db import Database
 from outreach.letters import generate
 from outreach.templating import TemplateError, TemplateSet, format_date, salutation
 
-from ._letters_fixtures import seed
-from .conftest import row_counts, table_dump
+from .._letters_fixtures import seed
+from ..conftest import row_counts, table_dump
 
 
 def _letters(db: Database) -> dict[str, tuple[str, str, str]]:
@@ -168,7 +168,7 @@ def test_unknown_template_is_refused(db: Database) -> None:
 
 
 def test_tidy_trims_trailing_spaces_and_blank_runs() -> None:
-    from outreach.templating import _tidy
+    from outreach.templating.templates import _tidy
 
     assert _tidy("Dear AU,\n\nWe write.\n") == "Dear AU,\n\nWe write.\n"  # already tidy
     assert _tidy("\n\nDear AU,  \n\n\n\nWe write.\t\n\n") == "Dear AU,\n\nWe write.\n"

@@ -30,7 +30,7 @@ from outreach.db import Database
 from outreach.letters import pipeline
 from outreach.schema.models import Contact, Letter, Organization, OrgKind, Region
 
-from .conftest import table_dump
+from ..conftest import table_dump
 
 #: Generous: the slowest attack takes about twice the time limit (the forked
 #: process meets it, then this one renders that letter again to report it).
@@ -345,7 +345,7 @@ def test_shipped_letters_render_within_the_limits(db: Database) -> None:
     a letter with loops, macros and filters well within them."""
     from outreach.letters import generate
 
-    from ._letters_fixtures import seed
+    from .._letters_fixtures import seed
 
     seed(db)
     with db.session() as s:

@@ -1,0 +1,1 @@
+"""Tests of outreach.templating: the template set, the sandbox, the render limits."""
