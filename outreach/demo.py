@@ -325,13 +325,13 @@ def build_demo(
     from outreach.directory.importing import load_shipped_directory
     from outreach.letters.generation import generate
     from outreach.letters.review import approve
-    from outreach.schema.models import Contact, Letter, LetterStatus
     from outreach.reports import render_status
     from outreach.reports.html import status_html
     from outreach.reports.output import write_text_atomic
     from outreach.reports.status import status_report
     from outreach.responses.inbox import import_messages
     from outreach.responses.records import edit_response, log_response
+    from outreach.schema.models import Contact, Letter, LetterStatus
     from outreach.sending.batch import Sender
     from outreach.sending.manual import mark_sent
     from outreach.sending.settings import MailIdentity

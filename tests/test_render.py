@@ -67,7 +67,7 @@ def test_eml_parses_back(written: Path) -> None:
 
 
 def test_eml_refuses_header_injection() -> None:
-    from outreach.letters import LetterDoc
+    from outreach.render.doc import LetterDoc
     from outreach.render.eml import to_eml
 
     doc = LetterDoc(
@@ -159,7 +159,7 @@ def test_many_pdfs_use_a_worker_pool(monkeypatch: pytest.MonkeyPatch) -> None:
     from pypdf import PdfReader
 
     import outreach.render as render
-    from outreach.letters import LetterDoc
+    from outreach.render.doc import LetterDoc
 
     monkeypatch.setattr(render, "PARALLEL_MIN", 2)
     docs = [
@@ -193,7 +193,7 @@ def test_pdf_font_subsets_kept_between_letters_stay_correct() -> None:
     letter with a new character gets a subset of its own."""
     from pypdf import PdfReader
 
-    from outreach.letters import LetterDoc
+    from outreach.render.doc import LetterDoc
     from outreach.render.pdf import to_pdf
 
     def doc(body: str, language: str = "fr") -> LetterDoc:
