@@ -230,11 +230,6 @@ def _under_type_checking(tree: ast.Module, target: ast.AST) -> bool:
     )
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 12: the god modules (directory, letters, sending, responses, backup, "
-    "importing) are being split into packages; passes when every room is done",
-)
 def test_no_module_is_over_600_lines() -> None:
     long = {
         str(path.relative_to(PACKAGE.parent)): n
