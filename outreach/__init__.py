@@ -12,8 +12,7 @@ first use, so ``import outreach`` and ``outreach --help`` stay fast.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
@@ -26,13 +25,14 @@ from outreach.errors import (
     SchemaError,
     ValidationError,
 )
+from outreach.lazy import lazy_exports
 
-# name -> module that defines it; resolved lazily by __getattr__ below.
+# name -> module that defines it, under outreach; loaded on first use.
 _LAZY = {
-    "Database": "outreach.db",
-    "database_url": "outreach.config",
-    "models": "outreach.schema.models",
-    "record_activity": "outreach.db.activity",
+    "Database": "db",
+    "database_url": "config",
+    "models": "schema.models",
+    "record_activity": "db.activity",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,11 +57,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'outreach' has no attribute {name!r}")
-    module = importlib.import_module(module_name)
-    value = module if module_name.endswith("." + name) else getattr(module, name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -16,8 +16,7 @@ The names below are loaded on first use (PEP 562), so that the Core paths
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from outreach.lazy import homes_of, lazy_exports
 
 _EXPORTS = {
     "values": (
@@ -59,19 +58,8 @@ _EXPORTS = {
         "list_recipients",
     ),
 }
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+_WHERE = homes_of(_EXPORTS)
 
 __all__ = sorted(_WHERE)
 
-
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

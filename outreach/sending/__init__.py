@@ -20,8 +20,7 @@ loads nothing until a name is used.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from outreach.lazy import homes_of, lazy_exports
 
 _MODULES = {
     "settings": (
@@ -74,18 +73,8 @@ _MODULES = {
     "batch": ("Sender", "campaign_by_slug"),
     "manual": ("MANUAL_CHANNELS", "mark_sent"),
 }
-_LAZY = {name: module for module, names in _MODULES.items() for name in names}
+_LAZY = homes_of(_MODULES)
 
 __all__ = sorted(_LAZY)
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
