@@ -8,9 +8,15 @@ from typing import Any
 
 import click
 
-from outreach.cli.directory import CONTACT_COLUMNS, contact_row, import_options, run_import
+from outreach.cli.directory import (
+    CONTACT_COLUMNS,
+    contact_row,
+    import_options,
+    run_import,
+    run_merge,
+)
 from outreach.cli.options import (
-    edited_tags,
+    edited_values,
     export_format,
     export_options,
     filter_options,
@@ -142,10 +148,7 @@ def contacts_edit(
     values = _values(fields)
     with state.session(immediate=True) as session:
         found = get_contact(session, contact)
-        if add_tag or remove_tag:
-            values["tags"] = edited_tags(found.tags, values, add_tag, remove_tag)
-        if not values:
-            raise click.UsageError("nothing to change: give at least one option")
+        values = edited_values(found.tags, values, add_tag, remove_tag)
         changes = update_contact(found, session=session, **values)
         report_changes(f"#{found.id} {found.name}", changes)
 
@@ -184,14 +187,15 @@ def contacts_merge(state: AppState, keep: str, duplicate: str, yes: bool) -> Non
     responses and activity move to KEEP, which takes any fields it lacks."""
     from outreach.directory import get_contact, merge_contacts
 
-    with state.session(immediate=True) as session:
-        kept = get_contact(session, keep)
-        dup = get_contact(session, duplicate)
-        label = safe(f"#{dup.id} {dup.name} into #{kept.id} {kept.name}")
-        if not yes:
-            click.confirm(f"Merge {label}?", abort=True, err=True)
-        moved = merge_contacts(kept, dup, session=session)
-    click.echo(f"Merged {label}: " + ", ".join(f"{n} {k} moved" for k, n in moved.items()))
+    run_merge(
+        state,
+        keep,
+        duplicate,
+        yes,
+        find=get_contact,
+        merge=merge_contacts,
+        label=lambda kept, dup: f"#{dup.id} {dup.name} into #{kept.id} {kept.name}",
+    )
 
 
 @contacts_group.command("import")

@@ -6,13 +6,14 @@ Both groups import this module and not each other.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
 from outreach.cli.options import option_group
-from outreach.cli.output import echo
+from outreach.cli.output import echo, safe
 from outreach.cli.progress import progress_bar
 from outreach.cli.state import AppState, db_option
 
@@ -45,6 +46,10 @@ def org_row(org: Any, counts: dict[int, int] | None = None) -> dict[str, Any]:
 
 
 def contact_row(contact: Any) -> dict[str, Any]:
+    # Imported here, like the services in the commands: this module is loaded
+    # by the groups' start-up, the ORM only when a command reads records.
+    from outreach.directory.records import contact_record
+
     flags = []
     if contact.is_primary:
         flags.append("primary")
@@ -56,24 +61,33 @@ def contact_row(contact: Any) -> dict[str, Any]:
         flags.append("forgotten")
     return {
         "id": contact.id,
-        "organization": contact.organization.acronym,
-        "kind": contact.kind,
-        "name": contact.name,
-        "position": contact.position,
-        "salutation": contact.salutation,
-        "email": contact.email,
-        "phone": contact.phone,
-        "postal_address": contact.postal_address,
-        "language": contact.language,
-        "is_primary": contact.is_primary,
-        "do_not_contact": contact.do_not_contact,
-        "do_not_contact_reason": contact.do_not_contact_reason,
-        "tags": list(contact.tags or []),
-        "notes": contact.notes,
+        **contact_record(contact),
         "flags": " ".join(flags),
         "archived_at": contact.archived_at,
         "forgotten_at": contact.forgotten_at,
     }
+
+
+def run_merge(
+    state: AppState,
+    keep: str,
+    duplicate: str,
+    yes: bool,
+    *,
+    find: Callable[[Any, str], Any],
+    merge: Callable[..., dict[str, int]],
+    label: Callable[[Any, Any], str],
+) -> None:
+    """``orgs merge`` and ``contacts merge``: *find* each of KEEP and DUPLICATE,
+    ask (unless *yes*) about "Merge <label>?", *merge* and say what moved."""
+    with state.session(immediate=True) as session:
+        kept = find(session, keep)
+        dup = find(session, duplicate)
+        text = safe(label(kept, dup))
+        if not yes:
+            click.confirm(f"Merge {text}?", abort=True, err=True)
+        moved = merge(kept, dup, session=session)
+    click.echo(f"Merged {text}: " + ", ".join(f"{n} {k} moved" for k, n in moved.items()))
 
 
 import_options = option_group(

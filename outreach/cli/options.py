@@ -28,6 +28,7 @@ __all__ = [
     "Moment",
     "db_option",
     "edited_tags",
+    "edited_values",
     "export_format",
     "export_options",
     "filter_options",
@@ -122,6 +123,21 @@ def edited_tags(
     tags += [t for t in split_values(add) if t not in tags]
     drop = {t.casefold() for t in split_values(remove)}
     return [t for t in tags if t.casefold() not in drop]
+
+
+def edited_values(
+    current_tags: Iterable[str] | None,
+    values: dict[str, Any],
+    add_tag: tuple[str, ...],
+    remove_tag: tuple[str, ...],
+) -> dict[str, Any]:
+    """An edit's *values*, with the tags after ``--add-tag``/``--remove-tag``;
+    a usage error when nothing is to change."""
+    if add_tag or remove_tag:
+        values["tags"] = edited_tags(current_tags, values, add_tag, remove_tag)
+    if not values:
+        raise click.UsageError("nothing to change: give at least one option")
+    return values
 
 
 def report_changes(label: str, changes: dict[str, list[Any]]) -> None:

@@ -14,9 +14,10 @@ from outreach.cli.directory import (
     import_options,
     org_row,
     run_import,
+    run_merge,
 )
 from outreach.cli.options import (
-    edited_tags,
+    edited_values,
     export_format,
     export_options,
     filter_options,
@@ -148,10 +149,7 @@ def orgs_edit(
         values["acronym"] = new_acronym
     with state.session(immediate=True) as session:
         org = get_organization(session, acronym)
-        if add_tag or remove_tag:
-            values["tags"] = edited_tags(org.tags, values, add_tag, remove_tag)
-        if not values:
-            raise click.UsageError("nothing to change: give at least one option")
+        values = edited_values(org.tags, values, add_tag, remove_tag)
         changes = update_organization(org, session=session, **values)
         report_changes(org.acronym, changes)
 
@@ -199,14 +197,15 @@ def orgs_merge(state: AppState, keep: str, duplicate: str, yes: bool) -> None:
     """
     from outreach.directory import get_organization, merge_organizations
 
-    with state.session(immediate=True) as session:
-        kept = get_organization(session, keep)
-        dup = get_organization(session, duplicate)
-        label = safe(f"{dup.acronym} into {kept.acronym}")
-        if not yes:
-            click.confirm(f"Merge {label}?", abort=True, err=True)
-        moved = merge_organizations(kept, dup, session=session)
-    click.echo(f"Merged {label}: " + ", ".join(f"{n} {k} moved" for k, n in moved.items()))
+    run_merge(
+        state,
+        keep,
+        duplicate,
+        yes,
+        find=get_organization,
+        merge=merge_organizations,
+        label=lambda kept, dup: f"{dup.acronym} into {kept.acronym}",
+    )
 
 
 @orgs_group.command("import")

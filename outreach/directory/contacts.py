@@ -28,6 +28,7 @@ from outreach.directory.records import (
     matches_any,
     move_rows,
     only_primary,
+    record_edit,
     record_merge,
 )
 from outreach.errors import ConflictError, ValidationError
@@ -138,14 +139,12 @@ def update_contact(contact: Contact, *, session: Session, **fields: Any) -> dict
             )
     changes.update(apply_changes(contact, values))
     if changes:
-        session.flush()
-        record_activity(
+        record_edit(
             session,
-            action="update",
             entity="contact",
             entity_id=contact.id,
             organization_id=contact.organization_id,
-            summary=f"edited contact {contact.name}: {', '.join(changes)}",
+            what=f"contact {contact.name}",
             changes=changes,
         )
         if contact.is_primary and ("is_primary" in changes or "organization" in changes):

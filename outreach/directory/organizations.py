@@ -26,6 +26,7 @@ from outreach.directory.records import (
     only_primary,
     org_by_acronym,
     org_record,
+    record_edit,
     record_merge,
 )
 from outreach.errors import ConflictError, ValidationError
@@ -101,14 +102,12 @@ def update_organization(
             raise ConflictError(f"organization {other.acronym} already has that name")
     changes = apply_changes(org, values)
     if changes:
-        session.flush()
-        record_activity(
+        record_edit(
             session,
-            action="update",
             entity="organization",
             entity_id=org.id,
             organization_id=org.id,
-            summary=f"edited organization {org.acronym}: {', '.join(changes)}",
+            what=f"organization {org.acronym}",
             changes=changes,
         )
     return changes

@@ -186,6 +186,29 @@ def fill_from(
     return fill
 
 
+def record_edit(
+    session: Session,
+    *,
+    entity: str,
+    entity_id: int,
+    organization_id: int,
+    what: str,
+    changes: Mapping[str, list[Any]],
+) -> None:
+    """The activity row of an edit of *what* (flushed first), with
+    ``[before, after]`` for each changed field."""
+    session.flush()
+    record_activity(
+        session,
+        action="update",
+        entity=entity,
+        entity_id=entity_id,
+        organization_id=organization_id,
+        summary=f"edited {what}: {', '.join(changes)}",
+        changes=changes,
+    )
+
+
 def record_merge(
     session: Session,
     *,
