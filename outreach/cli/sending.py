@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -388,18 +389,14 @@ def confirm_cmd(
     """
     from outreach.sending.ledger import confirm_letters
 
-    skipped: list[Any] = []
-    with state.session(immediate=True) as session:
-        letters = confirm_letters(
-            session,
-            letter_ids=letter_ids,
-            campaign_id=_campaign_id(session, campaign_slug),
-            skipped=skipped,
-        )
-        rows = [_letter_row(letter) for letter in letters]
-        skipped_ids = [letter.id for letter in skipped]
-    _emit_letters(rows, fmt, f"Confirmed {len(rows)} letter(s) as sent.")
-    _say_skipped(skipped_ids)
+    _settle_in_doubt(
+        state,
+        confirm_letters,
+        letter_ids,
+        campaign_slug,
+        fmt,
+        lambda n: f"Confirmed {n} letter(s) as sent.",
+    )
 
 
 @click.command("resend")
@@ -420,9 +417,29 @@ def resend_cmd(
     """
     from outreach.sending.ledger import resend_letters
 
+    _settle_in_doubt(
+        state,
+        resend_letters,
+        letter_ids,
+        campaign_slug,
+        fmt,
+        lambda n: f"{n} letter(s) back to approved; `letters send --send` sends them.",
+    )
+
+
+def _settle_in_doubt(
+    state: AppState,
+    settle: Callable[..., list[Any]],
+    letter_ids: tuple[int, ...],
+    campaign_slug: str | None,
+    fmt: str,
+    message: Callable[[int], str],
+) -> None:
+    """Run *settle* (confirm_letters or resend_letters) on the letters named,
+    show those it changed (*message* given their count), then those it left alone."""
     skipped: list[Any] = []
     with state.session(immediate=True) as session:
-        letters = resend_letters(
+        letters = settle(
             session,
             letter_ids=letter_ids,
             campaign_id=_campaign_id(session, campaign_slug),
@@ -430,9 +447,7 @@ def resend_cmd(
         )
         rows = [_letter_row(letter) for letter in letters]
         skipped_ids = [letter.id for letter in skipped]
-    _emit_letters(
-        rows, fmt, f"{len(rows)} letter(s) back to approved; `letters send --send` sends them."
-    )
+    _emit_letters(rows, fmt, message(len(rows)))
     _say_skipped(skipped_ids)
 
 
