@@ -319,23 +319,23 @@ def _print_report(report: Any, identity: Any, settings: Any, *, show: bool) -> N
     if report.aborted:
         echo(f"\nStopped early: {report.aborted}")
     if report.being_sent:
-        echo(
+        _list_letters(
+            echo,
             f"\n{len(report.being_sent)} letter(s) are being handed to the server right now by "
-            "another `letters send` run; this run left them alone (nothing to do):"
+            "another `letters send` run; this run left them alone (nothing to do):",
+            report.being_sent,
+            message_id=True,
         )
-        for p in report.being_sent:
-            echo(f"  letter {p.letter_id}  {p.acronym}  {p.to_address or '-'}  {p.message_id}")
-            echo(f"      {p.note}")
     if report.in_doubt:
-        echo(
+        _list_letters(
+            echo,
             f"\n{len(report.in_doubt)} letter(s) may or may not have reached the server (a run "
             "stopped while handing them over, or the server's answer was lost); they were NOT "
             "sent again. Check the archive copy or ask the recipient, then run "
-            "`outreach letters confirm ID` if it arrived or `outreach letters resend ID`:"
+            "`outreach letters confirm ID` if it arrived or `outreach letters resend ID`:",
+            report.in_doubt,
+            message_id=True,
         )
-        for p in report.in_doubt:
-            echo(f"  letter {p.letter_id}  {p.acronym}  {p.to_address or '-'}  {p.message_id}")
-            echo(f"      {p.note}")
     if report.awaiting_approval:
         echo(
             f"\n{len(report.awaiting_approval)} letter(s) are drafts awaiting approval (not sent)."
@@ -348,21 +348,21 @@ def _print_report(report: Any, identity: Any, settings: Any, *, show: bool) -> N
     if report.skipped:
         echo(f"\n{len(report.skipped)} letter(s) skipped: the contact asked not to be contacted.")
     if report.answered:
-        echo(
+        _list_letters(
+            echo,
             f"\n{len(report.answered)} reminder(s) not sent: the organization has answered "
             "since they were made. Cancel them with `outreach letters cancel`, or send one "
-            "anyway with --letter ID:"
+            "anyway with --letter ID:",
+            report.answered,
+            note=False,
         )
-        for p in report.answered:
-            echo(f"  letter {p.letter_id}  {p.acronym}  {p.to_address or '-'}")
     if report.second_of_round:
-        echo(
+        _list_letters(
+            echo,
             f"\n{len(report.second_of_round)} letter(s) not sent: another letter of the same "
-            "round goes or went to the same organization through another contact:"
+            "round goes or went to the same organization through another contact:",
+            report.second_of_round,
         )
-        for p in report.second_of_round:
-            echo(f"  letter {p.letter_id}  {p.acronym}  {p.to_address or '-'}")
-            echo(f"      {p.note}")
     if report.remaining:
         echo(f"\n{report.remaining} approved letter(s) left for a later run (--limit).")
     if report.other_channels:
@@ -370,6 +370,24 @@ def _print_report(report: Any, identity: Any, settings: Any, *, show: bool) -> N
             f"\n{report.other_channels} approved letter(s) go by post, fax or hand: print them "
             "with `outreach letters write`, then record them with `outreach letters mark-sent`."
         )
+
+
+def _list_letters(
+    echo: Callable[[str], None],
+    header: str,
+    plans: list[Any],
+    *,
+    message_id: bool = False,
+    note: bool = True,
+) -> None:
+    """*header*, then a line for each letter held back (with its Message-ID and
+    the note saying why, when asked)."""
+    echo(header)
+    for p in plans:
+        line = f"  letter {p.letter_id}  {p.acronym}  {p.to_address or '-'}"
+        echo(f"{line}  {p.message_id}" if message_id else line)
+        if note:
+            echo(f"      {p.note}")
 
 
 @click.command("confirm")
