@@ -390,13 +390,28 @@ def _list_letters(
             echo(f"      {p.note}")
 
 
-@click.command("confirm")
-@click.argument("letter_ids", type=int, nargs=-1, metavar="[LETTER_ID]...")
-@click.option("--campaign", "campaign_slug", metavar="SLUG", help="Every letter in doubt in it.")
-@output_options
-@db_option
-@pass_state
-@wrap_errors
+def _in_doubt_command(name: str) -> Callable[[Callable[..., None]], click.Command]:
+    """`letters confirm` and `letters resend` take the same arguments: the
+    letters by id, or every letter in doubt in a campaign."""
+
+    def decorate(f: Callable[..., None]) -> click.Command:
+        for decorator in (
+            wrap_errors,
+            pass_state,
+            db_option,
+            output_options,
+            click.option(
+                "--campaign", "campaign_slug", metavar="SLUG", help="Every letter in doubt in it."
+            ),
+            click.argument("letter_ids", type=int, nargs=-1, metavar="[LETTER_ID]..."),
+        ):
+            f = decorator(f)
+        return click.command(name)(f)
+
+    return decorate
+
+
+@_in_doubt_command("confirm")
 def confirm_cmd(
     state: AppState, letter_ids: tuple[int, ...], campaign_slug: str | None, fmt: str
 ) -> None:
@@ -417,13 +432,7 @@ def confirm_cmd(
     )
 
 
-@click.command("resend")
-@click.argument("letter_ids", type=int, nargs=-1, metavar="[LETTER_ID]...")
-@click.option("--campaign", "campaign_slug", metavar="SLUG", help="Every letter in doubt in it.")
-@output_options
-@db_option
-@pass_state
-@wrap_errors
+@_in_doubt_command("resend")
 def resend_cmd(
     state: AppState, letter_ids: tuple[int, ...], campaign_slug: str | None, fmt: str
 ) -> None:
