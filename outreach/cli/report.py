@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -47,7 +49,12 @@ def _check_destination(fmt: str, out: Path | None) -> None:
         raise click.UsageError("an HTML report goes to a file: add --out report.html")
 
 
-def _deliver(text: str, out: Path | None, what: str, fmt: str) -> None:
+def _deliver(
+    render: Callable[..., str], report: Any, fmt: str, out: Path | None, what: str
+) -> None:
+    """*report* rendered in *fmt* (in colour on the screen, unless NO_COLOR),
+    shown or written to *out*; *what* names it in the note that says so."""
+    text = render(report, fmt, color=out is None and _use_colour())
     if out is None:
         # Stored text in a table, md, json or html report is shown safely
         # already (see outreach.reports.text); click strips only the table's
@@ -100,8 +107,7 @@ def status_cmd(
             now=as_of,
             timeline=fmt == "html",
         )
-    text = render_status(report, fmt, color=out is None and _use_colour())
-    _deliver(text, out, f"the status of {report.campaign.slug}", fmt)
+    _deliver(render_status, report, fmt, out, f"the status of {report.campaign.slug}")
 
 
 @report_group.command("dialogue")
@@ -131,8 +137,7 @@ def dialogue_cmd(
 
     with state.database().read() as session:
         report = dialogue_report(session, dialogue=dialogue, overdue_after=overdue_after, now=as_of)
-    text = render_dialogue(report, fmt, color=out is None and _use_colour())
-    _deliver(text, out, f"the report on {report.dialogue.slug}", fmt)
+    _deliver(render_dialogue, report, fmt, out, f"the report on {report.dialogue.slug}")
 
 
 @report_group.command("history")
@@ -150,5 +155,4 @@ def history_cmd(state: AppState, org: str, fmt: str, out: Path | None) -> None:
 
     with state.database().read() as session:
         report = history_report(session, org=org)
-    text = render_history(report, fmt, color=out is None and _use_colour())
-    _deliver(text, out, f"the history of {report.acronym}", fmt)
+    _deliver(render_history, report, fmt, out, f"the history of {report.acronym}")
