@@ -127,20 +127,12 @@ def generate_cmd(
 
     from outreach.letters.files import check_out, write_files
     from outreach.letters.generation import generate
-    from outreach.letters.queries import recipient_count
 
     fmt_list = _split_formats(formats)
     if formats and out is None:
         raise click.UsageError("--format needs --out DIR")
     out_dir = check_out(out, fmt_list, combined) if out is not None else None
     with progress_bar("Rendering") as progress, state.write() as conn:
-        rendered = None
-        if progress is not None:
-            total = recipient_count(conn, campaign) or 1
-
-            def rendered(done: int) -> None:
-                progress(done, total)
-
         result = generate(
             conn,
             campaign=campaign,
@@ -148,7 +140,7 @@ def generate_cmd(
             templates=templates,
             followup=followup,
             after=dt.timedelta(days=parse_days(after)),
-            progress=rendered,
+            progress=progress,
         )
     if out_dir is not None:
         # after the commit: making PDF and DOCX files holds no lock

@@ -9,7 +9,7 @@ import click
 
 from outreach.cli.options import output_options
 from outreach.cli.output import echo, emit, emit_record, safe
-from outreach.cli.progress import each_counted, progress_bar
+from outreach.cli.progress import progress_bar
 from outreach.cli.state import AppState, db_option, pass_state
 
 CHANNELS = ("email", "post", "fax", "hand", "phone", "other")
@@ -264,17 +264,11 @@ def import_cmd(state: AppState, path: str, own_addresses: tuple[str, ...], fmt: 
     mailbox again adds nothing.
     """
     from outreach.responses.inbox import import_messages
-    from outreach.responses.mailbox import read_messages
 
     store = _store(state)
     with progress_bar("Importing") as progress, state.session(immediate=True) as session:
-        messages = read_messages(path)
         report = import_messages(
-            session,
-            path,
-            store=store,
-            own_addresses=own_addresses,
-            messages=each_counted(messages, progress),
+            session, path, store=store, own_addresses=own_addresses, progress=progress
         )
     rows = [
         {

@@ -19,7 +19,7 @@ import click
 from outreach.cli.options import output_options
 from outreach.cli.output import echo as safe_echo
 from outreach.cli.output import emit, safe
-from outreach.cli.progress import counting, progress_bar
+from outreach.cli.progress import progress_bar
 from outreach.cli.state import AppState, db_option, pass_state, wrap_errors
 
 _SMTP_SECURITY = ("ssl", "starttls", "none")
@@ -243,11 +243,8 @@ def send_cmd(
     )
     options = {"limit": limit, "retry_failed": retry_failed, "letter_ids": letter_ids}
     with progress_bar("Sending") as progress:
-        if really and progress is not None:
-            with db.session() as session:
-                todo, _ = sender.plan(session, campaign_by_slug(session, campaign_slug), **options)
-            step = counting(progress, len(todo))
-            sender.progress = lambda _outcome: step(1)
+        if really:
+            sender.progress = progress
         report = sender.send_campaign(campaign_slug, **options)
 
     _print_report(report, identity, settings, show=show)

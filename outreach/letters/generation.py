@@ -80,7 +80,11 @@ def generate(
     still inside the caller's transaction; to hold no lock while long PDF or
     DOCX files are made, leave *out* out, commit, and then pass
     ``result.letters`` to :func:`outreach.letters.files.write_files`, as the
-    command line does."""
+    command line does.
+
+    *progress*, if given, is called now and then as ``progress(done, total)``
+    over the recipients considered (the skipped ones included), last with
+    ``done == total``."""
     conn = connection_of(session)
     actor = actor_of(session)
     # Tens of thousands of small objects and no cycles: repeated collections
@@ -106,7 +110,7 @@ def generate(
                 result.letters, out_dir, formats=formats, combined=combined, name=result.campaign
             )
     if progress is not None:
-        progress(total)
+        progress(total, total)
     if conn is not session:
         _expire_changed(session)
     return result

@@ -56,7 +56,7 @@ def scaled(progress: Progress | None, part: int, whole: int) -> Progress | None:
     that get a letter (the skipped ones need no rendering)."""
     if progress is None or part == whole or not part:
         return progress
-    return lambda done: progress(done * whole // part)
+    return lambda done, _part: progress(done * whole // part, whole)
 
 
 def render_jobs(
@@ -82,7 +82,7 @@ def render_jobs(
                     for language, subject, body in letters:
                         yield templates[language], Rendered(subject, body)
                         if progress is not None and done % step == 0:
-                            progress(done)
+                            progress(done, count)
                         done += 1
             finished = True
         finally:
@@ -90,7 +90,7 @@ def render_jobs(
     for i in range(done, count):
         yield renderer.render(jobs[i])
         if progress is not None and i % step == 0:
-            progress(i)
+            progress(i, count)
 
 
 def _fork_renderer(renderer: Renderer, jobs: Sequence[Job]) -> tuple[int, int]:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from outreach.render.doc import LetterDoc
 
-#: Called with how many recipients are done.
-Progress = Callable[[int], None]
+#: ``progress(done, total)``: *done* of the *total* recipients are done.
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ keyword arguments, flush when they need ids and never commit.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -144,19 +144,22 @@ def import_messages(
     *,
     store: AttachmentStore,
     own_addresses: Sequence[str] = (),
-    messages: Iterable[RawMessage] | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> ImportReport:
     """Import every message under *path*; match it or queue it. Safe to repeat.
 
-    *messages* (from :func:`read_messages`, perhaps wrapped in a progress
-    bar) replaces reading *path* again.
+    *progress*, if given, is called as ``progress(done, None)`` as each
+    message is taken (``None``: how many the mailbox holds is not known
+    before it is read through).
     """
     report = ImportReport()
     matcher = Matcher(session, own_addresses)
     seen = set(session.scalars(sa.select(InboundMessage.message_id)))
     seen |= set(matcher.replies)
     now = utcnow()
-    for raw in messages if messages is not None else read_messages(path):
+    for raw in read_messages(path):
+        if progress is not None:
+            progress(report.read, None)
         report.read += 1
         msg, problem = read_message(raw.data)
         message_id = message_id_of(msg, raw.data)
@@ -194,6 +197,8 @@ def import_messages(
                 + (f" ({len(report.problems)} could not be read)" if report.problems else "")
             ),
         )
+    if progress is not None:
+        progress(report.read, None)
     session.flush()
     return report
 

@@ -66,6 +66,11 @@ class Sender:
 
     ``dry_run=True`` (the default) builds every message exactly as a real run
     would, reports them, and neither connects nor writes anything.
+
+    *progress*, if given, is called as ``progress(done, total)`` each time a
+    letter of the run's *total* is settled; *on_outcome*, if given, with
+    each letter's :class:`LetterOutcome` as soon as it is settled, before the
+    next letter is taken (a host application's hook).
     """
 
     def __init__(
@@ -79,7 +84,8 @@ class Sender:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
-        progress: Callable[[LetterOutcome], None] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        on_outcome: Callable[[LetterOutcome], None] | None = None,
         html: bool = False,
     ) -> None:
         if not dry_run and transport is None:
@@ -93,12 +99,15 @@ class Sender:
         self.sleep = sleep
         self.clock = clock
         self.progress = progress
+        self.on_outcome = on_outcome
         self.html = html
         self._last_send: float | None = None
         self._pending: tuple[sa.Row, dt.datetime] | None = None
         self._claim = this_process_claim()
         #: Letters whose PostgreSQL sending lock this run holds.
         self._locked: set[int] = set()
+        #: (letters settled, letters to settle) in this run, for *progress*.
+        self._done, self._total = 0, 0
 
     # -- planning -------------------------------------------------------------
 
@@ -138,6 +147,7 @@ class Sender:
             todo, report = self.plan(
                 session, campaign, limit=limit, retry_failed=retry_failed, letter_ids=letter_ids
             )
+        self._done, self._total = 0, len(todo)
         if self.dry_run:
             for row in todo:
                 self._dry_one(row, report)
@@ -199,8 +209,11 @@ class Sender:
 
     def _finish(self, report: SendReport, outcome: LetterOutcome) -> None:
         report.outcomes.append(outcome)
+        self._done += 1
+        if self.on_outcome is not None:
+            self.on_outcome(outcome)
         if self.progress is not None:
-            self.progress(outcome)
+            self.progress(self._done, self._total)
 
     def _message_id(self, mail: LetterMail) -> str:
         """The letter's own Message-ID, or a new one if it has none it can use

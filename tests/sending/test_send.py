@@ -259,14 +259,14 @@ def test_dropped_connection_is_reopened(db, smtp):
 
     sent = []
 
-    def progress(outcome):
+    def on_outcome(outcome):
         sent.append(outcome)
         if len(sent) == 1:
             transport._smtp.sock.shutdown(socket.SHUT_RDWR)  # the server hung up
 
     waits: list[float] = []
     sender = Sender(
-        db, identity, transport=transport, dry_run=False, progress=progress, sleep=waits.append
+        db, identity, transport=transport, dry_run=False, on_outcome=on_outcome, sleep=waits.append
     )
     report = sender.send_campaign("iid-2012")
     assert waits == []  # reopened at once, no back-off
@@ -766,7 +766,7 @@ def test_letter_superseded_during_the_batch_is_not_sent(db, smtp):
 
     transport = SmtpTransport(SmtpSettings(host=smtp.host, port=smtp.port, security="none"))
     report = Sender(
-        db, identity, transport=transport, dry_run=False, progress=regenerate_the_last
+        db, identity, transport=transport, dry_run=False, on_outcome=regenerate_the_last
     ).send_campaign("iid-2012")
     # Before: all three went, the superseded one included.
     assert smtp.recorder.count() == 2
@@ -821,7 +821,7 @@ def test_unusable_letter_taken_by_another_run_keeps_its_state(db, smtp):
 
     transport = SmtpTransport(SmtpSettings(host=smtp.host, port=smtp.port, security="none"))
     Sender(
-        db, identity, transport=transport, dry_run=False, progress=another_run_takes_the_second
+        db, identity, transport=transport, dry_run=False, on_outcome=another_run_takes_the_second
     ).send_campaign("iid-2012")
     # Before: marked failed over the other run's `sending`; its `sent` mark
     # would then be lost and --retry-failed would send the letter again.
