@@ -15,9 +15,12 @@ class OutreachError(Exception):
     shows it as "see `outreach campaigns list`"; a script can show it its
     own way. *field* names the argument or setting that was wrong (``"out"``,
     ``"format"``), which the command line turns into its option name.
+    :attr:`hint_verb` says how the hint reads: a command to *see* for more,
+    or one to *run* to fix the problem.
     """
 
     exit_code = 1
+    hint_verb = "see"
 
     def __init__(self, message: str, *, hint: str | None = None, field: str | None = None) -> None:
         super().__init__(message)
@@ -35,7 +38,12 @@ class DatabaseError(OutreachError):
 
 
 class SchemaError(DatabaseError):
-    """The database schema does not match this version of outreach."""
+    """The database schema does not match this version of outreach.
+
+    Its *hint* is the command that brings the schema in line (``"db upgrade"``).
+    """
+
+    hint_verb = "run"
 
 
 class NotFoundError(OutreachError):

@@ -120,14 +120,15 @@ def db_option(fn: F) -> F:
 
 def error_text(exc: OutreachError) -> str:
     """A library error as the command line says it: the option named as it is
-    spelled on the command line, then the hint as a command to run."""
+    spelled on the command line, then the hint as a command to see or to run
+    (the error's ``hint_verb``)."""
     text = str(exc)
     field = getattr(exc, "field", None)
     if field:
         text = f"--{field.replace('_', '-')}: {text}"
     hint = getattr(exc, "hint", None)
     if hint:
-        text = f"{text}: see `outreach {hint}`"
+        text = f"{text}: {getattr(exc, 'hint_verb', 'see')} `outreach {hint}`"
     return text
 
 

@@ -100,7 +100,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             if not folder.is_dir():
                 raise DatabaseError(
                     f"database {database}: folder {folder} does not exist; create it or "
-                    "choose another --db path"
+                    "choose another path",
+                    field="db",
                 )
         kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
         engine = sa.create_engine(sa_url, **kwargs)
@@ -188,7 +189,7 @@ class Database:
         """A connection, with connection failures turned into :class:`DatabaseError`."""
         path = self.path
         if path is not None and not self._may_create and not path.exists():
-            raise SchemaError(f"no database at {path}: run `outreach init --db {path}` first")
+            raise SchemaError(f"no database at {path}", hint=f"init --db {path}")
         try:
             conn = self.engine.connect()
         except sa.exc.OperationalError as exc:
@@ -315,24 +316,19 @@ class Database:
             inspector = sa.inspect(conn)
             if not inspector.has_table("alembic_version"):
                 if inspector.get_table_names():
-                    raise SchemaError(
-                        f"{self.safe_url} is not an outreach database (it has other tables); "
-                        "choose another --db"
-                    )
-                raise SchemaError(
-                    f"{self.safe_url} has no outreach schema yet: run `outreach init`"
-                )
+                    raise _not_an_outreach_database(self.safe_url)
+                raise SchemaError(f"{self.safe_url} has no outreach schema yet", hint="init")
             rev = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
         head = migrations.head_revision()
         if rev == head:
             self._schema_checked = True
             return
         if rev is None:
-            raise SchemaError(f"{self.safe_url} has no schema revision: run `outreach init`")
+            raise SchemaError(f"{self.safe_url} has no schema revision", hint="init")
         if rev in migrations.known_revisions():
             raise SchemaError(
-                f"the database schema is at revision {rev}, older than this outreach "
-                f"({head}): run `outreach db upgrade`"
+                f"the database schema is at revision {rev}, older than this outreach ({head})",
+                hint="db upgrade",
             )
         raise SchemaError(
             f"the database schema ({rev}) is newer than this outreach knows ({head}): "
@@ -371,10 +367,7 @@ class Database:
             with self.connect() as conn:
                 existing = sa.inspect(conn).get_table_names()
             if existing:
-                raise SchemaError(
-                    f"{self.safe_url} is not an outreach database (it has other tables); "
-                    "choose another --db"
-                )
+                raise _not_an_outreach_database(self.safe_url)
         self.upgrade("head")
         return before != migrations.head_revision()
 
@@ -385,7 +378,7 @@ class Database:
     def info(self) -> DatabaseInfo:
         """What ``outreach info`` shows: the database, its revision and row counts."""
         if self.path is not None and not self.path.exists():
-            raise SchemaError(f"no database at {self.path}: run `outreach init --db {self.path}`")
+            raise SchemaError(f"no database at {self.path}", hint=f"init --db {self.path}")
         revision = self.current_revision()
         counts: dict[str, int] = {}
         if revision is not None:
@@ -417,6 +410,13 @@ def _pg_write_lock(conn: Connection) -> None:
             "try again in a moment"
         ) from None
     conn.exec_driver_sql("SET LOCAL lock_timeout = DEFAULT")
+
+
+def _not_an_outreach_database(safe_url: str) -> SchemaError:
+    return SchemaError(
+        f"{safe_url} is not an outreach database (it has other tables); choose another",
+        field="db",
+    )
 
 
 def _first_line(exc: BaseException | None) -> str:

@@ -18,6 +18,7 @@ The rooms:
 - :mod:`.cleaning`: :func:`clean_organization` and :func:`clean_contact`,
   which the importer uses too, so a value accepted on the command line is
   accepted in a file and stored the same way;
+- :mod:`.lookup`: an organization by its acronym through Core, without the ORM;
 - :mod:`.records`: the one lookup of an organization or a contact, their plain
   records, and the one-primary-contact rule;
 - :mod:`.organizations`, :mod:`.contacts`: add, edit, list, remove, merge;

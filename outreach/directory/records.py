@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from outreach.db.activity import record_activity
 from outreach.directory.fields import BOOL_FIELDS, LIST_FIELDS
+from outreach.directory.lookup import acronym_key
 from outreach.errors import NotFoundError
 from outreach.schema.models import Contact, Organization
 from outreach.schema.types import json_value
@@ -22,7 +23,7 @@ from outreach.schema.types import json_value
 
 def org_by_acronym(session: Session, acronym: str) -> Organization | None:
     return session.scalar(
-        sa.select(Organization).where(Organization.acronym_key == acronym.strip().casefold())
+        sa.select(Organization).where(Organization.acronym_key == acronym_key(acronym))
     )
 
 

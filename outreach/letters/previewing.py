@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from outreach.directory.lookup import find_org_row
 from outreach.errors import NotFoundError, ValidationError
 from outreach.letters.jobs import (
     _CONTACT,
@@ -45,11 +46,10 @@ def preview(
     """Render one letter without writing anything: (letter, warning or None)."""
     conn = connection_of(session)
     camp, dialogue = load_campaign(conn, campaign)
-    org_id = conn.scalar(
-        sa.select(_ORG.id).where(_ORG.acronym_key == organization.strip().casefold())
-    )
-    if org_id is None:
+    org = find_org_row(conn, organization, _ORG.id)
+    if org is None:
         raise NotFoundError(f"no organization {organization!r}", hint="orgs list")
+    org_id = org.id
     jobs = recipient_jobs(conn, camp, only_org=org_id)
     warning = None
     if not jobs:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from outreach.directory.lookup import find_org_row
 from outreach.errors import NotFoundError
 from outreach.reports.labels import region_label
 from outreach.reports.queries import (
@@ -76,15 +77,9 @@ class HistoryReport:
 
 
 def find_organization(session: Session, acronym: str) -> sa.Row[Any]:
-    org = session.execute(
-        sa.select(ORGS.id, ORGS.acronym, ORGS.name, ORGS.region, ORGS.kind).where(
-            ORGS.acronym_key == acronym.strip().casefold()
-        )
-    ).first()
+    org = find_org_row(session, acronym, ORGS.id, ORGS.acronym, ORGS.name, ORGS.region, ORGS.kind)
     if org is None:
-        raise NotFoundError(
-            f"no organization with acronym {acronym!r}: see `outreach orgs list` for the directory"
-        )
+        raise NotFoundError(f"no organization with acronym {acronym!r}", hint="orgs list")
     return org
 
 

@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from outreach.campaigns.lookup import find_campaign_row
+from outreach.errors import NotFoundError
 from outreach.reports.labels import kind_label, region_label
 from outreach.reports.queries import (
     CAMPAIGNS,
@@ -165,12 +167,14 @@ class StatusReport:
     timeline: list[TimelineDay] = field(default_factory=list)
 
 
-def find_campaign(session: Session, slug: str) -> sa.Row[Any]:
-    """The campaign called *slug* with its dialogue's slug, title and date."""
-    row = session.execute(campaign_query().where(CAMPAIGNS.slug == slug.strip())).first()
-    if row is None:
-        raise unknown_slug(session, CAMPAIGNS.slug, "campaign", slug)
-    return row
+def find_campaign(session: Session, ref: str | int) -> sa.Row[Any]:
+    """The campaign *ref* (id or slug) names, with its dialogue's slug, title
+    and date; an unknown one is a :class:`NotFoundError` naming a few known."""
+    try:
+        found = find_campaign_row(session, ref)
+    except NotFoundError:
+        raise unknown_slug(session, CAMPAIGNS.slug, "campaign", str(ref)) from None
+    return session.execute(campaign_query().where(CAMPAIGNS.id == found.id)).one()
 
 
 def campaigns_of_dialogue(session: Session, dialogue_id: int) -> list[sa.Row[Any]]:
@@ -200,14 +204,14 @@ def campaign_info(row: sa.Row[Any]) -> CampaignInfo:
 def status_report(
     session: Session,
     *,
-    campaign: str,
+    campaign: str | int,
     overdue_after: dt.timedelta = DEFAULT_OVERDUE_AFTER,
     now: dt.datetime | None = None,
     timeline: bool = False,
 ) -> StatusReport:
-    """The status of the campaign with slug *campaign*.
+    """The status of the campaign *campaign* (its slug or id).
 
-    Raises :class:`NotFoundError` for an unknown slug. *timeline* adds the
+    Raises :class:`NotFoundError` for an unknown campaign. *timeline* adds the
     letters and responses per day (used by the HTML charts).
     """
     now = now or utcnow()
