@@ -13,13 +13,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
 
 from outreach.backup.archive import (
     ATTACHMENTS_DIR,
@@ -32,8 +31,7 @@ from outreach.backup.archive import (
 )
 from outreach.backup.codec import ColumnCodec, base_type, tables_at_current_revision
 from outreach.backup.write import attachments_folder
-from outreach.config import ACTOR_KEY
-from outreach.db import Database, migrations
+from outreach.db import Database, bulk, migrations
 from outreach.db.activity import record_activity
 from outreach.errors import ConfigurationError, ConflictError, SchemaError
 from outreach.files import PRIVATE_FILE, PRIVATE_READ_ONLY, make_dirs
@@ -100,23 +98,12 @@ def _reset_sequences(conn: Connection, tables: Iterable[sa.Table]) -> None:
         )
 
 
-def _insert_statement(table: sa.Table, names: list[str]) -> Any:
-    values = {}
-    for name in names:
-        col = table.c[name]
-        type_ = col.type
-        if isinstance(base_type(col), sa.JSON):
-            type_ = sa.JSON(none_as_null=True)
-        values[name] = sa.bindparam(name, type_=type_)
-    return table.insert().values(values)
-
-
-def _insert_batch(
-    conn: Connection, stmt: Any, table: sa.Table, batch: list[dict[str, Any]]
-) -> None:
-    """Insert *batch*; a row the database refuses is the archive's fault."""
+@contextlib.contextmanager
+def _refusals(table: sa.Table) -> Iterator[None]:
+    """A row the database refuses is the archive's fault: an :class:`ArchiveError`
+    naming *table*."""
     try:
-        conn.execute(stmt, batch)
+        yield
     except UnicodeEncodeError as exc:  # a lone surrogate ("\\ud800" in the JSON)
         raise ArchiveError(
             f"table {table.name}: a row holds text no database can store "
@@ -158,40 +145,32 @@ def _load_table(
         for fk in table.foreign_keys
         if fk.column.table.name == table.name and fk.parent.nullable and fk.parent.name in names
     }
-    stmt = _insert_statement(table, names)
     later: list[dict[str, Any]] = []
-    batch: list[dict[str, Any]] = []
     count = 0
-
-    def flush() -> None:
-        if batch:
-            _insert_batch(conn, stmt, table, batch)
-            if progress:
-                progress(len(batch))
-            batch.clear()
-
     # The second pass must not touch "updated_at"-style columns: set them back.
     kept = [c.name for c in table.columns if c.onupdate is not None and c.name in names]
 
-    for obj in archive.rows(table.name):
-        try:
-            params = {c.name: c.decode(obj) for c in columns}
-        except ArchiveError as exc:
-            raise ArchiveError(
-                f"{archive.path}: table {table.name}, row {count + 1}: {exc}"
-            ) from None
-        if any(params[name] is not None for name in deferred):
-            later.append(
-                {f"_v_{k}": params[k] for k in (*deferred, *kept)}
-                | {f"_pk_{k}": params[k] for k in pk}
-            )
-            for name in deferred:
-                params[name] = None
-        batch.append(params)
-        count += 1
-        if len(batch) >= BATCH_SIZE:
-            flush()
-    flush()
+    # A JSON column's NULL stays NULL (not JSON null): none_as_null.
+    with (
+        _refusals(table),
+        bulk.row_writer(conn, table, names, none_as_null=True, progress=progress) as write,
+    ):
+        for obj in archive.rows(table.name):
+            try:
+                params = {c.name: c.decode(obj) for c in columns}
+            except ArchiveError as exc:
+                raise ArchiveError(
+                    f"{archive.path}: table {table.name}, row {count + 1}: {exc}"
+                ) from None
+            if any(params[name] is not None for name in deferred):
+                later.append(
+                    {f"_v_{k}": params[k] for k in (*deferred, *kept)}
+                    | {f"_pk_{k}": params[k] for k in pk}
+                )
+                for name in deferred:
+                    params[name] = None
+            write([params[n] for n in names])
+            count += 1
     if later:
         where = sa.and_(*(table.c[k] == sa.bindparam(f"_pk_{k}") for k in pk))
         values = {k: sa.bindparam(f"_v_{k}", type_=table.c[k].type) for k in (*deferred, *kept)}
@@ -315,22 +294,19 @@ def _restore_checked(
     members = archive.attachment_members
     files = _FileWriter(attachments_folder(db))
     try:
-        with db.connect() as conn:
-            if conn.dialect.name == "sqlite":
-                conn.execution_options(outreach_begin="IMMEDIATE")
-            with conn.begin():
-                result = _restore_rows(db, conn, archive, force=force, progress=progress)
-                for member in members:
-                    try:
-                        files.write(archive, member)
-                    except OSError as exc:
-                        raise ConfigurationError(
-                            f"cannot write attachment files into {files.folder}: "
-                            f"{exc.strerror or exc}; check that folder (or set "
-                            "OUTREACH_ATTACHMENTS_DIR)"
-                        ) from None
-                    if progress:
-                        progress(1)
+        with db.write() as conn:
+            result = _restore_rows(db, conn, archive, force=force, progress=progress)
+            for member in members:
+                try:
+                    files.write(archive, member)
+                except OSError as exc:
+                    raise ConfigurationError(
+                        f"cannot write attachment files into {files.folder}: "
+                        f"{exc.strerror or exc}; check that folder (or set "
+                        "OUTREACH_ATTACHMENTS_DIR)"
+                    ) from None
+                if progress:
+                    progress(1)
     except BaseException:
         files.undo()
         raise
@@ -385,8 +361,6 @@ def _restore_rows(
     _reset_sequences(conn, head_tables)
 
     manifest = archive.manifest
-    session = Session(bind=conn, join_transaction_mode="create_savepoint")
-    session.info[ACTOR_KEY] = db.actor
     summary = (
         f"Restored {sum(rows.values())} rows from {archive.path.name} "
         f"(written {manifest.get('created_at')} by {manifest.get('created_by') or 'unknown'}"
@@ -394,9 +368,7 @@ def _restore_rows(
     )
     if present:
         summary += f"; first deleted {sum(present.values())} rows already there"
-    record_activity(session, action="restore", entity="database", summary=summary)
-    session.commit()  # releases the savepoint; the caller's transaction commits the lot
-    session.close()
+    record_activity(conn, action="restore", entity="database", summary=summary)
     return RestoreResult(
         path=archive.path,
         schema_revision=rev,

@@ -16,7 +16,6 @@ from typing import IO, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
 
 from outreach import __version__
 from outreach.attachments import AttachmentStore
@@ -31,7 +30,6 @@ from outreach.backup.archive import (
     hash_stream,
 )
 from outreach.backup.codec import ColumnCodec, encode, tables_at_current_revision
-from outreach.config import ACTOR_KEY
 from outreach.db import Database
 from outreach.db.activity import record_activity
 from outreach.db.migrations import known_revisions
@@ -101,13 +99,6 @@ def _member(name: str) -> zipfile.ZipInfo:
     return info
 
 
-def _snapshot(conn: Connection) -> None:
-    """Make every read below see one consistent state of the database."""
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-    # SQLite in WAL mode: one read transaction is a snapshot from its first read.
-
-
 def _default_name() -> str:
     return f"outreach-backup-{utcnow().strftime('%Y%m%dT%H%M%SZ')}.zip"
 
@@ -164,15 +155,14 @@ def backup(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    # Not db.session(): that insists on the newest schema, and a backup taken
-    # before an upgrade is exactly when an older one is met.
-    with Session(db.engine) as session, session.begin():
-        session.info[ACTOR_KEY] = db.actor
+    # check_schema=False: a backup taken before an upgrade is exactly when an
+    # older schema is met.
+    with db.write(check_schema=False) as conn:
         summary = (
             f"Backup written to {target.name}: {result.total_rows} rows in "
             f"{len(result.rows)} tables, {result.attachments} attachment files"
         )
-        record_activity(session, action="backup", entity="database", summary=summary)
+        record_activity(conn, action="backup", entity="database", summary=summary)
     return dataclasses.replace(result, size=target.stat().st_size)
 
 
@@ -184,10 +174,8 @@ def _write_archive(
     referenced: set[str] = set()
     with (
         zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf,
-        db.connect() as conn,
-        conn.begin(),
+        db.snapshot() as conn,
     ):
-        _snapshot(conn)
         revision = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
         for table in tables_at_current_revision(conn):
             name = f"{TABLES_DIR}{table.name}.jsonl"

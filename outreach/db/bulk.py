@@ -7,14 +7,23 @@ Values go through the column types' own bind processors, so what is stored
 is exactly what an ORM or Core insert would store: aware datetimes in UTC,
 enum members as their values, JSON as JSON (a ``None`` in a JSON column is
 stored the way the column's type stores it: JSON ``null`` unless the type
-says ``none_as_null``). Column defaults are *not* applied: give every column
-that needs a value.
+says ``none_as_null``, or the call does: ``none_as_null=True`` stores SQL
+``NULL`` in every JSON column). Column defaults are *not* applied: give every
+column that needs a value.
 
 - :func:`insert_rows` takes all the rows at once (a list), and writes what is
   the same in every row once;
 - :func:`row_writer` streams: a function that takes one row at a time, so
   rows can be stored while the next are still being made.
 
+*progress*, if given, is called with a number of rows each time that many
+have been sent to the database (:data:`INSERT_CHUNK` at a time, and the rest
+at the end).
+
+A value a column type refuses raises :class:`~sqlalchemy.exc.StatementError`,
+and a value the database refuses SQLAlchemy's :class:`~sqlalchemy.exc.DBAPIError`
+subclass for it (``IntegrityError``, ``DataError``...) on both backends, as a
+Core insert would (the ``COPY`` driver's own errors are wrapped the same way).
 An error inside a :func:`row_writer` block inserts nothing of what was
 written on PostgreSQL (the ``COPY`` is aborted); on SQLite the rows already
 sent stay in the transaction, which the caller then rolls back.
@@ -36,10 +45,17 @@ INSERT_CHUNK = 1000
 
 Row = Sequence[Any]
 Writer = Callable[[Row], None]
+Progress = Callable[[int], None]
 
 
 def insert_rows(
-    conn: sa.Connection, table: sa.Table, columns: Sequence[str], rows: Sequence[Row]
+    conn: sa.Connection,
+    table: sa.Table,
+    columns: Sequence[str],
+    rows: Sequence[Row],
+    *,
+    none_as_null: bool = False,
+    progress: Progress | None = None,
 ) -> int:
     """Insert *rows* (sequences of values in *columns* order) into *table*;
     returns how many.
@@ -56,14 +72,21 @@ def insert_rows(
     constants: dict[str, Any] = {}
     for i, name in enumerate(names):
         value = first[i]
-        if _always_null(table.c[name]) and all(row[i] is None for row in rows):
+        if _always_null(table.c[name], none_as_null) and all(row[i] is None for row in rows):
             continue
         if _hashable_scalar(value) and all(row[i] == value for row in rows):
             constants[name] = value
         else:
             keep.append(i)
     pick = _picker(keep)
-    with row_writer(conn, table, [names[i] for i in keep], constants) as write:
+    with row_writer(
+        conn,
+        table,
+        [names[i] for i in keep],
+        constants,
+        none_as_null=none_as_null,
+        progress=progress,
+    ) as write:
         for row in rows:
             write(pick(row))
     return len(rows)
@@ -75,6 +98,9 @@ def row_writer(
     table: sa.Table,
     columns: Sequence[str],
     constants: Mapping[str, Any] | None = None,
+    *,
+    none_as_null: bool = False,
+    progress: Progress | None = None,
 ) -> Iterator[Writer]:
     """A function that inserts one row (values in *columns* order) into
     *table*, for a block; *constants* are the values of further columns, the
@@ -86,26 +112,35 @@ def row_writer(
     constants = dict(constants or {})
     dialect = conn.dialect
     postgres = dialect.name == "postgresql"
-    procs = [_processor(table.c[n].type, dialect) for n in columns]
+    procs = [_processor(table.c[n].type, dialect, none_as_null) for n in columns]
     const_names = list(constants)
     const_values = [
-        _convert_one(_processor(table.c[n].type, dialect), constants[n]) for n in const_names
+        _convert_one(_processor(table.c[n].type, dialect, none_as_null), constants[n])
+        for n in const_names
     ]
     prep = dialect.identifier_preparer
     target = prep.format_table(table)
     if postgres:
         names = [*columns, *const_names]
         convert = _row_converter(procs, tuple(const_values))
-        with contextlib.ExitStack() as stack:
+        sent = 0
+        with _driver_errors(conn, f"COPY {target}"), contextlib.ExitStack() as stack:
             copy: Any = None
 
             def write(row: Row) -> None:
-                nonlocal copy
+                nonlocal copy, sent
                 if copy is None:
                     copy = _open_copy(conn, stack, target, [prep.quote(n) for n in names])
-                copy.write_row(convert(row))
+                copy.write_row(_converted(convert, row, target))
+                if progress is not None:
+                    sent += 1
+                    if sent == INSERT_CHUNK:
+                        progress(sent)
+                        sent = 0
 
             yield write
+        if progress is not None and sent:
+            progress(sent)
         return
     # SQLite: constants that can be literals go into the statement itself.
     slots = ["?"] * len(columns)
@@ -123,18 +158,45 @@ def row_writer(
     )
     pending: list[Row] = []
 
+    def flush() -> None:
+        conn.exec_driver_sql(sql, pending)
+        if progress is not None:
+            progress(len(pending))
+        pending.clear()
+
     def add(row: Row) -> None:
-        pending.append(convert(row))
+        pending.append(_converted(convert, row, target))
         if len(pending) >= INSERT_CHUNK:
-            conn.exec_driver_sql(sql, pending)
-            pending.clear()
+            flush()
 
     yield add
     if pending:
-        conn.exec_driver_sql(sql, pending)
+        flush()
 
 
 # --- the steps -----------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _driver_errors(conn: sa.Connection, statement: str) -> Iterator[None]:
+    """Raise what the driver raises straight (a ``COPY`` bypasses SQLAlchemy)
+    as the :class:`~sqlalchemy.exc.DBAPIError` a Core statement would."""
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        yield
+    except dbapi.Error as exc:
+        raise sa.exc.DBAPIError.instance(
+            statement, None, exc, dbapi.Error, dialect=conn.dialect
+        ) from exc
+
+
+def _converted(convert: Callable[[Row], Row], row: Row, target: str) -> Row:
+    """*row* converted, or the :class:`~sqlalchemy.exc.StatementError` a Core
+    insert raises for a value its column type refuses (an unknown enum value)."""
+    try:
+        return convert(row)
+    except Exception as exc:
+        raise sa.exc.StatementError(str(exc), f"INSERT INTO {target}", row, exc) from exc
 
 
 def _open_copy(
@@ -147,16 +209,25 @@ def _open_copy(
     return stack.enter_context(cursor.copy(f"COPY {target} ({', '.join(quoted)}) FROM STDIN"))
 
 
-def _processor(col_type: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> Any:
-    """What turns a Python value into what the driver takes, or ``None``."""
-    if isinstance(col_type, sa.JSON) and dialect.name == "postgresql":
+def _processor(
+    col_type: sa.types.TypeEngine[Any], dialect: sa.Dialect, none_as_null: bool = False
+) -> Any:
+    """What turns a Python value into what the driver takes, or ``None``;
+    with *none_as_null* a JSON column's ``None`` becomes SQL ``NULL``."""
+    is_json = isinstance(col_type, sa.JSON)
+    null = is_json and (none_as_null or col_type.none_as_null)
+    if is_json and dialect.name == "postgresql":
         # COPY takes the JSON text itself.
-        none_as_null = col_type.none_as_null
-        return lambda value: None if value is None and none_as_null else _pg_json(value)
-    return col_type._cached_bind_processor(dialect)
+        return lambda value: None if value is None and null else _pg_json(value)
+    proc = col_type._cached_bind_processor(dialect)
+    if null and proc is not None and not col_type.none_as_null:
+        return lambda value: None if value is None else proc(value)
+    return proc
 
 
 def _pg_json(value: Any) -> str:
+    if value is sa.JSON.NULL:  # JSON null asked for explicitly (with none_as_null)
+        return "null"
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -197,13 +268,14 @@ def _cached(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return run
 
 
-def _always_null(column: sa.Column[Any]) -> bool:
+def _always_null(column: sa.Column[Any], none_as_null: bool = False) -> bool:
     """Whether leaving *column* out stores what a NULL would: nullable, no
-    server default, and not JSON (where ``None`` may mean JSON ``null``)."""
+    server default, and not JSON (where ``None`` may mean JSON ``null``)
+    unless ``None`` is stored as SQL ``NULL`` there."""
     return (
         bool(column.nullable)
         and column.server_default is None
-        and not isinstance(column.type, sa.JSON)
+        and (none_as_null or not isinstance(column.type, sa.JSON))
     )
 
 

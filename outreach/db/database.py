@@ -229,12 +229,15 @@ class Database:
             session.close()
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[Connection]:
+    def write(self, *, check_schema: bool = True) -> Iterator[Connection]:
         """A writing unit of work without the ORM: a Core connection that holds
         the write lock from the start (as ``session(immediate=True)``),
         committed when the block ends and rolled back on error. What letter
-        generation uses: it inserts thousands of rows and needs no objects."""
-        if self._check_schema and not self._schema_checked:
+        generation uses: it inserts thousands of rows and needs no objects.
+
+        ``check_schema=False`` writes whatever the schema's revision (what a
+        backup of an older schema, and a restore that migrates, need)."""
+        if check_schema and self._check_schema and not self._schema_checked:
             self.check_schema()
         with self.connect() as conn:
             if self.is_sqlite:
@@ -256,6 +259,23 @@ class Database:
             self.check_schema()
         with self.connect() as conn, conn.begin() as trans:
             try:
+                yield conn
+            finally:
+                trans.rollback()
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read-only unit of work that sees one consistent state of the whole
+        database, whatever its schema revision (what a backup reads): on
+        PostgreSQL a ``REPEATABLE READ, READ ONLY`` transaction; on SQLite (WAL)
+        one read transaction, a snapshot from its first read. Rolled back at
+        the end."""
+        with self.connect() as conn, conn.begin() as trans:
+            try:
+                if not self.is_sqlite:
+                    conn.exec_driver_sql(
+                        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+                    )
                 yield conn
             finally:
                 trans.rollback()

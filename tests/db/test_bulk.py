@@ -135,3 +135,80 @@ def test_json_none_is_stored_as_the_column_stores_it(db: Database) -> None:
     assert got[2].at == NOW and got[2].changes is None
     # the bulk row with no changes reads back like the one written by record_activity
     assert got[1].changes == got[2].changes
+
+
+def _changes_nulls(db: Database) -> list[tuple[int, bool]]:
+    """(entity_id, whether ``changes`` is SQL NULL) for every activity row."""
+    with db.read() as conn:
+        a = tables.activity
+        return [
+            tuple(r)
+            for r in conn.execute(
+                sa.select(a.c.entity_id, a.c.changes.is_(sa.null())).order_by(a.c.id)
+            )
+        ]
+
+
+@pytest.mark.parametrize("how", ["insert_rows", "row_writer"])
+def test_none_as_null_stores_sql_null_in_json_columns(db: Database, how: str) -> None:
+    rows = [
+        [NOW, "tester", "import", "contact", 1, None, None, None],
+        [NOW, "tester", "import", "contact", 2, None, None, {"a": None}],
+        [NOW, "tester", "import", "contact", 3, None, None, sa.JSON.NULL],
+    ]
+    with db.write() as conn:
+        if how == "insert_rows":
+            bulk.insert_rows(conn, tables.activity, COLUMNS, rows, none_as_null=True)
+            bulk.insert_rows(conn, tables.activity, COLUMNS, rows[:1], none_as_null=True)
+        else:
+            with bulk.row_writer(conn, tables.activity, COLUMNS, none_as_null=True) as write:
+                for row in [*rows, rows[0]]:
+                    write(row)
+        bulk.insert_rows(conn, tables.activity, COLUMNS, rows[:1])  # JSON null, as before
+    assert _changes_nulls(db) == [(1, True), (2, False), (3, False), (1, True), (1, False)]
+    with db.read() as conn:
+        a = tables.activity
+        query = sa.select(a.c.entity_id, a.c.changes).where(a.c.entity_id > 1)
+        got = dict(conn.execute(query).all())
+    assert got == {2: {"a": None}, 3: None}  # 3: JSON null
+
+
+@pytest.mark.parametrize("how", ["insert_rows", "row_writer"])
+def test_progress_is_told_of_every_chunk(
+    db: Database, how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk, "INSERT_CHUNK", 3)
+    seen: list[int] = []
+    rows = [_org_row(i, f"n{i}") for i in range(7)]
+    with db.write() as conn:
+        if how == "insert_rows":
+            bulk.insert_rows(conn, tables.organizations, ORG_COLUMNS, rows, progress=seen.append)
+        else:
+            with bulk.row_writer(
+                conn, tables.organizations, ORG_COLUMNS, progress=seen.append
+            ) as write:
+                for row in rows:
+                    write(row)
+    assert seen == [3, 3, 1]
+    assert len(_stored(db)) == 7
+
+
+@pytest.mark.parametrize(
+    ("row", "error"),
+    [
+        (_org_row(1, "again"), sa.exc.IntegrityError),
+        (_org_row(2, "a\x00b"), sa.exc.DBAPIError),
+    ],
+    ids=["repeated key", "NUL"],
+)
+def test_a_refused_row_raises_sqlalchemys_error(db: Database, row: list, error: type) -> None:
+    if db.is_sqlite and "a\x00b" in row:
+        pytest.skip("SQLite stores NUL")
+    with (
+        pytest.raises(error),
+        db.write() as conn,
+        bulk.row_writer(conn, tables.organizations, ORG_COLUMNS) as write,
+    ):
+        write(_org_row(1, "first"))
+        write(row)
+    assert _stored(db) == []
