@@ -37,8 +37,25 @@ ATTACHMENTS_DIR = "attachments/"
 BATCH_SIZE = 1000
 _CHUNK = 1 << 20
 
-#: Reports progress: called with how many more rows or files are done.
-Progress = Callable[[int], None]
+#: ``progress(done, total)``: *done* of the *total* rows and files of a
+#: backup or restore are finished.
+Progress = Callable[[int, int | None], None]
+#: How backup and restore count inside: called with how many more are done.
+Step = Callable[[int], None]
+
+
+def counter(progress: Progress | None, total: int) -> Step | None:
+    """A :data:`Step` that reports ``progress(done, total)`` as steps add up."""
+    if progress is None:
+        return None
+    done = 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        progress(done, total)
+
+    return step
 
 
 def hash_stream(src: IO[bytes], dest: IO[bytes] | None = None) -> tuple[str, int]:

@@ -26,6 +26,8 @@ from outreach.backup.archive import (
     Archive,
     ArchiveError,
     Progress,
+    Step,
+    counter,
     file_sha256,
     safe_relpath,
 )
@@ -124,7 +126,7 @@ def _load_table(
     conn: Connection,
     archive: Archive,
     table: sa.Table,
-    progress: Progress | None,
+    progress: Step | None,
 ) -> int:
     info = archive.manifest["tables"][table.name]
     names = list(info["columns"])
@@ -262,6 +264,8 @@ def restore(
     transaction, so a failed restore still leaves them in place). A database
     with no schema at all is initialised first. The archive is verified
     (format, checksums, schema revision) before anything is changed.
+    *progress*, if given, is called as ``progress(done, total)`` with the
+    rows and files loaded so far, out of all the archive holds.
     """
     with Archive(path) as archive:
         archive.verify()
@@ -276,7 +280,9 @@ def restore(
         try:
             if db.current_revision() is None:
                 db.init()
-            result = _restore_checked(db, archive, force=force, progress=progress)
+            total = sum(archive.table_rows.values()) + len(archive.attachment_members)
+            step = counter(progress, total)
+            result = _restore_checked(db, archive, force=force, progress=step)
         except BaseException:
             if new_file is not None:  # a SQLite file made for this restore goes again
                 db.dispose()
@@ -287,7 +293,7 @@ def restore(
 
 
 def _restore_checked(
-    db: Database, archive: Archive, *, force: bool, progress: Progress | None
+    db: Database, archive: Archive, *, force: bool, progress: Step | None
 ) -> RestoreResult:
     db.check_schema()
 
@@ -320,7 +326,7 @@ def _restore_rows(
     archive: Archive,
     *,
     force: bool,
-    progress: Progress | None,
+    progress: Step | None,
 ) -> RestoreResult:
     head_tables = list(Base.metadata.sorted_tables)
     counts = _count_rows(conn, head_tables)

@@ -27,6 +27,8 @@ from outreach.backup.archive import (
     MANIFEST,
     TABLES_DIR,
     Progress,
+    Step,
+    counter,
     hash_stream,
 )
 from outreach.backup.codec import ColumnCodec, encode, tables_at_current_revision
@@ -115,7 +117,9 @@ def backup(
     *path* may be a folder: the archive is then named after the current time.
     An existing file is refused unless *overwrite*. The archive is written to a
     temporary file and renamed into place, so a failure leaves no half-written
-    archive. Records a ``backup`` activity.
+    archive. Records a ``backup`` activity. *progress*, if given, is called
+    as ``progress(done, total)`` with the rows and files written so far, out
+    of all there are.
     """
     target = Path(path).expanduser()
     if target.is_dir():
@@ -177,12 +181,21 @@ def _write_archive(
         db.snapshot() as conn,
     ):
         revision = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
-        for table in tables_at_current_revision(conn):
+        at_revision = tables_at_current_revision(conn)
+        files = list(_attachment_files(folder))
+        step = None
+        if progress is not None:  # counted in the snapshot the backup reads
+            rows = sum(
+                conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+                for t in at_revision
+            )
+            step = counter(progress, rows + len(files))
+        for table in at_revision:
             name = f"{TABLES_DIR}{table.name}.jsonl"
             members[name], tables[table.name] = _write_table(
-                zf, conn, table, name, referenced, progress
+                zf, conn, table, name, referenced, step
             )
-        stored, n_files, n_bytes = _write_attachments(zf, folder, members, progress)
+        stored, n_files, n_bytes = _write_attachments(zf, files, members, step)
         manifest = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -213,7 +226,7 @@ def _write_table(
     table: sa.Table,
     name: str,
     referenced: set[str],
-    progress: Progress | None,
+    progress: Step | None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Write *table*'s rows to the member *name*, adding the SHA-256 values its
     rows name to *referenced*; ``(member entry, table entry)`` of the manifest."""
@@ -264,16 +277,16 @@ def _write_table(
 
 def _write_attachments(
     zf: zipfile.ZipFile,
-    folder: Path,
+    files: list[tuple[str, Path]],
     members: dict[str, dict[str, Any]],
-    progress: Progress | None,
+    progress: Step | None,
 ) -> tuple[set[str], int, int]:
     """Copy the store's files into the archive, entering them in *members*;
     ``(their SHA-256 values, how many files, how many bytes)``."""
     n_files = 0
     n_bytes = 0
     stored: set[str] = set()
-    for rel, full in _attachment_files(folder):
+    for rel, full in files:
         name = ATTACHMENTS_DIR + rel
         with full.open("rb") as src, zf.open(_member(name), "w", force_zip64=True) as raw:
             digest, size = hash_stream(src, raw)

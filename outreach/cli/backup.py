@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from outreach.cli.output import echo
-from outreach.cli.progress import counting, progress_bar
+from outreach.cli.progress import progress_bar
 from outreach.cli.state import AppState, db_option, pass_state
 
 
@@ -30,13 +30,11 @@ def backup_cmd(state: AppState, file: str, overwrite: bool) -> None:
     The archive is portable: `outreach restore` loads it into an empty
     SQLite or PostgreSQL database.
     """
-    from outreach.backup.size import backup_size
-    from outreach.backup.write import attachments_folder, backup
+    from outreach.backup.write import backup
 
     db = state.database(check_schema=False)
-    total = backup_size(db, attachments_folder(db))
     with progress_bar("Backing up") as progress:
-        result = backup(db, file, overwrite=overwrite, progress=counting(progress, total))
+        result = backup(db, file, overwrite=overwrite, progress=progress)
     echo(
         f"Backup written to {result.path} ({_size(result.size)}): {result.total_rows} rows "
         f"in {len(result.rows)} tables, {result.attachments} attachment files "
@@ -71,14 +69,11 @@ def restore_cmd(state: AppState, file: str, force: bool) -> None:
     schema is loaded at that schema and upgraded. A new SQLite file is
     created; attachment files go into the database's attachments folder.
     """
-    from outreach.backup.archive import Archive
     from outreach.backup.restore import restore
 
-    with Archive(file) as archive:
-        total = sum(archive.table_rows.values()) + len(archive.attachment_members)
     db = state.database(check_schema=False)
     with progress_bar("Restoring") as progress:
-        result = restore(db, file, force=force, progress=counting(progress, total))
+        result = restore(db, file, force=force, progress=progress)
     if result.emptied:
         echo(
             f"Emptied {db.safe_url} first: deleted {sum(result.emptied.values())} rows "

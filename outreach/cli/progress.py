@@ -49,19 +49,3 @@ def progress_bar(label: str) -> Iterator[Progress | None]:
             bar.update(max(done - bar.pos, 0))
 
         yield progress
-
-
-def counting(progress: Progress | None, total: int) -> Callable[[int], None] | None:
-    """A ``progress(done, total)`` fed by a service that reports only how many
-    more steps are done, out of a *total* the service gave beforehand (the
-    backup service's way, still to be brought to ``progress(done, total)``)."""
-    if progress is None:
-        return None
-    done = 0
-
-    def step(n: int = 1) -> None:
-        nonlocal done
-        done += n
-        progress(done, total)
-
-    return step
