@@ -110,10 +110,11 @@ def _import(
     if planner.problems and not skip_invalid:
         n = len(planner.rejects)
         raise ValidationError(
-            f"{display}: {n} row(s) with problems, nothing imported (fix them, or skip "
-            "them to import the good rows)",
+            # --skip-invalid is the remedy, not the field that was wrong: a
+            # field= here would read as if the option had been misused
+            f"{display}: {n} row(s) with problems, nothing imported (fix them, or use "
+            "--skip-invalid to import the good rows)",
             planner.problems,
-            field="skip_invalid",
         )
     if planner.problems:
         result.problems = planner.problems
