@@ -12,6 +12,7 @@ TRUNCATE after each test.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -76,6 +77,35 @@ class PgServer:
         name = sa.make_url(url).database
         with self.admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+#: The server tests of PostgreSQL-only behaviour use when the suite runs on SQLite.
+PG_DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@contextlib.contextmanager
+def scratch_pg_database(prefix: str) -> Iterator[sa.URL]:
+    """A new, empty database on the test server (or on 127.0.0.1:5432 when
+    the suite runs on SQLite), dropped afterwards; its URL. Skips when no
+    server answers, unless the suite was pointed at one (then it fails)."""
+    admin = sa.create_engine(PG_BASE_URL or PG_DEFAULT_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError:
+        admin.dispose()
+        if PG_BASE_URL:
+            raise
+        pytest.skip("no PostgreSQL server at 127.0.0.1:5432")
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.url.set(database=name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")

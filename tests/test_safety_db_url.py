@@ -14,9 +14,7 @@ connections: a wrong password still connects, so the command must work).
 
 from __future__ import annotations
 
-import os
 import traceback
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +26,8 @@ from outreach.cli import cli
 from outreach.config import database_url, mask_url, redact
 from outreach.db import Database
 from outreach.errors import OutreachError
+
+from .conftest import scratch_pg_database
 
 PASSWORDS = [
     "Qx7@Zr9w@Mk3v",  # raw @, twice
@@ -150,27 +150,8 @@ def test_redact_takes_every_piece_out() -> None:
 
 @pytest.fixture(scope="module")
 def server_db() -> Iterator[tuple[str, str, int, str]]:
-    admin_url = (
-        os.environ.get("OUTREACH_TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test"
-    )
-    admin = sa.create_engine(database_url(admin_url), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError:
-        admin.dispose()
-        if os.environ.get("OUTREACH_TEST_DATABASE_URL"):
-            raise
-        pytest.skip("no PostgreSQL server at 127.0.0.1:5432")
-    name = f"outreach_rawpw_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin.url.username, admin.url.host, admin.url.port or 5432, name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_pg_database("outreach_rawpw") as url:
+        yield url.username, url.host, url.port or 5432, url.database
 
 
 def test_a_raw_password_reaches_the_server_it_names(server_db, tmp_path: Path) -> None:

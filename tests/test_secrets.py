@@ -10,20 +10,19 @@ nor in any exception that escapes.
 
 from __future__ import annotations
 
-import os
 import traceback
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import click
 import pytest
-import sqlalchemy as sa
 from click.testing import CliRunner
 
 from outreach.cli import cli
-from outreach.config import database_url, mask_url
+from outreach.config import mask_url
 from outreach.db import Database
+
+from .conftest import scratch_pg_database
 
 SECRET = "s3cr3tPw"
 #: The password as it is written in a URL (with characters that need escaping).
@@ -122,34 +121,15 @@ def test_unreachable_server_password_never_printed(path, command, tmp_path: Path
 @pytest.fixture(scope="module")
 def reachable_url() -> Iterator[str]:
     """A migrated PostgreSQL database, reached through a URL with a password."""
-    admin_url = (
-        os.environ.get("OUTREACH_TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test"
-    )
-    admin = sa.create_engine(database_url(admin_url), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError:
-        admin.dispose()
-        if os.environ.get("OUTREACH_TEST_DATABASE_URL"):
-            raise
-        pytest.skip("no PostgreSQL server at 127.0.0.1:5432")
-    name = f"outreach_secrets_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = admin.url.set(database=name)
-    with_password = (
-        f"postgresql://{url.username}:{PASSWORD_IN_URL}@{url.host}:{url.port or 5432}/{name}"
-    )
-    db = Database(with_password, check_schema=False)
-    db.init()
-    db.dispose()
-    try:
+    with scratch_pg_database("outreach_secrets") as url:
+        with_password = (
+            f"postgresql://{url.username}:{PASSWORD_IN_URL}@{url.host}:{url.port or 5432}"
+            f"/{url.database}"
+        )
+        db = Database(with_password, check_schema=False)
+        db.init()
+        db.dispose()
         yield with_password
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
-import uuid
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,10 +21,7 @@ from outreach.db.activity import record_activity
 from outreach.schema import models as m
 from outreach.schema.models import Base
 
-from ..conftest import BACKEND, table_dump
-
-PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
+from ..conftest import BACKEND, scratch_pg_database, table_dump
 
 UTC = dt.UTC
 
@@ -41,34 +36,11 @@ def _attachments_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv("OUTREACH_ATTACHMENTS_DIR", raising=False)
 
 
-def _pg_admin_url() -> str:
-    raw = os.environ.get("OUTREACH_TEST_DATABASE_URL", "").strip()
-    if raw.startswith(("postgres://", "postgresql://")):
-        return "postgresql+psycopg://" + raw.split("://", 1)[1]
-    return raw if raw.startswith("postgresql") else PG_ADMIN_URL
-
-
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database; skips only when no server answers."""
-    admin = sa.create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError:
-        admin.dispose()
-        if os.environ.get("OUTREACH_TEST_DATABASE_URL"):
-            raise
-        pytest.skip("no PostgreSQL server at 127.0.0.1:5432")
-    name = f"outreach_backup_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin.url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_pg_database("outreach_backup") as url:
+        yield url.render_as_string(hide_password=False)
 
 
 def _store_file(db: Database, data: bytes) -> str:
