@@ -12,11 +12,14 @@ from outreach.cli.directory import (
     CONTACT_COLUMNS,
     contact_row,
     import_options,
+    run_edit,
     run_import,
     run_merge,
+    run_remove,
+    tag_edit_options,
+    tag_option,
 )
 from outreach.cli.options import (
-    edited_values,
     export_format,
     export_options,
     filter_options,
@@ -25,7 +28,6 @@ from outreach.cli.options import (
     option_group,
     output_file_option,
     output_options,
-    report_changes,
     split_values,
     write_export,
     yes_option,
@@ -65,6 +67,10 @@ def _values(fields: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+def _label(contact: Any) -> str:
+    return safe(f"#{contact.id} {contact.name} ({contact.organization.acronym})")
+
+
 @click.group("contacts")
 def contacts_group() -> None:
     """Contacts: add, list, show, edit, remove, merge, import, export, forget."""
@@ -75,7 +81,7 @@ def contacts_group() -> None:
 @click.argument("organization")
 @click.argument("name")
 @contact_field_options
-@click.option("--tag", "tags", multiple=True, help="A tag (repeat for several).")
+@tag_option
 @pass_state
 def contacts_add(
     state: AppState, organization: str, name: str, tags: tuple[str, ...], **fields: Any
@@ -131,9 +137,7 @@ def contacts_show(state: AppState, contact: str, fmt: str) -> None:
 @click.option("--org", "organization", help="Move the contact to this organization.")
 @click.option("--name", help="New name.")
 @contact_field_options
-@click.option("--tags", help='Replace the tags, e.g. "focal-point,2012".')
-@click.option("--add-tag", multiple=True, help="Add a tag (repeatable).")
-@click.option("--remove-tag", multiple=True, help="Remove a tag (repeatable).")
+@tag_edit_options("focal-point,2012")
 @pass_state
 def contacts_edit(
     state: AppState,
@@ -145,12 +149,16 @@ def contacts_edit(
     """Change fields of a contact (given by e-mail or id). "" clears a field."""
     from outreach.directory import get_contact, update_contact
 
-    values = _values(fields)
-    with state.session(immediate=True) as session:
-        found = get_contact(session, contact)
-        values = edited_values(found.tags, values, add_tag, remove_tag)
-        changes = update_contact(found, session=session, **values)
-        report_changes(f"#{found.id} {found.name}", changes)
+    run_edit(
+        state,
+        contact,
+        _values(fields),
+        add_tag,
+        remove_tag,
+        find=get_contact,
+        update=update_contact,
+        label=lambda found: f"#{found.id} {found.name}",
+    )
 
 
 @contacts_group.command("remove")
@@ -167,13 +175,16 @@ def contacts_remove(state: AppState, contact: str, force: bool, yes: bool) -> No
     """
     from outreach.directory import get_contact, remove_contact
 
-    with state.session(immediate=True) as session:
-        found = get_contact(session, contact)
-        label = safe(f"#{found.id} {found.name} ({found.organization.acronym})")
-        if not yes:
-            click.confirm(f"Remove contact {label}?", abort=True, err=True)
-        outcome = remove_contact(found, session=session, force=force)
-    click.echo(f"Contact {label}: {outcome}.")
+    run_remove(
+        state,
+        contact,
+        force,
+        yes,
+        find=get_contact,
+        remove=remove_contact,
+        label=lambda found: f"Contact {_label(found)}",
+        question=lambda found: f"Remove contact {_label(found)}?",
+    )
 
 
 @contacts_group.command("merge")

@@ -1,5 +1,6 @@
 """What ``outreach orgs``, ``outreach contacts`` and ``outreach init`` share:
-the rows they print and the import they run.
+the rows they print, the tag options, and how they edit, remove, merge and
+import records.
 
 Both groups import this module and not each other.
 """
@@ -12,7 +13,7 @@ from typing import Any
 
 import click
 
-from outreach.cli.options import option_group
+from outreach.cli.options import edited_values, option_group, report_changes
 from outreach.cli.output import echo, safe
 from outreach.cli.progress import progress_bar
 from outreach.cli.state import AppState, db_option
@@ -66,6 +67,64 @@ def contact_row(contact: Any) -> dict[str, Any]:
         "archived_at": contact.archived_at,
         "forgotten_at": contact.forgotten_at,
     }
+
+
+#: ``--tag`` (repeatable), for ``add``.
+tag_option = click.option("--tag", "tags", multiple=True, help="A tag (repeat for several).")
+
+
+def tag_edit_options(example: str) -> Callable[[Any], Any]:
+    """``--tags`` (replace; *example* shown in its help), ``--add-tag`` and
+    ``--remove-tag``, for ``edit``."""
+    return option_group(
+        click.option("--tags", help=f'Replace the tags, e.g. "{example}".'),
+        click.option("--add-tag", multiple=True, help="Add a tag (repeatable)."),
+        click.option("--remove-tag", multiple=True, help="Remove a tag (repeatable)."),
+    )
+
+
+def run_edit(
+    state: AppState,
+    ref: str,
+    values: dict[str, Any],
+    add_tag: tuple[str, ...],
+    remove_tag: tuple[str, ...],
+    *,
+    find: Callable[[Any, str], Any],
+    update: Callable[..., dict[str, list[Any]]],
+    label: Callable[[Any], str],
+) -> None:
+    """``orgs edit`` and ``contacts edit``: *find* REF, *update* it with
+    *values* (and the tags added or removed), and print each change under
+    *label* (taken after the edit, which may rename it)."""
+    with state.session(immediate=True) as session:
+        found = find(session, ref)
+        values = edited_values(found.tags, values, add_tag, remove_tag)
+        changes = update(found, session=session, **values)
+        report_changes(label(found), changes)
+
+
+def run_remove(
+    state: AppState,
+    ref: str,
+    force: bool,
+    yes: bool,
+    *,
+    find: Callable[[Any, str], Any],
+    remove: Callable[..., str],
+    label: Callable[[Any], str],
+    question: Callable[[Any], str],
+) -> None:
+    """``orgs remove`` and ``contacts remove``: *find* REF, ask *question*
+    (unless *yes*), *remove* it (or archive it, with *force*) and print
+    "<label>: removed." or "<label>: archived."; both texts already safe to print."""
+    with state.session(immediate=True) as session:
+        found = find(session, ref)
+        text = label(found)
+        if not yes:
+            click.confirm(question(found), abort=True, err=True)
+        outcome = remove(found, session=session, force=force)
+    click.echo(f"{text}: {outcome}.")
 
 
 def run_merge(

@@ -13,11 +13,14 @@ from outreach.cli.directory import (
     contact_row,
     import_options,
     org_row,
+    run_edit,
     run_import,
     run_merge,
+    run_remove,
+    tag_edit_options,
+    tag_option,
 )
 from outreach.cli.options import (
-    edited_values,
     export_format,
     export_options,
     filter_options,
@@ -25,7 +28,6 @@ from outreach.cli.options import (
     given,
     option_group,
     output_options,
-    report_changes,
     split_values,
     write_export,
     yes_option,
@@ -60,7 +62,7 @@ def orgs_group() -> None:
 @click.argument("acronym")
 @click.argument("name")
 @org_field_options
-@click.option("--tag", "tags", multiple=True, help="A tag (repeat for several).")
+@tag_option
 @pass_state
 def orgs_add(
     state: AppState, acronym: str, name: str, tags: tuple[str, ...], **fields: Any
@@ -129,9 +131,7 @@ def orgs_show(state: AppState, acronym: str, fmt: str) -> None:
 @click.option("--acronym", "new_acronym", help="New acronym.")
 @click.option("--name", help="New full name.")
 @org_field_options
-@click.option("--tags", help='Replace the tags, e.g. "partner,2012".')
-@click.option("--add-tag", multiple=True, help="Add a tag (repeatable).")
-@click.option("--remove-tag", multiple=True, help="Remove a tag (repeatable).")
+@tag_edit_options("partner,2012")
 @pass_state
 def orgs_edit(
     state: AppState,
@@ -147,11 +147,16 @@ def orgs_edit(
     values = given(fields)
     if new_acronym is not None:
         values["acronym"] = new_acronym
-    with state.session(immediate=True) as session:
-        org = get_organization(session, acronym)
-        values = edited_values(org.tags, values, add_tag, remove_tag)
-        changes = update_organization(org, session=session, **values)
-        report_changes(org.acronym, changes)
+    run_edit(
+        state,
+        acronym,
+        values,
+        add_tag,
+        remove_tag,
+        find=get_organization,
+        update=update_organization,
+        label=lambda org: org.acronym,
+    )
 
 
 @orgs_group.command("remove")
@@ -169,18 +174,19 @@ def orgs_remove(state: AppState, acronym: str, force: bool, yes: bool) -> None:
     """
     from outreach.directory import get_organization, remove_organization
 
-    with state.session(immediate=True) as session:
-        org = get_organization(session, acronym)
-        if not yes:
-            click.confirm(
-                f"Remove {safe(org.acronym)} ({safe(org.name)}) and its "
-                f"{len(org.contacts)} contact(s)?",
-                abort=True,
-                err=True,
-            )
-        label = org.acronym
-        outcome = remove_organization(org, session=session, force=force)
-    echo(f"{label}: {outcome}.")
+    run_remove(
+        state,
+        acronym,
+        force,
+        yes,
+        find=get_organization,
+        remove=remove_organization,
+        label=lambda org: safe(org.acronym),
+        question=lambda org: (
+            f"Remove {safe(org.acronym)} ({safe(org.name)}) and its "
+            f"{len(org.contacts)} contact(s)?"
+        ),
+    )
 
 
 @orgs_group.command("merge")
