@@ -24,12 +24,15 @@ from outreach.directory.records import (
     apply_changes,
     contact_record,
     fill_from,
+    finish_merge,
     get_organization,
     matches_any,
     move_rows,
     only_primary,
+    record_archive,
     record_edit,
-    record_merge,
+    record_removal,
+    references,
 )
 from outreach.errors import ConflictError, ValidationError
 from outreach.schema.models import (
@@ -42,7 +45,7 @@ from outreach.schema.models import (
     Region,
     Response,
 )
-from outreach.schema.types import json_value, utcnow
+from outreach.schema.types import utcnow
 
 
 def _contact_by_name(session: Session, org_id: int, name: str) -> Contact | None:
@@ -219,13 +222,7 @@ def list_contacts(
 
 
 def contact_references(session: Session, contact: Contact) -> dict[str, int]:
-    letters = session.scalar(
-        sa.select(sa.func.count()).select_from(Letter).where(Letter.contact_id == contact.id)
-    )
-    responses = session.scalar(
-        sa.select(sa.func.count()).select_from(Response).where(Response.contact_id == contact.id)
-    )
-    return {"letters": letters or 0, "responses": responses or 0}
+    return references(session, Letter.contact_id, Response.contact_id, contact.id)
 
 
 def remove_contact(contact: Contact, *, session: Session, force: bool = False) -> str:
@@ -241,31 +238,27 @@ def remove_contact(contact: Contact, *, session: Session, force: bool = False) -
             )
         if contact.archived_at is not None:
             return "archived"  # already: nothing to change or to log
-        now = utcnow()
-        contact.archived_at = now
-        session.flush()
-        record_activity(
+        contact.archived_at = now = utcnow()
+        record_archive(
             session,
-            action="archive",
             entity="contact",
             entity_id=contact.id,
             organization_id=org_id,
             summary=f"archived contact {contact.name}",
-            changes={"archived_at": [None, now.isoformat()]},
+            at=now,
         )
         return "archived"
     record = contact_record(contact)
     contact_id = contact.id
     session.delete(contact)
     session.flush()
-    record_activity(
+    record_removal(
         session,
-        action="remove",
         entity="contact",
         entity_id=contact_id,
         organization_id=org_id,
         summary=f"removed contact {record['name']} at {record['organization']}",
-        changes={k: [json_value(v), None] for k, v in record.items() if v not in (None, [], False)},
+        record=record,
     )
     return "removed"
 
@@ -299,7 +292,6 @@ def merge_contacts(keep: Contact, drop: Contact, *, session: Session) -> dict[st
     fill = fill_from(keep, drop, CONTACT_FIELDS, skip=("organization", "name", "kind"))
     dropped = contact_record(drop)
     drop_id = drop.id
-    drop_email = fill.pop("email", None)
     session.flush()
     moved = {
         "letters": move_rows(session, Letter, Letter.contact_id, drop.id, keep.id),
@@ -315,21 +307,14 @@ def merge_contacts(keep: Contact, drop: Contact, *, session: Session) -> dict[st
     # A campaign that chose the duplicate as its recipient writes to the kept
     # one (deleting the duplicate would otherwise blank the choice).
     move_rows(session, CampaignRecipient, CampaignRecipient.contact_id, drop.id, keep.id)
-    session.expire_all()  # the bulk updates above bypassed the loaded objects
-    session.delete(drop)
-    session.flush()
-    if drop_email:
-        fill["email"] = drop_email  # free now that the duplicate is gone
-    changes = apply_changes(keep, fill)
-    session.flush()
-    record_merge(
+    return finish_merge(
         session,
+        keep,
+        drop,
+        fill=fill,  # the duplicate's e-mail, if taken, is free once it is deleted
         entity="contact",
-        entity_id=keep.id,
         organization_id=keep.organization_id,
         what=f"contact {dropped['name']} (#{drop_id}) into {keep.name} (#{keep.id})",
         moved=moved,
         dropped=dropped,
-        changes=changes,
     )
-    return moved

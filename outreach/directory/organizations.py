@@ -21,13 +21,16 @@ from outreach.directory.records import (
     contact_record,
     fill_from,
     find_organization,
+    finish_merge,
     matches_any,
     move_rows,
     only_primary,
     org_by_acronym,
     org_record,
+    record_archive,
     record_edit,
-    record_merge,
+    record_removal,
+    references,
 )
 from outreach.errors import ConflictError, ValidationError
 from outreach.schema.models import (
@@ -41,7 +44,7 @@ from outreach.schema.models import (
     Region,
     Response,
 )
-from outreach.schema.types import json_value, utcnow
+from outreach.schema.types import utcnow
 
 
 def add_organization(*, session: Session, **fields: Any) -> Organization:
@@ -176,13 +179,7 @@ def contact_counts(session: Session, *, archived: bool = False) -> dict[int, int
 
 def org_references(session: Session, org: Organization) -> dict[str, int]:
     """How many letters and responses point at *org* (or at its contacts)."""
-    letters = session.scalar(
-        sa.select(sa.func.count()).select_from(Letter).where(Letter.organization_id == org.id)
-    )
-    responses = session.scalar(
-        sa.select(sa.func.count()).select_from(Response).where(Response.organization_id == org.id)
-    )
-    return {"letters": letters or 0, "responses": responses or 0}
+    return references(session, Letter.organization_id, Response.organization_id, org.id)
 
 
 def remove_organization(org: Organization, *, session: Session, force: bool = False) -> str:
@@ -208,19 +205,16 @@ def remove_organization(org: Organization, *, session: Session, force: bool = Fa
             )
         if org.archived_at is not None:
             return "archived"  # already: nothing to change or to log
-        now = utcnow()
-        org.archived_at = now
+        org.archived_at = now = utcnow()
         for contact in org.contacts:
             contact.archived_at = contact.archived_at or now
-        session.flush()
-        record_activity(
+        record_archive(
             session,
-            action="archive",
             entity="organization",
             entity_id=org.id,
             organization_id=org.id,
             summary=f"archived organization {org.acronym} and its {len(org.contacts)} contact(s)",
-            changes={"archived_at": [None, now.isoformat()]},
+            at=now,
         )
         return "archived"
     record = org_record(org)
@@ -230,14 +224,13 @@ def remove_organization(org: Organization, *, session: Session, force: bool = Fa
     org_id = org.id
     session.delete(org)
     session.flush()
-    record_activity(
+    record_removal(
         session,
-        action="remove",
         entity="organization",
         entity_id=org_id,
         organization_id=org_id,
         summary=f"removed organization {record['acronym']} and {len(contacts)} contact(s)",
-        changes={k: [json_value(v), None] for k, v in record.items() if v not in (None, [])},
+        record=record,
     )
     return "removed"
 
@@ -309,22 +302,15 @@ def merge_organizations(
         "activity": move_rows(session, Activity, Activity.organization_id, drop.id, keep.id),
     }
     dropped = org_record(drop)
-    drop_id = drop.id
-    session.expire_all()  # the bulk updates above bypassed the loaded objects
-    session.delete(drop)
-    session.flush()
-    if keep_primary is not None:
-        only_primary(session, keep_primary)
-    changes = apply_changes(keep, fill)
-    session.flush()
-    record_merge(
+    return finish_merge(
         session,
+        keep,
+        drop,
+        fill=fill,
         entity="organization",
-        entity_id=keep.id,
         organization_id=keep.id,
-        what=f"organization {dropped['acronym']} (#{drop_id}) into {keep.acronym}",
+        what=f"organization {dropped['acronym']} (#{drop.id}) into {keep.acronym}",
         moved=moved,
         dropped=dropped,
-        changes=changes,
+        after_delete=None if keep_primary is None else lambda: only_primary(session, keep_primary),
     )
-    return moved

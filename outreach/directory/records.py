@@ -143,6 +143,20 @@ def apply_changes(obj: Any, values: Mapping[str, Any]) -> dict[str, list[Any]]:
     return changes
 
 
+def references(
+    session: Session, letter_column: Any, response_column: Any, ref_id: int
+) -> dict[str, int]:
+    """How many letters and responses point at *ref_id* through these columns
+    (``Letter.contact_id``, ``Response.contact_id``; or the organization's)."""
+    counts = {}
+    for key, column in (("letters", letter_column), ("responses", response_column)):
+        total = session.scalar(
+            sa.select(sa.func.count()).select_from(column.class_).where(column == ref_id)
+        )
+        counts[key] = total or 0
+    return counts
+
+
 def move_rows(session: Session, model: Any, column: Any, old: int, new: int) -> int:
     result = session.execute(
         sa.update(model).where(column == old).values({column.key: new}),
@@ -231,6 +245,90 @@ def record_merge(
         organization_id=organization_id,
         summary=f"merged {what}: " + ", ".join(f"{n} {k}" for k, n in moved.items()),
         changes={"merged_from": [jsonable_record(dropped), None], **changes},
+    )
+
+
+def finish_merge(
+    session: Session,
+    keep: Any,
+    drop: Any,
+    *,
+    fill: Mapping[str, Any],
+    entity: str,
+    organization_id: int,
+    what: str,
+    moved: dict[str, int],
+    dropped: Mapping[str, Any],
+    after_delete: Callable[[], None] | None = None,
+) -> dict[str, int]:
+    """The end of every merge, once its rows have moved to *keep*: *drop* is
+    deleted, *after_delete* runs, *keep* takes *fill* (only now, so a value
+    that must be unique, such as an e-mail, is free) and the merge is logged.
+    Returns *moved*."""
+    session.expire_all()  # the bulk updates before this bypassed the loaded objects
+    session.delete(drop)
+    session.flush()
+    if after_delete is not None:
+        after_delete()
+    changes = apply_changes(keep, fill)
+    session.flush()
+    record_merge(
+        session,
+        entity=entity,
+        entity_id=keep.id,
+        organization_id=organization_id,
+        what=what,
+        moved=moved,
+        dropped=dropped,
+        changes=changes,
+    )
+    return moved
+
+
+# --- removing -------------------------------------------------------------------
+
+
+def record_archive(
+    session: Session,
+    *,
+    entity: str,
+    entity_id: int,
+    organization_id: int,
+    summary: str,
+    at: dt.datetime,
+) -> None:
+    """The activity row of archiving a record at *at* (flushed first)."""
+    session.flush()
+    record_activity(
+        session,
+        action="archive",
+        entity=entity,
+        entity_id=entity_id,
+        organization_id=organization_id,
+        summary=summary,
+        changes={"archived_at": [None, at.isoformat()]},
+    )
+
+
+def record_removal(
+    session: Session,
+    *,
+    entity: str,
+    entity_id: int,
+    organization_id: int,
+    summary: str,
+    record: Mapping[str, Any],
+) -> None:
+    """The activity row of deleting a record: the *record*'s values that were
+    set, each as ``[value, None]``."""
+    record_activity(
+        session,
+        action="remove",
+        entity=entity,
+        entity_id=entity_id,
+        organization_id=organization_id,
+        summary=summary,
+        changes={k: [json_value(v), None] for k, v in record.items() if v not in (None, [], False)},
     )
 
 
