@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from outreach.cli.options import Duration, Moment, format_option
+from outreach.cli.options import Duration, Moment, format_option, option_group
 from outreach.cli.output import echo
 from outreach.cli.state import AppState, db_option, pass_state
 
@@ -39,6 +39,12 @@ _overdue_option = click.option(
 )
 
 
+#: ``--format`` and ``--out``, for every report.
+_output_options = option_group(format_option(REPORT_FORMATS), _out_option)
+#: ``--overdue-after`` and ``--as-of``, for the reports that count days waiting.
+_timing_options = option_group(_overdue_option, _as_of_option)
+
+
 def _use_colour() -> bool:
     # click.echo strips the codes when the output is not a terminal.
     return not os.environ.get("NO_COLOR")
@@ -49,11 +55,20 @@ def _check_destination(fmt: str, out: Path | None) -> None:
         raise click.UsageError("an HTML report goes to a file: add --out report.html")
 
 
-def _deliver(
-    render: Callable[..., str], report: Any, fmt: str, out: Path | None, what: str
+def _run_report(
+    state: AppState,
+    fmt: str,
+    out: Path | None,
+    build: Callable[[Any], Any],
+    render: Callable[..., str],
+    what: Callable[[Any], str],
 ) -> None:
-    """*report* rendered in *fmt* (in colour on the screen, unless NO_COLOR),
-    shown or written to *out*; *what* names it in the note that says so."""
+    """The report *build* makes on a read-only connection, rendered in *fmt*
+    (in colour on the screen, unless NO_COLOR), shown or written to *out*;
+    *what* names it in the note that says so."""
+    _check_destination(fmt, out)
+    with state.database().read() as conn:
+        report = build(conn)
     text = render(report, fmt, color=out is None and _use_colour())
     if out is None:
         # Stored text in a table, md, json or html report is shown safely
@@ -64,7 +79,7 @@ def _deliver(
     from outreach.reports.output import write_text_atomic
 
     write_text_atomic(out, text)
-    echo(f"Wrote {what} to {out}", err=True)
+    echo(f"Wrote {what(report)} to {out}", err=True)
 
 
 @click.group("report")
@@ -75,10 +90,8 @@ def report_group() -> None:
 
 @report_group.command("status")
 @click.option("--campaign", "campaign", required=True, metavar="SLUG", help="The campaign.")
-@format_option(REPORT_FORMATS)
-@_out_option
-@_overdue_option
-@_as_of_option
+@_output_options
+@_timing_options
 @db_option
 @pass_state
 def status_cmd(
@@ -95,27 +108,29 @@ def status_cmd(
     carry every column; html is a self-contained page with charts, for
     e-mailing or printing (use --out report.html).
     """
-    _check_destination(fmt, out)
     from outreach.reports import render_status
     from outreach.reports.status import status_report
 
-    with state.database().read() as session:
-        report = status_report(
-            session,
+    _run_report(
+        state,
+        fmt,
+        out,
+        lambda conn: status_report(
+            conn,
             campaign=campaign,
             overdue_after=overdue_after,
             now=as_of,
             timeline=fmt == "html",
-        )
-    _deliver(render_status, report, fmt, out, f"the status of {report.campaign.slug}")
+        ),
+        render_status,
+        lambda report: f"the status of {report.campaign.slug}",
+    )
 
 
 @report_group.command("dialogue")
 @click.option("--dialogue", "dialogue", required=True, metavar="SLUG", help="The dialogue.")
-@format_option(REPORT_FORMATS)
-@_out_option
-@_overdue_option
-@_as_of_option
+@_output_options
+@_timing_options
 @db_option
 @pass_state
 def dialogue_cmd(
@@ -131,28 +146,37 @@ def dialogue_cmd(
     Organizations are counted once however many campaigns wrote to them; csv
     lists the organizations.
     """
-    _check_destination(fmt, out)
     from outreach.reports import render_dialogue
     from outreach.reports.dialogue import dialogue_report
 
-    with state.database().read() as session:
-        report = dialogue_report(session, dialogue=dialogue, overdue_after=overdue_after, now=as_of)
-    _deliver(render_dialogue, report, fmt, out, f"the report on {report.dialogue.slug}")
+    _run_report(
+        state,
+        fmt,
+        out,
+        lambda conn: dialogue_report(
+            conn, dialogue=dialogue, overdue_after=overdue_after, now=as_of
+        ),
+        render_dialogue,
+        lambda report: f"the report on {report.dialogue.slug}",
+    )
 
 
 @report_group.command("history")
 @click.option("--org", "org", required=True, metavar="ACRONYM", help="The organization.")
-@format_option(REPORT_FORMATS)
-@_out_option
+@_output_options
 @db_option
 @pass_state
 def history_cmd(state: AppState, org: str, fmt: str, out: Path | None) -> None:
     """One organization across the years: which campaigns wrote to it, when,
     and whether and how it answered."""
-    _check_destination(fmt, out)
     from outreach.reports import render_history
     from outreach.reports.history import history_report
 
-    with state.database().read() as session:
-        report = history_report(session, org=org)
-    _deliver(render_history, report, fmt, out, f"the history of {report.acronym}")
+    _run_report(
+        state,
+        fmt,
+        out,
+        lambda conn: history_report(conn, org=org),
+        render_history,
+        lambda report: f"the history of {report.acronym}",
+    )
