@@ -175,17 +175,7 @@ def _mark(
     if claim is not None:
         # Which process took the letter: see _sending_notes.
         changes["claim"] = claim
-    record_activity(
-        conn,
-        action="send",
-        entity="letter",
-        entity_id=row.id,
-        organization_id=row.organization_id,
-        summary=summary,
-        changes=changes,
-        actor=actor,
-        at=now,
-    )
+    _log_send(conn, actor, row, summary, now, changes)
     return True
 
 
@@ -197,15 +187,28 @@ def _note_in_doubt(conn: sa.Connection, actor: str, row: sa.Row, note: str) -> N
         .where(Letter.id == row.id, Letter.status == LetterStatus.SENDING)
         .values(error=note, updated_at=now)
     )
+    _log_send(conn, actor, row, f"in doubt: {note}", now)
+
+
+def _log_send(
+    conn: sa.Connection,
+    actor: str,
+    row: sa.Row,
+    summary: str,
+    at: dt.datetime,
+    changes: dict[str, Any] | None = None,
+) -> None:
+    """The ``send`` activity row of one letter of a run, at *at* (in the caller's step)."""
     record_activity(
         conn,
         action="send",
         entity="letter",
         entity_id=row.id,
         organization_id=row.organization_id,
-        summary=f"in doubt: {note}",
+        summary=summary,
+        changes=changes,
         actor=actor,
-        at=now,
+        at=at,
     )
 
 
