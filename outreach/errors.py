@@ -16,17 +16,27 @@ class OutreachError(Exception):
     own way. *field* names the argument or setting that was wrong (``"out"``,
     ``"format"``), which the command line turns into its option name.
     :attr:`hint_verb` says how the hint reads: a command to *see* for more,
-    or one to *run* to fix the problem.
+    or one to *run* to fix the problem. *option* names an argument of the same
+    call that would have let it through (``"skip_invalid"``); the command line
+    names it as its option.
     """
 
     exit_code = 1
     hint_verb = "see"
 
-    def __init__(self, message: str, *, hint: str | None = None, field: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        field: str | None = None,
+        option: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
         self.field = field
+        self.option = option
 
 
 class ConfigurationError(OutreachError):
@@ -60,8 +70,9 @@ class ValidationError(OutreachError):
         *,
         hint: str | None = None,
         field: str | None = None,
+        option: str | None = None,
     ) -> None:
-        super().__init__(message, hint=hint, field=field)
+        super().__init__(message, hint=hint, field=field, option=option)
         self.problems = list(problems or [])
 
 

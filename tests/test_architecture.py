@@ -200,6 +200,34 @@ def test_the_command_line_does_not_reach_below_the_services() -> None:
     assert not offenders, "\n".join(offenders)
 
 
+#: What the engines below the domains may import of outreach: each other and
+#: the plain helpers at the top of the package.
+ENGINE_ALLOWED = ("outreach.render", "outreach.templating", "outreach.safetext", "outreach.files",
+                  "outreach.errors", "outreach.lazy", "outreach.resources")  # fmt: skip
+
+
+def test_the_render_engines_know_only_the_letter() -> None:
+    """render/ sits below the domains: it turns a LetterDoc into bytes and
+    imports no domain package (the .eml message is sending's, not render's)."""
+    offenders = []
+    for name, path in _modules().items():
+        if not name.startswith("outreach.render"):
+            continue
+        for target in sorted(_imports(name, path, module_level=False)):
+            if target == "outreach" or not target.startswith("outreach."):
+                continue
+            if not any(target == a or target.startswith(a + ".") for a in ENGINE_ALLOWED):
+                offenders.append(f"{path.relative_to(PACKAGE.parent)}: imports {target}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_the_command_line_offers_every_letter_format() -> None:
+    from outreach.cli.letters import FILE_FORMATS
+    from outreach.letters.files import FORMATS
+
+    assert FILE_FORMATS == FORMATS
+
+
 def test_the_command_line_never_queries_tables_itself() -> None:
     offenders = []
     for path in sorted((PACKAGE / "cli").rglob("*.py")):

@@ -30,5 +30,7 @@ def test_readme_library_example_runs(tmp_path, capsys) -> None:
     section = text[text.index("## As a library") :]
     code = section[section.index("```python") + len("```python") : section.index("```\n", 10)]
     code = code.replace('"campaign.db"', repr(str(tmp_path / "campaign.db")))
+    code = code.replace('"gcc-letters"', repr(str(tmp_path / "gcc-letters")))
     exec(compile(code, "README.md", "exec"), {})
     assert "1 ['ar']" in capsys.readouterr().out
+    assert [p.name for p in (tmp_path / "gcc-letters").iterdir()] == ["GCC.pdf"]

@@ -41,6 +41,7 @@ from outreach.campaigns import create_campaign
 from outreach.db import make_engine
 from outreach.errors import OutreachError
 from outreach.letters import generate, preview
+from outreach.letters.files import write_files
 from outreach.render import letter_stems, safe_stem
 from outreach.schema.models import Base, Letter, Organization
 from outreach.templating import make_environment
@@ -860,9 +861,10 @@ def _render_or_refuse(world, body: str, *, write: bool) -> str | None:
     folder = _probe_folder(world, body)
     before = table_dump(world["url"])
     try:
-        with world["db"].session(immediate=True) as s:
+        with world["db"].write() as s:
             if write:
-                generate(s, campaign="probe", templates=folder, out=world["tmp"] / "probe-out")
+                result = generate(s, campaign="probe", templates=folder)
+                write_files(result.letters, world["tmp"] / "probe-out", formats=["md"])
                 return s.scalar(sa.select(Letter.body).where(Letter.superseded_at.is_(None)))
             doc, _warning = preview(s, campaign="probe", organization="AU", templates=folder)
             return doc.subject + "\n" + doc.body
@@ -950,7 +952,7 @@ def test_symlinked_template_is_refused(probe):
     before = table_dump(probe["url"])
     with (
         pytest.raises(OutreachError, match="outside the template folders"),
-        probe["db"].session(immediate=True) as s,
+        probe["db"].write() as s,
     ):
         generate(s, campaign="probe", templates=folder)
     assert table_dump(probe["url"]) == before

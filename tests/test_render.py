@@ -68,7 +68,7 @@ def test_eml_parses_back(written: Path) -> None:
 
 def test_eml_refuses_header_injection() -> None:
     from outreach.render.doc import LetterDoc
-    from outreach.render.eml import to_eml
+    from outreach.sending.eml import to_eml
 
     doc = LetterDoc(
         acronym="X",

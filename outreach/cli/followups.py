@@ -28,13 +28,11 @@ def followups_cmd(state: AppState, campaign_slug: str, after: str, fmt: str) -> 
     """
     import datetime as dt
 
-    from outreach.campaigns import get_campaign
     from outreach.letters.followups import due_followups
 
     days = parse_days(after)
-    with state.session() as session:
-        campaign_id = get_campaign(session, campaign_slug).id
-        due = due_followups(session, campaign_id=campaign_id, after=dt.timedelta(days=days))
+    with state.read() as conn:
+        due = due_followups(conn, campaign=campaign_slug, after=dt.timedelta(days=days))
     rows = [
         {
             "org": d.acronym,

@@ -11,7 +11,7 @@ from outreach.cli.output import echo, emit, emit_record
 from outreach.cli.progress import progress_bar
 from outreach.cli.state import AppState, db_option, pass_state
 
-FILE_FORMATS = ("md", "txt", "html", "pdf", "docx", "eml")
+FILE_FORMATS = ("md", "txt", "html", "pdf", "docx", "eml")  # outreach.letters.files.FORMATS
 STATUSES = ("draft", "approved", "sending", "sent", "failed", "cancelled")
 CHANNELS = ("email", "post", "fax", "hand", "phone", "other")
 
@@ -189,12 +189,12 @@ def preview_cmd(
     templates: str | None,
 ) -> None:
     """Print one rendered letter; nothing is written."""
+    from outreach.letters.files import letter_bytes
     from outreach.letters.previewing import preview
-    from outreach.render import render_one
 
-    with state.session() as session:
+    with state.read() as conn:
         doc, warning = preview(
-            session,
+            conn,
             campaign=campaign,
             organization=organization,
             language=language,
@@ -202,11 +202,10 @@ def preview_cmd(
             followup=followup,
             channel=channel,
         )
-        session.rollback()
     if warning:
         echo(f"Note: {warning}", err=True)
     echo(f"Subject: {doc.subject}   [{doc.language}, {doc.template_name}]", err=True)
-    data = render_one(doc, fmt)
+    data = letter_bytes(doc, fmt)
     echo(data.decode("utf-8"), multiline=True, nl=False)
 
 

@@ -74,6 +74,12 @@ class AppState:
         with self.database().write() as conn:
             yield conn
 
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A reading unit of work on a Core connection (:meth:`Database.read`)."""
+        with self.database().read() as conn:
+            yield conn
+
 
 pass_state = click.make_pass_decorator(AppState, ensure=True)
 
@@ -126,6 +132,9 @@ def error_text(exc: OutreachError) -> str:
     field = getattr(exc, "field", None)
     if field:
         text = f"--{field.replace('_', '-')}: {text}"
+    option = getattr(exc, "option", None)
+    if option:
+        text = f"{text} (--{option.replace('_', '-')})"
     hint = getattr(exc, "hint", None)
     if hint:
         text = f"{text}: {getattr(exc, 'hint_verb', 'see')} `outreach {hint}`"

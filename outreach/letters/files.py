@@ -14,15 +14,34 @@ from outreach.errors import ValidationError
 from outreach.files import make_dirs, remove_leftovers, write_file
 from outreach.render.doc import LetterDoc
 
+#: The formats a letter can be written in: the render engines' and the e-mail
+#: message (``.eml``, made by the one message builder in ``outreach.sending``).
+FORMATS = (*render.FORMATS, "eml")
+
+
+def _eml(doc: LetterDoc) -> bytes:
+    from outreach.sending.eml import to_eml  # the e-mail machinery only when asked for
+
+    return to_eml(doc)
+
+
+_WRITERS: dict[str, render.Writer] = {"eml": _eml}
+
+
+def letter_bytes(doc: LetterDoc, fmt: str) -> bytes:
+    """One letter in the format *fmt* (one of :data:`FORMATS`)."""
+    write = _WRITERS.get(fmt)
+    return write(doc) if write is not None else render.render_one(doc, fmt)
+
 
 def check_out(out: str | os.PathLike[str], formats: Sequence[str], combined: bool) -> Path:
     """*out* as a folder to write *formats* to, or :class:`ValidationError`."""
     path = Path(out).expanduser()
     if path.exists() and not path.is_dir():
         raise ValidationError(f"{path}: is a file; give a folder", field="out")
-    bad = [f for f in formats if f not in render.FORMATS]
+    bad = [f for f in formats if f not in FORMATS]
     if bad:
-        raise ValidationError(f"{', '.join(bad)}: use {', '.join(render.FORMATS)}", field="format")
+        raise ValidationError(f"{', '.join(bad)}: use {', '.join(FORMATS)}", field="format")
     if combined and "pdf" not in formats:
         raise ValidationError("one PDF of all the letters needs the pdf format", field="combined")
     return path
@@ -41,7 +60,9 @@ def write_files(
     rendered in memory first: a bad header or font problem writes nothing."""
     outputs = []
     if docs:
-        outputs = render.render_outputs(docs, formats=formats, combined=combined, name=name)
+        outputs = render.render_outputs(
+            docs, formats=formats, combined=combined, name=name, writers=_WRITERS
+        )
     folder = Path(out)
     make_dirs(folder)
     with _folder_locked(folder) as alone:

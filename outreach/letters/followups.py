@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from outreach.campaigns.lookup import find_campaign_row
 from outreach.schema import tables
 from outreach.schema.enums import LetterStatus
 from outreach.schema.types import utcnow
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
 
 # Core tables (outreach.schema.tables): reminders are generated without the ORM.
 Letter = tables.letters.c
@@ -46,16 +43,17 @@ class DueFollowup:
 
 
 def due_followups(
-    session: Session | sa.Connection,
+    conn: sa.Connection,
     *,
-    campaign_id: int,
+    campaign: str | int,
     after: dt.timedelta = dt.timedelta(days=14),
     now: dt.datetime | None = None,
 ) -> list[DueFollowup]:
-    """Recipients of *campaign_id* whose latest letter went out at least *after*
-    ago and from whose organization no response has been logged for the
-    campaign; oldest first."""
+    """Recipients of *campaign* (its slug or id) whose latest letter went out at
+    least *after* ago and from whose organization no response has been logged
+    for the campaign; oldest first."""
     now = now or utcnow()
+    campaign_id = find_campaign_row(conn, campaign).id
     sent = (
         sa.select(
             Letter.id,
@@ -72,12 +70,12 @@ def due_followups(
         .order_by(Letter.contact_id, Letter.round, Letter.sent_at)
     )
     answered = set(
-        session.scalars(
+        conn.scalars(
             sa.select(Response.organization_id).where(Response.campaign_id == campaign_id)
         )
     )
     by_contact: dict[int, list[sa.Row]] = {}
-    for row in session.execute(sent):
+    for row in conn.execute(sent):
         if row.organization_id in answered:
             continue
         by_contact.setdefault(row.contact_id, []).append(row)
@@ -85,7 +83,7 @@ def due_followups(
         return []
     names = {
         r.id: r
-        for r in session.execute(
+        for r in conn.execute(
             sa.select(
                 Contact.id, Contact.name, Organization.acronym, Organization.name.label("org")
             )

@@ -18,8 +18,7 @@ import contextlib
 import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -28,14 +27,12 @@ from outreach.campaigns.activation import activate
 from outreach.db.activity import actor_of, record_activity
 from outreach.db.bulk import row_writer
 from outreach.errors import ConflictError, ValidationError
-from outreach.letters.files import check_out, write_files
 from outreach.letters.jobs import (
     _LETTER,
     FROZEN,
     NO_ADDRESS,
     Job,
     channel_address,
-    connection_of,
     followup_jobs,
     load_campaign,
     one_per_round,
@@ -49,82 +46,52 @@ from outreach.schema import tables
 from outreach.schema.enums import CampaignStatus, Channel, LetterStatus
 from outreach.schema.types import utcnow
 
-if TYPE_CHECKING:  # generating letters never loads the ORM
-    from sqlalchemy.orm import Session
-
 
 def generate(
-    session: Session | sa.Connection,
+    conn: sa.Connection,
     *,
     campaign: str | int,
     channel: str | Channel = Channel.EMAIL,
     templates: str | os.PathLike[str] | None = None,
-    out: str | os.PathLike[str] | None = None,
-    formats: Sequence[str] = ("md",),
-    combined: bool = False,
     followup: bool = False,
     after: dt.timedelta = dt.timedelta(days=14),
     now: dt.datetime | None = None,
     today: dt.date | None = None,
     progress: Progress | None = None,
 ) -> GenerateResult:
-    """Render and record the letters of *campaign* (or its reminders with
-    *followup*), and write them to *out* in *formats* when given.
+    """Render and record the letters of *campaign* (its slug or id), or its
+    reminders with *followup*.
 
-    *session* is an ORM session or a Core connection (what the command line
-    uses, from :meth:`Database.write`); the work is done on its connection,
-    in its transaction, and the caller commits. It is all or nothing: should
+    *conn* is a Core connection in a writing transaction
+    (:meth:`Database.write`); the caller commits. It is all or nothing: should
     anything fail, the transaction is left as it was (a savepoint), usable.
 
-    Files given *out* are written last, once the letters are stored, but
-    still inside the caller's transaction; to hold no lock while long PDF or
-    DOCX files are made, leave *out* out, commit, and then pass
-    ``result.letters`` to :func:`outreach.letters.files.write_files`, as the
-    command line does.
+    No files are written here: once the transaction is committed, pass
+    ``result.letters`` to :func:`outreach.letters.files.write_files`, so that
+    no lock is held while long PDF or DOCX files are made.
 
     *progress*, if given, is called now and then as ``progress(done, total)``
     over the recipients considered (the skipped ones included), last with
     ``done == total``."""
-    conn = connection_of(session)
-    actor = actor_of(session)
+    actor = actor_of(conn)
     # Tens of thousands of small objects and no cycles: repeated collections
     # of the cyclic garbage collector would cost a tenth of the run.
     with gc_paused(), conn.begin_nested():
-        result, out_dir, total = _generate(
+        result, total = _generate(
             conn,
             actor=actor,
             campaign=campaign,
             channel=channel,
             templates=templates,
-            out=out,
-            formats=formats,
-            combined=combined,
             followup=followup,
             after=after,
             now=now,
             today=today,
             progress=progress,
         )
-        if out_dir is not None:
-            result.files = write_files(
-                result.letters, out_dir, formats=formats, combined=combined, name=result.campaign
-            )
     if progress is not None:
         progress(total, total)
-    if conn is not session:
-        _expire_changed(session)
     return result
-
-
-def _expire_changed(session: Session) -> None:
-    """Make an ORM session reload the campaigns and letters it holds: their
-    rows were changed underneath it (a campaign made active, letters
-    superseded)."""
-    from outreach.schema.models import Campaign, Letter  # the caller's ORM is loaded already
-
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, Campaign | Letter):
-            session.expire(obj)
 
 
 def _generate(
@@ -134,17 +101,13 @@ def _generate(
     campaign: str | int,
     channel: str | Channel,
     templates: str | os.PathLike[str] | None,
-    out: str | os.PathLike[str] | None,
-    formats: Sequence[str],
-    combined: bool,
     followup: bool,
     after: dt.timedelta,
     now: dt.datetime | None,
     today: dt.date | None,
     progress: Progress | None,
-) -> tuple[GenerateResult, Path | None, int]:
-    """The run, step by step: (result, checked output folder or None, how
-    many recipients were considered)."""
+) -> tuple[GenerateResult, int]:
+    """The run, step by step: (result, how many recipients were considered)."""
     camp, dialogue = load_campaign(conn, campaign)
     if camp.status == CampaignStatus.CLOSED:
         raise ConflictError(f"campaign {camp.slug} is closed; clone it to start a new one")
@@ -154,7 +117,6 @@ def _generate(
         raise ValidationError(
             f"channel {channel!r}: use one of {', '.join(c.value for c in Channel)}"
         ) from None
-    out_dir = check_out(out, formats, combined) if out is not None else None
     template_name, jobs = _template_and_jobs(conn, camp, followup=followup, after=after, now=now)
     renderer = Renderer(
         camp,
@@ -196,7 +158,7 @@ def _generate(
         activate(conn, camp, actor=actor)
     if result.created + result.new_versions or supersede:
         _log_run(conn, actor, camp, result, followup, len(supersede), language_counts)
-    return result, out_dir, len(jobs)
+    return result, len(jobs)
 
 
 def _template_and_jobs(

@@ -13,7 +13,7 @@ import json
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -22,9 +22,6 @@ from outreach.letters.followups import due_followups
 from outreach.schema import tables
 from outreach.schema.enums import REGION_LABELS, Channel, LetterStatus
 from outreach.templating import Record
-
-if TYPE_CHECKING:  # generating letters never loads the ORM
-    from sqlalchemy.orm import Session
 
 #: Letters that generation never rewrites.
 FROZEN = frozenset({LetterStatus.SENT, LetterStatus.SENDING, LetterStatus.CANCELLED})
@@ -50,16 +47,6 @@ def load_campaign(conn: sa.Connection, ref: str | int) -> tuple[Any, Any]:
             sa.select(dialogues).where(dialogues.c.id == row.dialogue_id)
         ).first()
     return row, dialogue
-
-
-def connection_of(session: Session | sa.Connection) -> sa.Connection:
-    """The Core connection to work on: *session* itself, or an ORM session's
-    connection once its pending changes are flushed (the Core statements
-    here must see them)."""
-    if isinstance(session, sa.Connection):
-        return session
-    session.flush()
-    return session.connection()
 
 
 def _raw(column: Any) -> Any:
@@ -288,7 +275,7 @@ def recipient_jobs(conn: sa.Connection, campaign: Any, only_org: int | None = No
 def followup_jobs(
     conn: sa.Connection, campaign: Any, after: dt.timedelta, now: dt.datetime | None
 ) -> list[Job]:
-    due = due_followups(conn, campaign_id=campaign.id, after=after, now=now)
+    due = due_followups(conn, campaign=campaign.id, after=after, now=now)
     if not due:
         return []
     originals = {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -18,7 +17,6 @@ from outreach.letters.jobs import (
     Job,
     channel_address,
     choose_contact,
-    connection_of,
     contact_context,
     load_campaign,
     org_context,
@@ -28,12 +26,9 @@ from outreach.letters.renderer import Renderer, message_id
 from outreach.render.doc import LetterDoc
 from outreach.schema.enums import Channel
 
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
 
 def preview(
-    session: Session | sa.Connection,
+    conn: sa.Connection,
     *,
     campaign: str | int,
     organization: str,
@@ -43,8 +38,9 @@ def preview(
     channel: str | Channel = Channel.EMAIL,
     today: dt.date | None = None,
 ) -> tuple[LetterDoc, str | None]:
-    """Render one letter without writing anything: (letter, warning or None)."""
-    conn = connection_of(session)
+    """Render one letter without writing anything: (letter, warning or None).
+
+    *conn* is a Core connection (:meth:`Database.read`); nothing is written."""
     camp, dialogue = load_campaign(conn, campaign)
     org = find_org_row(conn, organization, _ORG.id)
     if org is None:

@@ -1,15 +1,19 @@
-"""Output formats for letters: Markdown, plain text, HTML, PDF, DOCX and e-mail.
+"""Output formats for letters: Markdown, plain text, HTML, PDF and DOCX.
 
 Each format turns a :class:`~outreach.render.doc.LetterDoc` into bytes; heavy
-libraries (fpdf2, python-docx) are imported only when their format is asked for.
+libraries (ReportLab, python-docx) are imported only when their format is
+asked for. Formats made above the engines (the ``.eml`` message, built by
+``outreach.sending``) come in as *writers*: a format name and a function of
+one letter.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from outreach.files import is_windows_reserved
@@ -17,8 +21,10 @@ from outreach.files import is_windows_reserved
 if TYPE_CHECKING:  # pragma: no cover
     from outreach.render.doc import LetterDoc
 
-FORMATS = ("md", "txt", "html", "pdf", "docx", "eml")
-EXTENSIONS = {"md": "md", "txt": "txt", "html": "html", "pdf": "pdf", "docx": "docx", "eml": "eml"}
+FORMATS = ("md", "txt", "html", "pdf", "docx")
+
+#: Turns one letter into the bytes of one file.
+Writer = Callable[["LetterDoc"], bytes]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -64,10 +70,6 @@ def render_one(doc: LetterDoc, fmt: str) -> bytes:
         from outreach.render.html import to_html
 
         return to_html(doc).encode("utf-8")
-    if fmt == "eml":
-        from outreach.render.eml import to_eml
-
-        return to_eml(doc)
     if fmt == "pdf":
         from outreach.render.pdf import to_pdf
 
@@ -85,16 +87,16 @@ PARALLEL_FORMATS = frozenset({"pdf", "docx"})
 PARALLEL_MIN = 200
 
 
-def _render_chunk(args: tuple[list[LetterDoc], str]) -> list[bytes]:
-    docs, fmt = args
-    return [render_one(doc, fmt) for doc in docs]
+def _render_chunk(args: tuple[list[LetterDoc], Writer]) -> list[bytes]:
+    docs, write = args
+    return [write(doc) for doc in docs]
 
 
-def _render_many(docs: Sequence[LetterDoc], fmt: str) -> list[bytes]:
+def _render_many(docs: Sequence[LetterDoc], fmt: str, write: Writer) -> list[bytes]:
     """Every letter in *fmt*; PDF and DOCX of many letters use every core."""
     workers = min(os.cpu_count() or 1, 8)
     if fmt not in PARALLEL_FORMATS or len(docs) < PARALLEL_MIN or workers < 2:
-        return [render_one(doc, fmt) for doc in docs]
+        return [write(doc) for doc in docs]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -112,10 +114,10 @@ def _render_many(docs: Sequence[LetterDoc], fmt: str) -> list[bytes]:
             languages.setdefault(doc.language, i)
             if len(languages) >= 8:
                 break
-        first = {i: render_one(docs[i], fmt) for i in sorted(languages.values())}
+        first = {i: write(docs[i]) for i in sorted(languages.values())}
     rest = [doc for i, doc in enumerate(docs) if i not in first]
     size = -(-len(rest) // (workers * 4))
-    chunks = [(rest[i : i + size], fmt) for i in range(0, len(rest), size)]
+    chunks = [(rest[i : i + size], write) for i in range(0, len(rest), size)]
     made: list[bytes] = []
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         for part in pool.map(_render_chunk, chunks):
@@ -130,9 +132,13 @@ def render_outputs(
     formats: Sequence[str],
     combined: bool = False,
     name: str = "letters",
+    writers: Mapping[str, Writer] | None = None,
 ) -> list[tuple[str, bytes]]:
     """(file name, bytes) for every letter in every format; with *combined*,
-    one PDF holding all the letters instead of one PDF each."""
+    one PDF holding all the letters instead of one PDF each. *writers* adds
+    formats made above the engines (name -> writer; the name is also the
+    file extension)."""
+    writers = writers or {}
     stems = letter_stems(docs)
     out: list[tuple[str, bytes]] = []
     for fmt in dict.fromkeys(formats):
@@ -141,8 +147,7 @@ def render_outputs(
 
             out.append((f"{safe_stem(name, 'letters')}-all.pdf", to_pdf(list(docs))))
             continue
-        data = _render_many(docs, fmt)
-        out.extend(
-            (f"{stem}.{EXTENSIONS[fmt]}", blob) for stem, blob in zip(stems, data, strict=True)
-        )
+        write = writers.get(fmt) or functools.partial(render_one, fmt=fmt)
+        data = _render_many(docs, fmt, write)
+        out.extend((f"{stem}.{fmt}", blob) for stem, blob in zip(stems, data, strict=True))
     return out

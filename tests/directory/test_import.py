@@ -184,7 +184,7 @@ def test_on_match_modes(orgs, tmp_path, db_url, run):
     assert "1 skipped" in out and "1 unchanged" in out
     assert table_dump(db_url) == before
     result = run("contacts", "import", changed, "--on-match", "error", expect=1)
-    assert "already exists (--on-match error)" in result.stderr
+    assert "already exists (matches are refused)" in result.stderr
     assert table_dump(db_url) == before
     out = run("contacts", "import", changed).stdout
     assert "1 updated" in out and "1 unchanged" in out
@@ -339,7 +339,7 @@ def test_import_activity_logged(orgs, tmp_path):
 def test_format_option_and_unknown_suffix(orgs, tmp_path, run):
     path = write(tmp_path, "people.dat", CONTACTS_CSV.replace(",", "\t"))
     result = run("contacts", "import", path, expect=1)
-    assert "--from csv, json or vcard" in result.stderr
+    assert "name it: csv, json or vcard (--from)" in result.stderr
     assert "3 created" in run("contacts", "import", path, "--from", "csv").stdout
 
 

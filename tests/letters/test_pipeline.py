@@ -66,7 +66,7 @@ def _letters(db: Database) -> dict[str, tuple[Any, ...]]:
 def _one_process(db: Database, monkeypatch: pytest.MonkeyPatch, **kwargs: Any) -> Any:
     """Generate in this process alone, into a copy of the data made afresh."""
     monkeypatch.setattr(pipeline, "PARALLEL_MIN", 10**9)
-    with db.session() as s:
+    with db.write() as s:
         return generate(s, campaign="tp", **kwargs)
 
 
@@ -82,7 +82,7 @@ def test_letters_match_one_process(
     db: Database, forks: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seed(db)
-    with db.session() as s:
+    with db.write() as s:
         result = generate(s, campaign="tp")
     assert len(forks) == 1
     assert result.created == 5
@@ -111,10 +111,10 @@ def test_rerun_through_the_pipeline_changes_nothing(
     db: Database, db_url: str, forks: list[int]
 ) -> None:
     seed(db)
-    with db.session() as s:
+    with db.write() as s:
         generate(s, campaign="tp")
     before = table_dump(db_url)
-    with db.session() as s:
+    with db.write() as s:
         again = generate(s, campaign="tp")
     assert len(forks) == 2
     assert (again.created, again.new_versions, again.unchanged) == (0, 0, 5)
@@ -157,7 +157,7 @@ def test_a_rendering_process_that_dies_is_made_up_for(
         real_dump(*args, **kwargs)
 
     monkeypatch.setattr(pipeline.pickle, "dump", dump_once)
-    with db.session() as s:
+    with db.write() as s:
         result = generate(s, campaign="tp")
     monkeypatch.setattr(pipeline.pickle, "dump", real_dump)
     assert len(forks) == 1
@@ -184,7 +184,7 @@ def test_a_failure_while_storing_stops_the_rendering_process(
         return make
 
     monkeypatch.setattr(generation, "message_ids", broken)
-    with pytest.raises(RuntimeError, match="disk full"), db.session() as s:
+    with pytest.raises(RuntimeError, match="disk full"), db.write() as s:
         generate(s, campaign="tp")
     assert len(forks) == 1
     assert _no_children()

@@ -314,8 +314,8 @@ def test_long_values_fold_within_the_line_limit(text):
 def test_the_eml_file_is_as_safe(tmp_path):
     from outreach.errors import ValidationError
     from outreach.render.doc import LetterDoc
-    from outreach.render.eml import to_eml
     from outreach.safetext import text_problem
+    from outreach.sending.eml import to_eml
 
     for value in LITERAL:
         # The .eml file is the message a send would hand over: its sender is a

@@ -19,10 +19,10 @@ import pytest
 from pypdf import PdfReader
 
 from outreach.render.doc import LetterDoc
-from outreach.render.eml import to_eml
 from outreach.render.pdf import to_pdf
 from outreach.schema.models import Letter
 from outreach.sending import LetterMail, MailIdentity, build_message
+from outreach.sending.eml import to_eml
 from outreach.templating import is_rtl
 
 from ..mailfixtures import SENDER, seed_campaign, smtp_server

@@ -348,6 +348,6 @@ def test_shipped_letters_render_within_the_limits(db: Database) -> None:
     from .._letters_fixtures import seed
 
     seed(db)
-    with db.session() as s:
+    with db.write() as s:
         result = generate(s, campaign="tp")
     assert result.created == 5

@@ -31,7 +31,7 @@ def _letters(db: Database) -> dict[str, tuple[str, str, str]]:
 
 def test_language_fallback(db: Database) -> None:
     seed(db)
-    with db.session() as s:
+    with db.write() as s:
         generate(s, campaign="tp", today=dt.date(2012, 3, 20))
     letters = _letters(db)
     # AU: no contact language; first working language with a variant is English (default).
@@ -119,7 +119,7 @@ def test_template_errors_stop_the_batch(
 def test_missing_variable_names_line_and_recipient(db: Database, tmp_path: Path) -> None:
     folder = _user_templates(tmp_path, "First line.\n\n{{ missing_thing }}")
     seed(db, template="mine", templates=str(folder))
-    with pytest.raises(TemplateError) as err, db.session() as s:
+    with pytest.raises(TemplateError) as err, db.write() as s:
         generate(s, campaign="tp", templates=folder)
     text = str(err.value)
     assert "mine.md.j2, line 6" in text

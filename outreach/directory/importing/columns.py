@@ -190,7 +190,7 @@ def resolve_headers(
                 problems.add(
                     line,
                     header,
-                    f"--map names unknown field {target!r}; "
+                    f"the mapping names unknown field {target!r}; "
                     f"fields are: {', '.join(sorted(fields))}",
                 )
                 out.append(None)
@@ -215,8 +215,8 @@ def resolve_headers(
             problems.add(
                 line,
                 header,
-                f'unknown column; map it with --map "{header}=FIELD" or ignore it with '
-                f'--map "{header}=-" (fields: {", ".join(sorted(fields))})',
+                f'unknown column; map it ("{header}=FIELD") or ignore it ("{header}=-"); '
+                f'fields: {", ".join(sorted(fields))}',
             )
             out.append(None)
             continue

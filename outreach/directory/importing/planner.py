@@ -195,7 +195,7 @@ class Planner:
                 issues.append(("acronym", f"repeats line {match.line}"))
         if not issues and match is not None and self.on_match == "error":
             issues.append(
-                ("acronym", f"{match.values['acronym']} already exists (--on-match error)")
+                ("acronym", f"{match.values['acronym']} already exists (matches are refused)")
             )
         if acronym_key:
             self.seen_org_keys.setdefault(acronym_key, record.line)
@@ -347,7 +347,7 @@ class Planner:
             issues.append(
                 (
                     "email" if by_email else "name",
-                    f"contact #{match['id']} already exists (--on-match error)",
+                    f"contact #{match['id']} already exists (matches are refused)",
                 )
             )
         return match

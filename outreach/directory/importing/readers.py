@@ -444,7 +444,7 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
     if suffix in (".vcf", ".vcard"):
         return "vcard"
     raise ConfigurationError(
-        f"{path}: cannot tell the format from the name; add --from csv, json or vcard"
+        f"{path}: cannot tell the format from the name; name it: csv, json or vcard", option="from"
     )
 
 

@@ -110,11 +110,10 @@ def _import(
     if planner.problems and not skip_invalid:
         n = len(planner.rejects)
         raise ValidationError(
-            # --skip-invalid is the remedy, not the field that was wrong: a
-            # field= here would read as if the option had been misused
-            f"{display}: {n} row(s) with problems, nothing imported (fix them, or use "
-            "--skip-invalid to import the good rows)",
+            f"{display}: {n} row(s) with problems, nothing imported: fix them, or "
+            "import only the good rows",
             planner.problems,
+            option="skip_invalid",
         )
     if planner.problems:
         result.problems = planner.problems

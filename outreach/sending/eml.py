@@ -1,9 +1,12 @@
-"""Letters as ``.eml`` files: the message ``letters send --html`` hands to the
-SMTP server for the letter, byte for byte but for the Date (when it was
-made). There is one message builder, :func:`outreach.sending.message.build_message`;
-this module only turns a :class:`~outreach.render.doc.LetterDoc` into what
-it takes. The sender is the campaign's own ``sender`` details (a send may
-name another with ``--from``)."""
+"""Letters as ``.eml`` files: the message a send with HTML hands to the SMTP
+server for the letter, byte for byte but for the Date (when it was made).
+There is one message builder, :func:`outreach.sending.message.build_message`;
+this module only turns a :class:`~outreach.render.doc.LetterDoc` into what it
+takes. The sender is the campaign's own ``sender`` details (a send may name
+another sender).
+
+It lives in ``sending`` rather than ``render``: the render engines know only
+the letter, while an e-mail message is sending's business."""
 
 from __future__ import annotations
 
