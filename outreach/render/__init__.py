@@ -10,6 +10,7 @@ one letter.
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import re
 import unicodedata
@@ -119,9 +120,16 @@ def _render_many(docs: Sequence[LetterDoc], fmt: str, write: Writer) -> list[byt
     size = -(-len(rest) // (workers * 4))
     chunks = [(rest[i : i + size], write) for i in range(0, len(rest), size)]
     made: list[bytes] = []
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for part in pool.map(_render_chunk, chunks):
-            made.extend(part)
+    # Objects made so far are moved out of the garbage collector's sight before
+    # the fork: a collection in a worker would otherwise touch (and so copy)
+    # every page of the parent's heap it inherited.
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            for part in pool.map(_render_chunk, chunks):
+                made.extend(part)
+    finally:
+        gc.unfreeze()
     others = iter(made)
     return [first[i] if i in first else next(others) for i in range(len(docs))]
 
