@@ -323,6 +323,7 @@ def build_demo(
     from outreach.db import Database
     from outreach.directory import get_organization, update_contact
     from outreach.directory.importing import load_shipped_directory
+    from outreach.letters.files import write_files
     from outreach.letters.generation import generate
     from outreach.letters.review import approve
     from outreach.reports import render_status
@@ -414,14 +415,15 @@ def build_demo(
 
         # 3. Letters by post to the offices with a postal address, posted
         #    a few weeks ago; then letters by e-mail to the others, sent now.
-        with db.session(immediate=True) as session:
+        with db.write() as conn:
             by_post = generate(
-                session,
+                conn,
                 campaign=DEMO_CAMPAIGN,
                 channel="post",
-                out=result.letters_folder,
                 today=today - dt.timedelta(days=POST_SENT_DAYS_AGO),
             )
+        write_files(by_post.letters, result.letters_folder)
+        with db.session(immediate=True) as session:
             approve(session, campaign=DEMO_CAMPAIGN)
             posted = mark_sent(
                 session,
@@ -430,14 +432,10 @@ def build_demo(
                 campaign_id=campaign.id,
             )
             result.posted = len(posted)
+        with db.write() as conn:
+            by_mail = generate(conn, campaign=DEMO_CAMPAIGN, channel="email", today=today)
+        write_files(by_mail.letters, result.letters_folder)
         with db.session(immediate=True) as session:
-            by_mail = generate(
-                session,
-                campaign=DEMO_CAMPAIGN,
-                channel="email",
-                out=result.letters_folder,
-                today=today,
-            )
             approve(session, campaign=DEMO_CAMPAIGN)
             held = {get_organization(session, a).id for a in HELD_BACK}
             letters = session.execute(
@@ -540,16 +538,17 @@ def build_demo(
         )
 
         # 6. Reminders to the silent post recipients, sent a few days ago.
-        with db.session(immediate=True) as session:
+        with db.write() as conn:
             reminders = generate(
-                session,
+                conn,
                 campaign=DEMO_CAMPAIGN,
                 channel="post",
                 followup=True,
                 after=dt.timedelta(days=14),
-                out=result.letters_folder,
                 today=today,
             )
+        write_files(reminders.letters, result.letters_folder)
+        with db.session(immediate=True) as session:
             new = list(
                 session.scalars(
                     sa.select(Letter.id).where(
