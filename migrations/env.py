@@ -49,9 +49,29 @@ def run_migrations_offline() -> None:
 
 
 def _run_with(connection) -> None:
-    _configure(connection=connection, render_as_batch=connection.dialect.name == "sqlite")
-    with context.begin_transaction():
-        context.run_migrations()
+    sqlite = connection.dialect.name == "sqlite"
+    _configure(connection=connection, render_as_batch=sqlite)
+    if not sqlite:
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    # SQLite changes a table by copying it into a new one and dropping the old:
+    # with foreign keys enforced, dropping a table that others point at fails.
+    # They are switched off for the migration (possible only outside a
+    # transaction) and every reference is checked before they are back on.
+    driver = connection.connection.driver_connection
+    in_transaction = connection.in_transaction() or driver.in_transaction
+    if not in_transaction:
+        driver.execute("PRAGMA foreign_keys = OFF")
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"the migration broke references: {broken[:5]}")
+    finally:
+        if not in_transaction:
+            driver.execute("PRAGMA foreign_keys = ON")
 
 
 def run_migrations_online() -> None:

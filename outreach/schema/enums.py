@@ -45,6 +45,15 @@ class ContactKind(enum.StrEnum):
     OFFICE = "office"
 
 
+class RecipientRole(enum.StrEnum):
+    """How a contact is on a campaign's letter to their organization."""
+
+    #: Addressed: the contact gets the letter.
+    TO = "to"
+    #: Copied: named on the letter's cc line (and copied on the e-mail).
+    CC = "cc"
+
+
 class UNBody(enum.StrEnum):
     GENERAL_ASSEMBLY = "general-assembly"
     SECURITY_COUNCIL = "security-council"

@@ -41,6 +41,10 @@ class Organization(Base):
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="organization", order_by="Contact.id"
     )
+    #: The organization this one is an organ of, if any.
+    parent: Mapped[Organization | None] = relationship(
+        remote_side=[tables.organizations.c.id], foreign_keys=[tables.organizations.c.parent_id]
+    )
 
     @validates("acronym")
     def _set_acronym_key(self, _key: str, value: str) -> str:

@@ -25,6 +25,7 @@ from outreach.schema.enums import (
     InboundStatus,
     LetterStatus,
     OrgKind,
+    RecipientRole,
     Region,
     Stance,
     UNBody,
@@ -82,6 +83,12 @@ organizations = sa.Table(
     # Set when the organization is removed while letters or responses point at it.
     Column("archived_at", UTCDateTime()),
     *_stamps(),
+    # The organization this one is an organ of (the Inter-American Court of
+    # the OAS, PARLACEN of SICA).
+    _ref("parent_id", "organizations", "SET NULL", index=True),
+    # Text per language: {"fr": {"name": "Union africaine", "acronym": "UA",
+    # "definite": "l'Union africaine"}, ...}; see outreach.directory.i18n.
+    Column("i18n", JSON, nullable=False, default=dict, server_default=sa.text("'{}'")),
 )
 
 #: A person or an office at an organization: who a letter is addressed to.
@@ -116,6 +123,13 @@ contacts = sa.Table(
     Column("forgotten_at", UTCDateTime()),
     *_stamps(),
     Index("ix_contacts_organization_id_is_primary", "organization_id", "is_primary"),
+    # How the contact is addressed whatever the language: "excellency", "dr", ...
+    # (outreach.directory.i18n.HONORIFICS); the words come per language.
+    Column("honorific", String(40)),
+    # The channel letters to this contact take unless one is chosen for them.
+    Column("preferred_channel", str_enum(Channel, "contact_channel")),
+    # Text per language: {"fr": {"position": "...", "salutation": "..."}, ...}.
+    Column("i18n", JSON, nullable=False, default=dict, server_default=sa.text("'{}'")),
 )
 
 # --- dialogues and campaigns ---------------------------------------------------
@@ -169,9 +183,13 @@ campaigns = sa.Table(
     Column("followup_template", String(200)),
     Column("default_language", String(16), nullable=False, default="en", server_default="en"),
     *_stamps(),
+    # The folder of the campaign's own templates (before the shipped ones).
+    Column("templates_folder", String(1000)),
 )
 
-#: An organization a campaign writes to, optionally to a chosen contact.
+#: An organization a campaign writes to, optionally to a chosen contact, as
+#: an addressee (``to``) or copied (``cc``). A row without a contact writes to
+#: the organization's primary contact.
 campaign_recipients = sa.Table(
     "campaign_recipients",
     metadata,
@@ -181,7 +199,23 @@ campaign_recipients = sa.Table(
     # Write to this contact instead of the organization's primary contact.
     _ref("contact_id", "contacts", "SET NULL", index=True),
     Column("added_at", UTCDateTime(), nullable=False, default=utcnow),
-    sa.UniqueConstraint("campaign_id", "organization_id"),
+    Column(
+        "role",
+        str_enum(RecipientRole, "recipient_role"),
+        nullable=False,
+        default=RecipientRole.TO,
+        server_default=RecipientRole.TO.value,
+    ),
+    sa.UniqueConstraint("campaign_id", "organization_id", "contact_id"),
+    # One organization-level row (no contact named) per campaign and organization.
+    Index(
+        "ux_campaign_recipients_organization_level",
+        "campaign_id",
+        "organization_id",
+        unique=True,
+        sqlite_where=sa.text("contact_id IS NULL"),
+        postgresql_where=sa.text("contact_id IS NULL"),
+    ),
 )
 
 # --- correspondence -------------------------------------------------------------
@@ -224,6 +258,18 @@ letters = sa.Table(
     Column("error", Text),
     *_stamps(),
     sa.UniqueConstraint("campaign_id", "contact_id", "round", "version"),
+    # The date the letter carries (what templates see as ``today``).
+    Column("dated", Date),
+    # SHA-256 of what the letter was made from besides its template: the
+    # campaign's variables, sender and signatory (outreach.letters.basis).
+    Column("basis", String(64)),
+    # Who the letter is copied to, as they were: [{"contact_id", "name", "email",
+    # "position"}].
+    Column("cc", JSON),
+    # What ``letters check`` found: [{"code", "severity", "message"}].
+    Column("checks", JSON),
+    # Why the letter may be approved despite an error of the check.
+    Column("check_override", Text),
     Index("ix_letters_campaign_id_organization_id", "campaign_id", "organization_id"),
     Index("ix_letters_campaign_id_status", "campaign_id", "status"),
 )
