@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -74,6 +74,8 @@ ORG_COLS = (
     _ORG.website,
     _json_text(_ORG.tags),
     _ORG.archived_at.is_not(None).label("archived"),
+    _json_text(_ORG.i18n),
+    _ORG.parent_id,
 )
 CONTACT_COLS = (
     _CONTACT.id,
@@ -89,6 +91,9 @@ CONTACT_COLS = (
     _CONTACT.is_primary,
     _CONTACT.do_not_contact,
     sa.or_(_CONTACT.archived_at.is_not(None), _CONTACT.forgotten_at.is_not(None)).label("gone"),
+    _CONTACT.honorific,
+    _raw(_CONTACT.preferred_channel),
+    _json_text(_CONTACT.i18n),
 )
 _REGION_LABELS = {region.value: label for region, label in REGION_LABELS.items()}
 
@@ -111,8 +116,19 @@ def _json_list(text: str | None) -> list[Any]:
     return list(found)
 
 
+def _json_dict(text: str | None) -> dict[str, Any]:
+    """A JSON object column read as text (``{}`` when empty or not an object)."""
+    if not text:
+        return {}
+    if not isinstance(text, str):
+        return dict(text)
+    value = json.loads(text)
+    return value if isinstance(value, dict) else {}
+
+
 def org_context(row: Any) -> Record:
-    oid, acronym, name, kind, region, city, country, languages, website, tags, _gone = row
+    oid, acronym, name, kind, region, city, country, languages, website, tags, _gone = row[:11]
+    i18n, parent_id = (row[11], row[12]) if len(row) > 11 else (None, None)
     return Record(
         id=oid,
         acronym=acronym,
@@ -125,6 +141,9 @@ def org_context(row: Any) -> Record:
         languages=_json_list(languages),
         website=website,
         tags=_json_list(tags),
+        parent_id=parent_id,
+        # the text per language; the renderer turns it into the letter's language
+        i18n=_json_dict(i18n),
     )
 
 
@@ -134,6 +153,7 @@ _C_ID, _C_ORG, _C_PRIMARY, _C_DNC, _C_GONE = 0, 1, 10, 11, 12
 
 def contact_context(row: Any) -> Record:
     cid, _org, kind, name, position, salutation, email, postal, phone, language = row[:10]
+    honorific, channel, i18n = row[13:16] if len(row) > 13 else (None, None, None)
     return Record(
         id=cid,
         kind=kind,
@@ -144,6 +164,9 @@ def contact_context(row: Any) -> Record:
         postal_address=postal,
         phone=phone,
         language=language,
+        honorific=honorific,
+        preferred_channel=channel,
+        i18n=_json_dict(i18n),
     )
 
 
@@ -158,6 +181,20 @@ def channel_address(channel: Channel, contact: Mapping[str, Any]) -> tuple[bool,
     if channel == Channel.HAND:
         return True, contact.get("postal_address")
     return True, None
+
+
+def letter_channel(contact: Mapping[str, Any]) -> tuple[Channel | None, str | None]:
+    """(channel, reason) of a letter to *contact*: the contact's preferred
+    channel, else e-mail when they have an address, else post when they have a
+    postal address; with neither, no channel and why."""
+    preferred = contact.get("preferred_channel")
+    if preferred:
+        return Channel(preferred), None
+    if contact.get("email"):
+        return Channel.EMAIL, None
+    if contact.get("postal_address"):
+        return Channel.POST, None
+    return None, "no e-mail or postal address"
 
 
 NO_ADDRESS = {
@@ -183,6 +220,10 @@ class Job:
     explicit: bool = False
     #: The contact is archived or forgotten (reminders: the letter went to them).
     gone: bool = False
+    #: How the letter goes (:func:`letter_channel`); None when it cannot.
+    channel: Channel | None = None
+    #: Who the letter is copied to: [{"contact_id", "name", "email", "position"}].
+    cc: list[dict[str, Any]] = field(default_factory=list)
 
 
 def choose_contact(override: int | None, contacts: list[Any]) -> tuple[Any | None, str | None]:
@@ -228,62 +269,143 @@ def _driver_rows(conn: sa.Connection, stmt: sa.Select) -> list[tuple[Any, ...]]:
         cursor.close()
 
 
-def recipient_jobs(conn: sa.Connection, campaign: Any, only_org: int | None = None) -> list[Job]:
-    stmt = (
-        sa.select(*ORG_COLS, _RECIPIENT.contact_id.label("override"))
-        .join(tables.organizations, _RECIPIENT.organization_id == _ORG.id)
-        .where(_RECIPIENT.campaign_id == campaign.id)
-        .order_by(_ORG.acronym_key)
+def _contacts_by_org(
+    conn: sa.Connection, campaign: Any, only_orgs: Sequence[int] | None
+) -> dict[int, list[Any]]:
+    """The contacts (CONTACT_COLS rows) of the campaign's organizations."""
+    recipient_orgs = sa.select(_RECIPIENT.organization_id).where(
+        _RECIPIENT.campaign_id == campaign.id
     )
-    if only_org is not None:
-        stmt = stmt.where(_ORG.id == only_org)
-    orgs = _driver_rows(conn, stmt)
-    contact_stmt = (
+    stmt = (
         sa.select(*CONTACT_COLS)
-        .join(
-            tables.campaign_recipients,
-            sa.and_(
-                _RECIPIENT.organization_id == _CONTACT.organization_id,
-                _RECIPIENT.campaign_id == campaign.id,
-            ),
-        )
+        .where(_CONTACT.organization_id.in_(recipient_orgs))
         .order_by(_CONTACT.id)
     )
-    if only_org is not None:
-        contact_stmt = contact_stmt.where(_CONTACT.organization_id == only_org)
+    if only_orgs is not None:
+        stmt = stmt.where(_CONTACT.organization_id.in_(list(only_orgs)))
     by_org: dict[int, list[Any]] = {}
-    for c in _driver_rows(conn, contact_stmt):
-        org_id = c[_C_ORG]
-        found = by_org.get(org_id)
+    for c in _driver_rows(conn, stmt):
+        found = by_org.get(c[_C_ORG])
         if found is None:
-            by_org[org_id] = [c]
+            by_org[c[_C_ORG]] = [c]
         else:
             found.append(c)
+    return by_org
+
+
+def _contact_rows(conn: sa.Connection, ids: Sequence[int]) -> list[Any]:
+    return list(conn.execute(sa.select(*CONTACT_COLS).where(_CONTACT.id.in_(list(ids)))).all())
+
+
+def cc_entry(contact: Mapping[str, Any]) -> dict[str, Any]:
+    """How a copied contact is recorded on a letter (``letters.cc``)."""
+    return {
+        "contact_id": contact["id"],
+        "name": contact["name"],
+        "email": contact.get("email"),
+        "position": contact.get("position"),
+    }
+
+
+def _copied(cc_ids: Sequence[int], contacts: Sequence[Any]) -> list[dict[str, Any]]:
+    """The cc entries of an organization: its copied contacts that may still
+    be written to (not archived, forgotten or marked do-not-contact)."""
+    rows = {c[_C_ID]: c for c in contacts}
+    out = []
+    for cid in cc_ids:
+        row = rows.get(cid)
+        if row is not None and not row[_C_GONE] and not row[_C_DNC]:
+            out.append(cc_entry(contact_context(row)))
+    return out
+
+
+def _with_channel(job: Job) -> Job:
+    """*job* with its channel (or a reason to skip, when it has none)."""
+    if job.contact is not None:
+        job.channel, reason = letter_channel(job.contact)
+        if job.skip is None and reason is not None:
+            job.skip = reason
+    return job
+
+
+def recipient_jobs(
+    conn: sa.Connection,
+    campaign: Any,
+    only_org: int | None = None,
+    *,
+    only_orgs: Sequence[int] | None = None,
+) -> list[Job]:
+    """A job per addressee: each contact the campaign names as ``to`` gets
+    its own letter; an organization-level row writes to the primary contact
+    (unless that contact is named as well). Every letter of an organization
+    is copied to its ``cc`` contacts."""
+    if only_org is not None:
+        only_orgs = [only_org]
+    n = len(ORG_COLS)
+    stmt = (
+        sa.select(*ORG_COLS, _RECIPIENT.contact_id, _raw(_RECIPIENT.role))
+        .join(tables.organizations, _RECIPIENT.organization_id == _ORG.id)
+        .where(_RECIPIENT.campaign_id == campaign.id)
+        .order_by(_ORG.acronym_key, _RECIPIENT.id)
+    )
+    if only_orgs is not None:
+        stmt = stmt.where(_ORG.id.in_(list(only_orgs)))
+    rows: dict[int, tuple[Any, list[int | None], list[int]]] = {}
+    for row in _driver_rows(conn, stmt):
+        org_row, contact_id, role = row[:n], row[n], row[n + 1]
+        found = rows.setdefault(org_row[0], (org_row, [], []))
+        (found[2] if role == "cc" else found[1]).append(contact_id)
+    by_org = _contacts_by_org(conn, campaign, only_orgs)
     jobs = []
-    for row in orgs:
-        org = org_context(row[:-1])
-        if row[-2]:  # archived
+    for org_id, (org_row, to_ids, cc_ids) in rows.items():
+        org = org_context(org_row)
+        if org_row[10]:  # archived
             jobs.append(Job(org=org, contact=None, skip="organization archived"))
             continue
-        chosen, reason = choose_contact(row[-1], by_org.get(row[0], []))
-        contact = contact_context(chosen) if chosen is not None else None
-        explicit = chosen is not None and row[-1] is not None and chosen[_C_ID] == row[-1]
-        jobs.append(Job(org=org, contact=contact, skip=reason, explicit=explicit))
+        contacts = by_org.get(org_id, [])
+        cc = _copied(cc_ids, contacts)
+        named = [cid for cid in to_ids if cid is not None]
+        org_jobs = []
+        for override in named:
+            chosen, reason = choose_contact(override, contacts)
+            contact = contact_context(chosen) if chosen is not None else None
+            org_jobs.append(Job(org=org, contact=contact, skip=reason, explicit=True))
+        if None in to_ids:
+            chosen, reason = choose_contact(None, contacts)
+            if chosen is None or chosen[_C_ID] not in named:
+                contact = contact_context(chosen) if chosen is not None else None
+                org_jobs.append(Job(org=org, contact=contact, skip=reason))
+        if not to_ids:
+            org_jobs.append(Job(org=org, contact=None, skip="only copied contacts, no addressee"))
+        for job in org_jobs:
+            own = job.contact["id"] if job.contact else None
+            job.cc = [entry for entry in cc if entry["contact_id"] != own]
+            jobs.append(_with_channel(job))
     return jobs
 
 
 def followup_jobs(
-    conn: sa.Connection, campaign: Any, after: dt.timedelta, now: dt.datetime | None
+    conn: sa.Connection,
+    campaign: Any,
+    after: dt.timedelta,
+    now: dt.datetime | None,
+    *,
+    only_orgs: Sequence[int] | None = None,
 ) -> list[Job]:
+    """A job per contact due a reminder: by the channel of the letter it
+    reminds about (unless the contact now prefers another), copied to the
+    organization's cc contacts."""
     due = due_followups(conn, campaign=campaign.id, after=after, now=now)
+    if only_orgs is not None:
+        due = [d for d in due if d.organization_id in set(only_orgs)]
     if not due:
         return []
     originals = {
         r.id: r
         for r in conn.execute(
-            sa.select(_LETTER.id, _LETTER.subject, _LETTER.language, _LETTER.sent_at).where(
-                _LETTER.id.in_([d.original_letter_id for d in due])
-            )
+            sa.select(
+                _LETTER.id, _LETTER.subject, _LETTER.language, _LETTER.sent_at, _LETTER.channel
+            ).where(_LETTER.id.in_([d.original_letter_id for d in due]))
         )
     }
     org_ids = {d.organization_id for d in due}
@@ -296,13 +418,22 @@ def followup_jobs(
             sa.select(*CONTACT_COLS).where(_CONTACT.id.in_([d.contact_id for d in due]))
         )
     }
-    named = dict(
-        conn.execute(
-            sa.select(_RECIPIENT.organization_id, _RECIPIENT.contact_id).where(
-                _RECIPIENT.campaign_id == campaign.id, _RECIPIENT.contact_id.is_not(None)
-            )
-        ).all()
-    )
+    named: set[tuple[int, int]] = set()
+    cc_ids: dict[int, list[int]] = {}
+    for org_id, contact_id, role in conn.execute(
+        sa.select(_RECIPIENT.organization_id, _RECIPIENT.contact_id, _raw(_RECIPIENT.role))
+        .where(_RECIPIENT.campaign_id == campaign.id, _RECIPIENT.contact_id.is_not(None))
+        .order_by(_RECIPIENT.id)
+    ):
+        if role == "cc":
+            cc_ids.setdefault(org_id, []).append(contact_id)
+        else:
+            named.add((org_id, contact_id))
+    copied = {
+        org_id: _copied(ids, _contact_rows(conn, ids))
+        for org_id, ids in cc_ids.items()
+        if org_id in org_ids
+    }
     jobs = []
     for d in due:
         original = originals[d.original_letter_id]
@@ -312,10 +443,12 @@ def followup_jobs(
             skip = "do not contact"
         elif c.gone:
             skip = "the contact is archived or removed"
+        contact = contact_context(c)
+        preferred = contact.get("preferred_channel")
         jobs.append(
             Job(
                 org=orgs[d.organization_id],
-                contact=contact_context(c),
+                contact=contact,
                 round=d.followups_sent + 1,
                 followup_of_id=d.original_letter_id,
                 followup={
@@ -327,8 +460,12 @@ def followup_jobs(
                 },
                 preferred_language=original.language,
                 skip=skip,
-                explicit=named.get(d.organization_id) == d.contact_id,
+                explicit=(d.organization_id, d.contact_id) in named,
                 gone=bool(c.gone),
+                channel=Channel(preferred) if preferred else Channel(original.channel),
+                cc=[
+                    e for e in copied.get(d.organization_id, []) if e["contact_id"] != d.contact_id
+                ],
             )
         )
     return jobs

@@ -79,8 +79,8 @@ def render_jobs(
         try:
             with open(fd, "rb") as stream:
                 for templates, letters in _messages(stream):
-                    for language, subject, body in letters:
-                        yield templates[language], Rendered(subject, body)
+                    for language, subject, body, fallbacks in letters:
+                        yield templates[language], Rendered(subject, body, fallbacks)
                         if progress is not None and done % step == 0:
                             progress(done, count)
                         done += 1
@@ -96,7 +96,7 @@ def render_jobs(
 def _fork_renderer(renderer: Renderer, jobs: Sequence[Job]) -> tuple[int, int]:
     """Fork a process that renders *jobs* in order and writes them to a pipe,
     PIPE_CHUNK at a time, as pickled ({language: TemplateInfo}, [(language,
-    subject, body), ...]); it stops at the first template error. Returns
+    subject, body, fallbacks), ...]); it stops at the first template error. Returns
     (process id, read end of the pipe)."""
     read_fd, write_fd = os.pipe()
     with contextlib.suppress(AttributeError, OSError):
@@ -123,7 +123,7 @@ def _fork_renderer(renderer: Renderer, jobs: Sequence[Job]) -> tuple[int, int]:
         os.closerange(write_fd + 1, _max_fd())
         with open(write_fd, "wb") as pipe:
             templates: dict[str, TemplateInfo] = {}
-            letters: list[tuple[str, str, str]] = []
+            letters: list[tuple[str, str, str, tuple[tuple[str, str], ...]]] = []
             limit = PIPE_CHUNK // 8  # a small first message: the parent starts sooner
             for job in jobs:
                 try:
@@ -133,7 +133,7 @@ def _fork_renderer(renderer: Renderer, jobs: Sequence[Job]) -> tuple[int, int]:
                 language = compiled.language
                 if language not in templates:
                     templates[language] = TemplateInfo(language, compiled.filename, compiled.hash)
-                letters.append((language, text.subject, text.body))
+                letters.append((language, text.subject, text.body, text.fallbacks))
                 if len(letters) >= limit:
                     pickle.dump((templates, letters), pipe, protocol=pickle.HIGHEST_PROTOCOL)
                     letters = []

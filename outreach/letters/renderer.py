@@ -11,11 +11,13 @@ from typing import Any
 
 from outreach.addresses import FALLBACK_DOMAIN, ascii_domain
 from outreach.letters.jobs import Job
+from outreach.letters.localizing import contact_in, organization_in, sender_in
 from outreach.render.doc import LetterDoc
 from outreach.schema.enums import Channel
 from outreach.schema.types import variables_for_template
 from outreach.templating import Record, TemplateSet, sender_context
 from outreach.templating import render as render_template
+from outreach.templating.context import FALLBACK_SINK
 
 
 def _dialogue_context(dialogue: Any) -> Record | None:
@@ -61,6 +63,8 @@ class Renderer:
         self.default = campaign.default_language or "en"
         self.forced = language
         self._languages: dict[tuple[Any, ...], str] = {}
+        self._orgs: dict[tuple[Any, str], Any] = {}
+        self._senders: dict[str, Any] = {}
         variables = variables_for_template(dict(campaign.variables or {}))
         self.base = {
             # Jinja's globals (range, namespace, ...) go in once here, so each
@@ -98,6 +102,7 @@ class Renderer:
             template_name=compiled.filename,
             template_hash=compiled.hash,
             date=self.base["today"],
+            fallbacks=tuple(getattr(text, "fallbacks", ()) or ()),
         )
 
     def language_for(self, job: Job) -> str:
@@ -138,11 +143,30 @@ class Renderer:
         language = self.language_for(job)
         compiled = self.set.compile(self.name, language, self.default)
         context = dict(self.base)
-        context["organization"] = job.org
-        context["contact"] = job.contact
+        org = self._orgs.get((job.org["id"], language))
+        if org is None:
+            org = self._orgs[(job.org["id"], language)] = organization_in(job.org, language)
+        context["organization"] = org
+        context["contact"] = contact_in(job.contact, language) if job.contact else None
+        context["sender"] = self._sender_in(language)
         context["language"] = language
         context["followup"] = job.followup
-        return compiled, render_template(compiled, context, recipient=lambda: _who(job))
+        context["cc"] = [Record(entry) for entry in job.cc]
+        sink: set[tuple[str, str]] = set()
+        FALLBACK_SINK[0] = sink
+        try:
+            text = render_template(compiled, context, recipient=lambda: _who(job))
+        finally:
+            FALLBACK_SINK[0] = None
+        if sink:
+            text = text._replace(fallbacks=tuple(sorted(sink)))
+        return compiled, text
+
+    def _sender_in(self, language: str) -> Any:
+        found = self._senders.get(language)
+        if found is None:
+            found = self._senders[language] = sender_in(self.base["sender"], language, self.default)
+        return found
 
 
 def _who(job: Job) -> str:

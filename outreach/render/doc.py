@@ -35,3 +35,6 @@ class LetterDoc:
     template_name: str = ""
     template_hash: str = ""
     date: dt.date | None = None
+    #: Fields the letter used that had no text in its language and came from
+    #: another one: ("organization.name", "en"), ...
+    fallbacks: tuple[tuple[str, str], ...] = ()

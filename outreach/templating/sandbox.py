@@ -14,9 +14,9 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from outreach.templating.context import Record
+from outreach.templating.context import Localized, Record
 from outreach.templating.errors import TemplateError
-from outreach.templating.filters import _date_filter, _salutation_filter
+from outreach.templating.filters import LETTER_FILTERS
 from outreach.templating.limits import (
     MAX_PRODUCT,
     RenderLimits,
@@ -62,8 +62,7 @@ def make_environment(
         lstrip_blocks=True,
         auto_reload=False,
     )
-    env.filters["format_date"] = _date_filter
-    env.filters["salutation"] = _salutation_filter
+    env.filters.update(LETTER_FILTERS)
     return env
 
 
@@ -192,7 +191,7 @@ class LetterSandbox(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        if type(obj) is Record:
+        if type(obj) is Record or type(obj) is Localized:
             try:
                 return obj[attribute]
             except KeyError:

@@ -60,6 +60,8 @@ class Rendered(NamedTuple):
 
     subject: str
     body: str
+    #: Fields read in another language than the letter's: (field, language).
+    fallbacks: tuple[tuple[str, str], ...] = ()
 
 
 class TemplateSet:
