@@ -38,7 +38,8 @@ DEMO_CAMPAIGN = "demo-third-pillar"
 DEMO_DIALOGUE = "demo-ga-dialogue"
 DEMO_SENDER = "secretariat@coalition.example"
 
-#: Recipients: the fourteen organizations of the March 2012 letter.
+#: Recipients: the fourteen organizations of the March 2012 letter, and the
+#: Shanghai Cooperation Organisation, written to in Chinese.
 RECIPIENTS = (
     "ASEAN",
     "AU",
@@ -54,6 +55,7 @@ RECIPIENTS = (
     "OSCE",
     "OIC",
     "SADC",
+    "SCO",
 )
 
 #: How each office is reached in the demo: (channel, language). The offices
@@ -70,9 +72,33 @@ REACH = {
     "ICGLR": ("email", "fr"),
     "LAS": ("post", "ar"),
     "OAS": ("post", "es"),
-    "OSCE": ("email", "en"),
+    "OSCE": ("email", "ru"),
     "OIC": ("post", "ar"),
-    "SADC": ("email", "en"),
+    "SADC": ("email", "pt"),
+    "SCO": ("email", "zh"),
+}
+
+#: Postal addresses of the offices written to by post, as an envelope would
+#: carry them (the organization's name is printed above them by the letter).
+POSTAL = {
+    "AU": "Roosevelt Street, W21K19\nAddis Ababa\nEthiopia",
+    "EAC": "EAC Close, Afrika Mashariki Road\nArusha\nTanzania",
+    "ECOWAS": "101 Yakubu Gowon Crescent, Asokoro District\nAbuja\nNigeria",
+    "GCC": "الرياض\nالمملكة العربية السعودية",
+    "LAS": "ميدان التحرير\nالقاهرة\nمصر",
+    "OAS": "17th Street and Constitution Avenue N.W.\nWashington, D.C. 20006\nEstados Unidos",
+    "OIC": "شارع المدينة المنورة\nجدة\nالمملكة العربية السعودية",
+}
+
+#: The demo secretariat's name and its signatory's title in each language.
+SENDER_TEXT = {
+    "en": ("the Coalition Secretariat", "Coordinator", "New York"),
+    "fr": ("le Secrétariat de la coalition", "Coordinatrice", "New York"),
+    "es": ("la Secretaría de la coalición", "Coordinadora", "Nueva York"),
+    "pt": ("o Secretariado da coalizão", "Coordenadora", "Nova Iorque"),
+    "ar": ("أمانة التحالف", "المنسقة", "نيويورك"),
+    "ru": ("Секретариат коалиции", "Координатор", "Нью-Йорк"),
+    "zh": ("联盟秘书处", "协调员", "纽约"),
 }
 
 #: Offices with no e-mail address in the demo: post only.
@@ -376,7 +402,7 @@ def build_demo(
                 if acronym not in POST_ONLY:
                     fields["email"] = _address(acronym)
                 if channel == "post":
-                    fields["postal_address"] = f"{org.name}\n{org.hq_city or 'Headquarters'}"
+                    fields["postal_address"] = POSTAL.get(acronym) or org.hq_city or ""
                 update_contact(contact, session=session, **fields)
             result.organizations = sum(
                 loaded.by_kind.get("organization", {}).get(action, 0)
@@ -400,11 +426,17 @@ def build_demo(
                 template="third-pillar",
                 followup_template="third-pillar-reminder",
                 dialogue=DEMO_DIALOGUE,
-                signatory="The coalition secretariat",
+                signatory="Ana Ribeiro",
                 sender={
-                    "name": "Coalition secretariat (demo)",
-                    "organization": "the coalition",
+                    "name": "Coalition Secretariat (demo)",
+                    "organization": SENDER_TEXT["en"][0],
+                    "signatory_title": SENDER_TEXT["en"][1],
+                    "place": SENDER_TEXT["en"][2],
                     "email": DEMO_SENDER,
+                    "i18n": {
+                        lang: {"organization": org, "signatory_title": title, "place": place}
+                        for lang, (org, title, place) in SENDER_TEXT.items()
+                    },
                 },
                 variables={"reply_by": today + dt.timedelta(days=14)},
                 starts_on=today - dt.timedelta(days=POST_SENT_DAYS_AGO + 2),

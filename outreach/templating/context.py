@@ -20,6 +20,8 @@ SENDER_KEYS = (
     "website",
     "signatory",
     "signatory_title",
+    # the city the letter is written from ("New York", "Nueva York")
+    "place",
 )
 
 
