@@ -38,8 +38,7 @@ DEMO_CAMPAIGN = "demo-third-pillar"
 DEMO_DIALOGUE = "demo-ga-dialogue"
 DEMO_SENDER = "secretariat@coalition.example"
 
-#: Recipients: the fourteen organizations of the March 2012 letter, and the
-#: Shanghai Cooperation Organisation, written to in Chinese.
+#: Recipients: the fourteen organizations of the March 2012 letter.
 RECIPIENTS = (
     "ASEAN",
     "AU",
@@ -55,7 +54,6 @@ RECIPIENTS = (
     "OSCE",
     "OIC",
     "SADC",
-    "SCO",
 )
 
 #: How each office is reached in the demo: (channel, language). The offices
