@@ -39,8 +39,27 @@ _overdue_option = click.option(
 )
 
 
-#: ``--format`` and ``--out``, for every report.
-_output_options = option_group(format_option(REPORT_FORMATS), _out_option)
+#: Kept here so that ``--help`` does not import the reports
+#: (``outreach.reports.i18n.LANGUAGES``; tests/reports check they agree).
+REPORT_LANGUAGES = ("en", "fr", "es", "ar", "ru", "zh", "pt")
+
+_language_option = click.option(
+    "--language",
+    "language",
+    default="en",
+    show_default=True,
+    metavar="LANG",
+    help=(
+        "Write the report in this language: "
+        + ", ".join(REPORT_LANGUAGES)
+        + ". Tables, md and html are translated; csv and json keep English keys and"
+        " values. Organizations are named in the language where the directory has"
+        " it. English unless asked, whatever the campaign's language."
+    ),
+)
+
+#: ``--format``, ``--out`` and ``--language``, for every report.
+_output_options = option_group(format_option(REPORT_FORMATS), _out_option, _language_option)
 #: ``--overdue-after`` and ``--as-of``, for the reports that count days waiting.
 _timing_options = option_group(_overdue_option, _as_of_option)
 
@@ -59,17 +78,22 @@ def _run_report(
     state: AppState,
     fmt: str,
     out: Path | None,
-    build: Callable[[Any], Any],
+    language: str,
+    build: Callable[[Any, str], Any],
     render: Callable[..., str],
     what: Callable[[Any], str],
 ) -> None:
     """The report *build* makes on a read-only connection, rendered in *fmt*
     (in colour on the screen, unless NO_COLOR), shown or written to *out*;
-    *what* names it in the note that says so."""
+    *what* names it in the note that says so; *language* is checked first,
+    and *build* gets it with the connection."""
+    from outreach.reports.i18n import check_language
+
+    language = check_language(language)
     _check_destination(fmt, out)
     with state.database().read() as conn:
-        report = build(conn)
-    text = render(report, fmt, color=out is None and _use_colour())
+        report = build(conn, language)
+    text = render(report, fmt, color=out is None and _use_colour(), language=language)
     if out is None:
         # Stored text in a table, md, json or html report is shown safely
         # already (see outreach.reports.text); click strips only the table's
@@ -99,6 +123,7 @@ def status_cmd(
     campaign: str,
     fmt: str,
     out: Path | None,
+    language: str,
     overdue_after: dt.timedelta,
     as_of: dt.datetime | None,
 ) -> None:
@@ -115,12 +140,14 @@ def status_cmd(
         state,
         fmt,
         out,
-        lambda conn: status_report(
+        language,
+        lambda conn, language: status_report(
             conn,
             campaign=campaign,
             overdue_after=overdue_after,
             now=as_of,
             timeline=fmt == "html",
+            language=language,
         ),
         render_status,
         lambda report: f"the status of {report.campaign.slug}",
@@ -138,6 +165,7 @@ def dialogue_cmd(
     dialogue: str,
     fmt: str,
     out: Path | None,
+    language: str,
     overdue_after: dt.timedelta,
     as_of: dt.datetime | None,
 ) -> None:
@@ -153,8 +181,9 @@ def dialogue_cmd(
         state,
         fmt,
         out,
-        lambda conn: dialogue_report(
-            conn, dialogue=dialogue, overdue_after=overdue_after, now=as_of
+        language,
+        lambda conn, language: dialogue_report(
+            conn, dialogue=dialogue, overdue_after=overdue_after, now=as_of, language=language
         ),
         render_dialogue,
         lambda report: f"the report on {report.dialogue.slug}",
@@ -166,7 +195,7 @@ def dialogue_cmd(
 @_output_options
 @db_option
 @pass_state
-def history_cmd(state: AppState, org: str, fmt: str, out: Path | None) -> None:
+def history_cmd(state: AppState, org: str, fmt: str, out: Path | None, language: str) -> None:
     """One organization across the years: which campaigns wrote to it, when,
     and whether and how it answered."""
     from outreach.reports import render_history
@@ -176,7 +205,8 @@ def history_cmd(state: AppState, org: str, fmt: str, out: Path | None) -> None:
         state,
         fmt,
         out,
-        lambda conn: history_report(conn, org=org),
+        language,
+        lambda conn, language: history_report(conn, org=org, language=language),
         render_history,
         lambda report: f"the history of {report.acronym}",
     )

@@ -48,29 +48,53 @@ _RENDERERS = {
     "html": ("outreach.reports.html", "html"),
 }
 
-__all__ = sorted([*_LAZY, "FORMATS", "render_dialogue", "render_history", "render_status"])
+__all__ = sorted(
+    [*_LAZY, "FORMATS", "TRANSLATED_FORMATS", "render_dialogue", "render_history", "render_status"]
+)
 
 
-def _render(report_kind: str, report: Any, fmt: str, color: bool) -> str:
+#: The formats written for people, in the report's language; CSV and JSON
+#: are machine data and stay English (see :mod:`outreach.reports.i18n`).
+TRANSLATED_FORMATS = ("table", "md", "html")
+
+
+def _render(
+    report_kind: str, report: Any, fmt: str, color: bool, language: str | None
+) -> str:
+    from outreach.reports.i18n import DEFAULT_LANGUAGE, check_language, using
+
+    language = check_language(language)
     module, suffix = _RENDERERS.get(fmt, _RENDERERS["table"])
     render = getattr(importlib.import_module(module), f"{report_kind}_{suffix}")
-    return render(report, color=color) if suffix == "table" else render(report)
+    if suffix not in ("table", "markdown", "html"):
+        language = DEFAULT_LANGUAGE
+    with using(language):
+        return render(report, color=color) if suffix == "table" else render(report)
 
 
-def render_status(report: StatusReport, fmt: str, *, color: bool = False) -> str:
+def render_status(
+    report: StatusReport, fmt: str, *, color: bool = False, language: str | None = None
+) -> str:
     """The status report as *fmt* (one of :data:`FORMATS`; anything else is
-    a table); *color* adds ANSI colours to a table."""
-    return _render("status", report, fmt, color)
+    a table); *color* adds ANSI colours to a table; *language* (one of
+    :data:`outreach.reports.i18n.LANGUAGES`, English by default) is the
+    language of a table, Markdown or HTML report. Build the report in the
+    same language to have the organizations' names in it too."""
+    return _render("status", report, fmt, color, language)
 
 
-def render_dialogue(report: DialogueReport, fmt: str, *, color: bool = False) -> str:
+def render_dialogue(
+    report: DialogueReport, fmt: str, *, color: bool = False, language: str | None = None
+) -> str:
     """The dialogue report as *fmt*, like :func:`render_status`."""
-    return _render("dialogue", report, fmt, color)
+    return _render("dialogue", report, fmt, color, language)
 
 
-def render_history(report: HistoryReport, fmt: str, *, color: bool = False) -> str:
+def render_history(
+    report: HistoryReport, fmt: str, *, color: bool = False, language: str | None = None
+) -> str:
     """An organization's history as *fmt*, like :func:`render_status`."""
-    return _render("history", report, fmt, color)
+    return _render("history", report, fmt, color, language)
 
 
 def __getattr__(name: str) -> Any:

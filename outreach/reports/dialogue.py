@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from outreach.reports.i18n import check_language
 from outreach.reports.queries import (
     DIALOGUE_TABLE,
     DIALOGUES,
@@ -92,18 +93,24 @@ def dialogue_report(
     dialogue: str,
     overdue_after: dt.timedelta = DEFAULT_OVERDUE_AFTER,
     now: dt.datetime | None = None,
+    language: str | None = None,
 ) -> DialogueReport:
-    """The report on the dialogue with slug *dialogue* across its campaigns.
+    """The report on the dialogue with slug *dialogue* across its campaigns,
+    the organizations named in *language* (as in
+    :func:`~outreach.reports.status.status_report`).
 
     Raises :class:`NotFoundError` for an unknown slug.
     """
+    language = check_language(language)
     now = now or utcnow()
     dlg = find_dialogue(session, dialogue)
     campaigns = campaigns_of_dialogue(session, dlg.id)
     summaries = []
     merged: dict[int, list[RecipientStatus]] = {}
     for camp in campaigns:
-        rows = recipient_rows(session, campaign_id=camp.id, overdue_after=overdue_after, now=now)
+        rows = recipient_rows(
+            session, campaign_id=camp.id, overdue_after=overdue_after, now=now, language=language
+        )
         info = campaign_info(camp)
         summaries.append(
             CampaignSummary(

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from outreach.directory.lookup import find_org_row
 from outreach.errors import NotFoundError
+from outreach.reports.i18n import check_language, local_names
 from outreach.reports.labels import region_label
 from outreach.reports.queries import (
     CAMPAIGNS,
@@ -77,15 +78,19 @@ class HistoryReport:
 
 
 def find_organization(session: Session, acronym: str) -> sa.Row[Any]:
-    org = find_org_row(session, acronym, ORGS.id, ORGS.acronym, ORGS.name, ORGS.region, ORGS.kind)
+    org = find_org_row(
+        session, acronym, ORGS.id, ORGS.acronym, ORGS.name, ORGS.region, ORGS.kind, ORGS.i18n
+    )
     if org is None:
         raise NotFoundError(f"no organization with acronym {acronym!r}", hint="orgs list")
     return org
 
 
-def history_report(session: Session, *, org: str) -> HistoryReport:
+def history_report(session: Session, *, org: str, language: str | None = None) -> HistoryReport:
     """Every campaign that wrote to (or heard from) the organization *org*
-    (an acronym, any case), oldest first."""
+    (an acronym, any case), oldest first; the organization named in
+    *language* where the directory has its name in it (English by default)."""
+    language = check_language(language)
     organization = find_organization(session, org)
     oid = organization.id
     letters = recipient_letters(session, organization_id=oid)
@@ -102,11 +107,14 @@ def history_report(session: Session, *, org: str) -> HistoryReport:
     rows = [_history_row(campaigns[cid], letters.get(cid), responses.get(cid)) for cid in ids]
     rows.sort(key=lambda r: (r.year, r.sent_at or r.first_response_at or _FAR, r.campaign_slug))
     sent = sum(1 for r in rows if r.sent_at)
+    acronym, name = local_names(
+        organization.i18n, organization.acronym, organization.name, language
+    )
     answered_sent = sum(1 for r in rows if r.sent_at and r.answered)
     return HistoryReport(
         organization_id=oid,
-        acronym=organization.acronym,
-        name=organization.name,
+        acronym=acronym,
+        name=name,
         region=enum_value(organization.region),
         kind=enum_value(organization.kind) or "other",
         rows=rows,

@@ -14,17 +14,22 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import warnings
 from typing import TYPE_CHECKING, Any
 
+from outreach.reports import i18n
+from outreach.reports.i18n import plural, tr
 from outreach.reports.labels import (
-    STANCE_LABELS,
     body_label,
+    channel_label,
     days_text,
     dialogue_line,
     kind_label,
     long_date,
     percent,
     region_label,
+    stance_label,
+    status_label,
 )
 from outreach.safetext import for_terminal
 from outreach.schema.types import utcnow
@@ -56,6 +61,10 @@ STANCE_COLOURS = {
 }
 
 _FONT = ["DejaVu Sans", "Liberation Sans", "Arial", "Helvetica", "sans-serif"]
+#: The charts keep their text as text, and the browser draws it (Arabic joined
+#: and right to left, Chinese in a CJK font); matplotlib only measures it, so a
+#: glyph missing from its fonts is no matter.
+_MISSING_GLYPH = r"Glyph .* missing from font"
 
 
 def _rc(salt: str) -> dict[str, Any]:
@@ -79,7 +88,9 @@ def _rc(salt: str) -> dict[str, Any]:
 def _svg(fig: Any, title: str) -> str:
     """The figure as an inline ``<svg>`` element that scales with its box."""
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, transparent=True)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_MISSING_GLYPH)
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, transparent=True)
     svg = buf.getvalue()
     svg = svg[svg.index("<svg") :]
     # The RDF metadata block only names vocabularies; the page does not need it.
@@ -109,11 +120,11 @@ def region_chart(groups: list[GroupRate]) -> str:
     with matplotlib.rc_context(_rc("region")):
         fig = _figure(6.0, 0.5 + 0.42 * max(len(groups), 2))
         ax = fig.add_subplot()
-        labels = [g.label for g in groups][::-1]
+        labels = [region_label(g.key) for g in groups][::-1]
         rates = [(g.rate or 0) * 100 for g in groups][::-1]
         bars = ax.barh(labels, rates, color=BLUE, height=0.6)
         for bar, g in zip(bars, groups[::-1], strict=True):
-            note = f"{percent(g.rate)}  ({g.answered}/{g.sent})" if g.sent else "nothing sent"
+            note = f"{percent(g.rate)}  ({g.answered}/{g.sent})" if g.sent else tr("nothing sent")
             ax.text(
                 bar.get_width() + 1.5,
                 bar.get_y() + bar.get_height() / 2,
@@ -123,12 +134,12 @@ def region_chart(groups: list[GroupRate]) -> str:
                 color=INK,
             )
         ax.set_xlim(0, 125)
-        ax.set_xticks([0, 25, 50, 75, 100], ["0%", "25%", "50%", "75%", "100%"])
+        ax.set_xticks([0, 25, 50, 75, 100], [i18n.percent(x / 100) for x in (0, 25, 50, 75, 100)])
         ax.grid(axis="x", color=GRID, linewidth=0.8)
         ax.set_axisbelow(True)
         ax.tick_params(axis="y", length=0)
-        ax.set_xlabel("share of sent letters answered")
-        return _svg(fig, "Response rate by region")
+        ax.set_xlabel(tr("share of sent letters answered"))
+        return _svg(fig, tr("Response rate by region"))
 
 
 def timeline_chart(report: StatusReport) -> str:
@@ -141,9 +152,9 @@ def timeline_chart(report: StatusReport) -> str:
         fig = _figure(11.0, 3.6)
         ax = fig.add_subplot()
         if not timeline:
-            ax.text(0.5, 0.5, "No letters sent yet", ha="center", va="center", color=MUTED)
+            ax.text(0.5, 0.5, tr("No letters sent yet"), ha="center", va="center", color=MUTED)
             ax.set_axis_off()
-            return _svg(fig, "Letters sent and responses over time")
+            return _svg(fig, tr("Letters sent and responses over time"))
         days = [t.day for t in timeline]
         today = report.generated_at.date()
         # The lines stop at the report's date (or the last event, if later).
@@ -159,13 +170,21 @@ def timeline_chart(report: StatusReport) -> str:
         ax.set_ylim(bottom=0)
         locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
         ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        if i18n.current() == i18n.DEFAULT_LANGUAGE:
+            ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        else:
+            # Month names in the report's language (matplotlib's are English).
+            from matplotlib.ticker import FuncFormatter
+
+            ax.xaxis.set_major_formatter(
+                FuncFormatter(lambda x, _pos: i18n.short_date(mdates.num2date(x).date()))
+            )
         ax.yaxis.get_major_locator().set_params(integer=True)
         ax.grid(axis="y", color=GRID, linewidth=0.8)
         ax.set_axisbelow(True)
-        ax.set_ylabel("running total")
+        ax.set_ylabel(tr("running total"))
         fig.legend(loc="outside upper center", ncols=3, frameon=False, fontsize=9)
-        return _svg(fig, "Letters sent and responses over time")
+        return _svg(fig, tr("Letters sent and responses over time"))
 
 
 def _running_totals(ax: Any, timeline: list[TimelineDay], start: dt.date, stop: dt.date) -> None:
@@ -173,9 +192,9 @@ def _running_totals(ax: Any, timeline: list[TimelineDay], start: dt.date, stop: 
     to *stop*, labelled with its total; a series with nothing is left out."""
     days = [t.day for t in timeline]
     series = (
-        ("letters sent", [t.letters_sent for t in timeline], BLUE),
-        ("follow-ups sent", [t.followups_sent for t in timeline], ORANGE),
-        ("responses", [t.responses for t in timeline], GREEN),
+        (tr("letters sent"), [t.letters_sent for t in timeline], BLUE),
+        (tr("follow-ups sent"), [t.followups_sent for t in timeline], ORANGE),
+        (tr("responses"), [t.responses for t in timeline], GREEN),
     )
     for label, counts, colour in series:
         if not any(counts):
@@ -187,7 +206,8 @@ def _running_totals(ax: Any, timeline: list[TimelineDay], start: dt.date, stop: 
             ys.append(total)
         xs.append(stop)
         ys.append(total)
-        ax.step(xs, ys, where="post", color=colour, linewidth=2, label=f"{label} ({total})")
+        label = f"{label} ({i18n.number(total)})"
+        ax.step(xs, ys, where="post", color=colour, linewidth=2, label=label)
 
 
 def _mark_days(
@@ -198,7 +218,7 @@ def _mark_days(
     if start < today < end and today != dialogue_date:
         ax.axvline(today, color=MUTED, linestyle=":", linewidth=1)
         ax.annotate(
-            "report date",
+            tr("report date"),
             xy=(today, 0),
             xycoords=("data", "axes fraction"),
             xytext=(4, 4),
@@ -211,7 +231,7 @@ def _mark_days(
     if dialogue_date is not None:
         ax.axvline(dialogue_date, color=RED, linestyle="--", linewidth=1.5)
         ax.annotate(
-            f"dialogue, {dialogue_date.day} {dialogue_date.strftime('%b %Y')}",
+            tr("dialogue, {date}", date=i18n.month_year(dialogue_date)),
             xy=(dialogue_date, 0),
             xycoords=("data", "axes fraction"),
             xytext=(-5, 5),
@@ -228,9 +248,9 @@ def stance_counts(report: StatusReport) -> list[tuple[str, str, int]]:
     """(key, label, organizations) for the stance chart, latest stance per
     organization plus those still awaited and not yet written to."""
     t = report.totals
-    out = [(k, STANCE_LABELS.get(k, k), n) for k, n in t.by_stance.items()]
-    out.append(("awaiting", "No answer yet", t.awaiting))
-    out.append(("not-sent", "Letter not sent", t.not_sent))
+    out = [(k, stance_label(k), n) for k, n in t.by_stance.items()]
+    out.append(("awaiting", tr("No answer yet"), t.awaiting))
+    out.append(("not-sent", tr("Letter not sent"), t.not_sent))
     return [row for row in out if row[2]]
 
 
@@ -242,9 +262,9 @@ def stance_chart(report: StatusReport) -> str:
         fig = _figure(6.0, 0.5 + 0.42 * max(len(counts), 2))
         ax = fig.add_subplot()
         if not counts:
-            ax.text(0.5, 0.5, "No recipients yet", ha="center", va="center", color=MUTED)
+            ax.text(0.5, 0.5, tr("No recipients yet"), ha="center", va="center", color=MUTED)
             ax.set_axis_off()
-            return _svg(fig, "Stances")
+            return _svg(fig, tr("Stances"))
         rows = counts[::-1]
         bars = ax.barh(
             [label for _k, label, _n in rows],
@@ -266,8 +286,8 @@ def stance_chart(report: StatusReport) -> str:
         ax.grid(axis="x", color=GRID, linewidth=0.8)
         ax.set_axisbelow(True)
         ax.tick_params(axis="y", length=0)
-        ax.set_xlabel("organizations")
-        return _svg(fig, "Stances")
+        ax.set_xlabel(tr("organizations"))
+        return _svg(fig, tr("Stances"))
 
 
 def _environment() -> Any:
@@ -282,13 +302,18 @@ def _environment() -> Any:
     env.filters["percent"] = percent
     env.filters["days"] = days_text
     env.filters["day"] = lambda v: v.strftime("%Y-%m-%d") if v else ""
-    env.globals["stances"] = STANCE_LABELS
+    env.globals["stance"] = stance_label
     env.globals["region"] = region_label
+    env.globals["kind"] = kind_label
+    env.globals["status"] = status_label
+    env.globals["channel"] = channel_label
+    env.globals["_"] = tr
+    env.globals["plural"] = plural
     return env
 
 
 def _when(moment: dt.datetime) -> str:
-    return f"{moment.day} {moment.strftime('%B %Y, %H:%M')}"
+    return i18n.moment(moment)
 
 
 def _page(template: str, **values: Any) -> str:
@@ -296,7 +321,13 @@ def _page(template: str, **values: Any) -> str:
     characters, separators and bidi controls from stored text (which
     autoescaping leaves alone) shown as visible escapes (``\\x1b``), in the
     charts too, so the page is also safe to print."""
-    return for_terminal(_environment().get_template(template).render(**values), multiline=True)
+    from outreach.templating.languages import is_rtl
+
+    language = i18n.current()
+    page = _environment().get_template(template).render(
+        lang=language, rtl=is_rtl(language), **values
+    )
+    return for_terminal(page, multiline=True)
 
 
 def status_html(report: StatusReport) -> str:

@@ -1,10 +1,11 @@
 """The words and numbers every report format shares: labels for regions,
-kinds, stances and UN bodies; percentages, days and dates; when the
+kinds, stances, statuses and UN bodies; percentages, days and dates; when the
 dialogue is.
 
 The reports themselves, the text formats (:mod:`outreach.reports.text`) and
 the HTML page (:mod:`outreach.reports.html`) all read from here, so a value
-is worded the same everywhere; this module imports no other part of the
+is worded the same everywhere. Each label is in the language being rendered
+(see :mod:`outreach.reports.i18n`); this module imports no other part of the
 reports.
 """
 
@@ -13,6 +14,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from outreach.reports import i18n
+from outreach.reports.i18n import plural, tr
 from outreach.schema.enums import REGION_LABELS, OrgKind, Region, Stance
 
 KIND_LABELS = {
@@ -40,29 +43,73 @@ BODY_LABELS = {
     "other": "other body",
 }
 
+#: Stored statuses of letters and campaigns, and channels, as words.
+STATUS_LABELS = {
+    "draft": "draft",
+    "approved": "approved",
+    "sending": "sending",
+    "sent": "sent",
+    "failed": "failed",
+    "cancelled": "cancelled",
+    "none": "none",
+    "active": "active",
+    "closed": "closed",
+}
+
+CHANNEL_LABELS = {
+    "email": "e-mail",
+    "post": "post",
+    "fax": "fax",
+    "hand": "by hand",
+    "phone": "phone",
+    "other": "other",
+}
+
 
 def region_label(region: str | None) -> str:
     if region is None:
-        return "No region"
+        return tr("No region")
     try:
-        return REGION_LABELS[Region(region)]
+        return tr(REGION_LABELS[Region(region)])
     except ValueError:
         return region
 
 
 def kind_label(kind: str | None) -> str:
-    return KIND_LABELS.get(kind or "", kind or "Other")
+    found = KIND_LABELS.get(kind or "")
+    return tr(found) if found else (kind or tr("Other"))
 
 
 def body_label(body: str) -> str:
-    return BODY_LABELS.get(body, body)
+    found = BODY_LABELS.get(body)
+    return tr(found) if found else body
+
+
+def stance_label(stance: str) -> str:
+    found = STANCE_LABELS.get(stance)
+    return tr(found) if found else stance
+
+
+def status_label(status: str | None) -> str:
+    """A letter's or campaign's stored status as a word ("" for none)."""
+    if not status:
+        return ""
+    found = STATUS_LABELS.get(status)
+    return tr(found) if found else status
+
+
+def channel_label(channel: str | None) -> str:
+    if not channel:
+        return ""
+    found = CHANNEL_LABELS.get(channel)
+    return tr(found) if found else channel
 
 
 # --- numbers and dates ------------------------------------------------------------
 
 
 def percent(rate: float | None) -> str:
-    return "n/a" if rate is None else f"{rate * 100:.0f}%"
+    return tr("n/a") if rate is None else i18n.percent(rate)
 
 
 def day(value: dt.datetime | dt.date | None) -> str:
@@ -73,21 +120,20 @@ def day(value: dt.datetime | dt.date | None) -> str:
 
 def long_date(value: dt.date | None) -> str:
     if value is None:
-        return "date not announced"
-    return f"{value.day} {value.strftime('%B %Y')}"
+        return tr("date not announced")
+    return i18n.long_date(value)
 
 
 def days_text(value: float | None) -> str:
     if value is None:
-        return "n/a"
-    text = f"{value:.1f}".removesuffix(".0")
-    return f"{text} day" if text == "1" else f"{text} days"
+        return tr("n/a")
+    return plural("{n} day", "{n} days", value, n=i18n.decimal(value))
 
 
 def plain(value: Any) -> str:
     """A value as a CSV or Markdown cell: yes/no, ISO days, short decimals."""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return tr("yes") if value else tr("no")
     if isinstance(value, dt.datetime | dt.date):
         return day(value)
     if isinstance(value, float):
@@ -100,9 +146,14 @@ def plain(value: Any) -> str:
 
 def dialogue_line(title: str | None, date: dt.date | None, today: dt.date) -> str:
     if title is None:
-        return "not linked to a dialogue"
+        return tr("not linked to a dialogue")
     if date is None:
-        return f"{title}, date not announced"
+        return tr("{title}, date not announced", title=title)
     delta = (date - today).days
-    when = "today" if delta == 0 else f"in {delta} days" if delta > 0 else f"{-delta} days ago"
-    return f"{title}, {long_date(date)} ({when})"
+    if delta == 0:
+        when = tr("today")
+    elif delta > 0:
+        when = plural("in {n} day", "in {n} days", delta)
+    else:
+        when = plural("{n} day ago", "{n} days ago", -delta)
+    return tr("{title}, {date} ({when})", title=title, date=long_date(date), when=when)

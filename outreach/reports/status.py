@@ -37,6 +37,7 @@ import sqlalchemy as sa
 
 from outreach.campaigns.lookup import find_campaign_row
 from outreach.errors import NotFoundError
+from outreach.reports.i18n import DEFAULT_LANGUAGE, check_language, local_names
 from outreach.reports.labels import kind_label, region_label
 from outreach.reports.queries import (
     CAMPAIGNS,
@@ -208,15 +209,21 @@ def status_report(
     overdue_after: dt.timedelta = DEFAULT_OVERDUE_AFTER,
     now: dt.datetime | None = None,
     timeline: bool = False,
+    language: str | None = None,
 ) -> StatusReport:
     """The status of the campaign *campaign* (its slug or id).
 
     Raises :class:`NotFoundError` for an unknown campaign. *timeline* adds the
-    letters and responses per day (used by the HTML charts).
+    letters and responses per day (used by the HTML charts). *language* names
+    the organizations in that language where the directory has their names
+    in it (see :mod:`outreach.reports.i18n`; English by default).
     """
+    language = check_language(language)
     now = now or utcnow()
     camp = find_campaign(session, campaign)
-    rows = recipient_rows(session, campaign_id=camp.id, overdue_after=overdue_after, now=now)
+    rows = recipient_rows(
+        session, campaign_id=camp.id, overdue_after=overdue_after, now=now, language=language
+    )
     return StatusReport(
         campaign=campaign_info(camp),
         generated_at=now,
@@ -233,8 +240,9 @@ def recipient_rows(
     campaign_id: int,
     overdue_after: dt.timedelta = DEFAULT_OVERDUE_AFTER,
     now: dt.datetime | None = None,
+    language: str = DEFAULT_LANGUAGE,
 ) -> list[RecipientStatus]:
-    """One row per recipient organization, ordered by acronym."""
+    """One row per recipient organization, ordered by acronym (in *language*)."""
     now = now or utcnow()
     letters = recipient_letters(session, campaign_id=campaign_id)
     responses = response_summaries(
@@ -247,6 +255,7 @@ def recipient_rows(
             ORGS.name,
             ORGS.region,
             ORGS.kind,
+            ORGS.i18n,
         ).where(ORGS.id.in_(list(letters)))
     ).all()
     out = []
@@ -255,11 +264,12 @@ def recipient_rows(
         sent_at = letter.sent_at
         answer = response_fields(responses.get(org.id))
         first_at = answer["first_response_at"]
+        acronym, name = local_names(org.i18n, org.acronym, org.name, language)
         out.append(
             RecipientStatus(
                 organization_id=org.id,
-                acronym=org.acronym,
-                name=org.name,
+                acronym=acronym,
+                name=name,
                 region=enum_value(org.region),
                 kind=enum_value(org.kind) or OrgKind.OTHER.value,
                 letter_status=letter.status or "",

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from outreach.reports.labels import days_text, percent
+from outreach.reports.i18n import number, plural, tr
+from outreach.reports.labels import days_text, percent, status_label
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
     from outreach.reports.dialogue import DialogueInfo, DialogueReport
@@ -13,39 +14,49 @@ if TYPE_CHECKING:  # pragma: no cover - annotations only
     from outreach.reports.status import StatusTotals
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n != 1 else ''}"
-
-
 def figures_text(t: StatusTotals) -> str:
     """A campaign's (or a dialogue's) figures on one line."""
-    return (
-        f"{t.recipients} recipients · {t.sent} sent · {t.answered} answered"
-        f" ({percent(t.response_rate)} of sent) · median {days_text(t.median_days_to_answer)}"
-        f" to answer · {_plural(t.commitments, 'commitment')} to speak"
-        f" · {_plural(t.followups_sent, 'follow-up')} sent"
-        f" · {len(t.overdue)} overdue"
+    return " · ".join(
+        [
+            plural("{n} recipient", "{n} recipients", t.recipients),
+            tr("{n} sent", n=number(t.sent)),
+            tr(
+                "{n} answered ({rate} of sent)",
+                n=number(t.answered),
+                rate=percent(t.response_rate),
+            ),
+            tr("median {days} to answer", days=days_text(t.median_days_to_answer)),
+            plural("{n} commitment to speak", "{n} commitments to speak", t.commitments),
+            plural("{n} follow-up sent", "{n} follow-ups sent", t.followups_sent),
+            tr("{n} overdue", n=number(len(t.overdue))),
+        ]
     )
 
 
 def outcome_text(d: DialogueInfo) -> str:
     """Who spoke at the dialogue, as far as it is recorded."""
     spoke = [
-        (d.states_spoke, "member states"),
-        (d.regional_orgs_spoke, "regional organizations"),
-        (d.civil_society_spoke, "civil-society speakers"),
+        (d.states_spoke, "{n} member states"),
+        (d.regional_orgs_spoke, "{n} regional organizations"),
+        (d.civil_society_spoke, "{n} civil-society speakers"),
     ]
-    parts = [f"{n} {what}" for n, what in spoke if n is not None]
-    return ("spoke: " + ", ".join(parts)) if parts else "not recorded yet"
+    parts = [tr(what, n=number(n)) for n, what in spoke if n is not None]
+    return tr("spoke: {parts}", parts=", ".join(parts)) if parts else tr("not recorded yet")
 
 
 def history_figures_text(report: HistoryReport) -> str:
     """An organization's history in figures, on one line."""
-    return (
-        f"{_plural(report.campaigns, 'campaign')} · "
-        f"{report.sent} written to · {report.answered} answered "
-        f"({percent(report.response_rate)} of those written to) · "
-        f"{_plural(report.commitments, 'commitment')} to speak"
+    return " · ".join(
+        [
+            plural("{n} campaign", "{n} campaigns", report.campaigns),
+            tr("{n} written to", n=number(report.sent)),
+            tr(
+                "{n} answered ({rate} of those written to)",
+                n=number(report.answered),
+                rate=percent(report.response_rate),
+            ),
+            plural("{n} commitment to speak", "{n} commitments to speak", report.commitments),
+        ]
     )
 
 
@@ -55,7 +66,7 @@ def campaign_figures(report: DialogueReport) -> list[tuple[Any, ...]]:
     return [
         (
             c.slug,
-            c.status,
+            status_label(c.status),
             c.totals.recipients,
             c.totals.sent,
             c.totals.answered,

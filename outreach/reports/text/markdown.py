@@ -8,18 +8,22 @@ document once more before it is returned."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from outreach.reports.i18n import tr
 from outreach.reports.labels import (
-    STANCE_LABELS,
     body_label,
+    channel_label,
     days_text,
     dialogue_line,
+    kind_label,
     long_date,
     percent,
     plain,
     region_label,
+    stance_label,
+    status_label,
 )
 from outreach.reports.text.figures import (
     campaign_figures,
@@ -65,43 +69,49 @@ def _document(lines: list[str]) -> str:
 
 def status_markdown(report: StatusReport) -> str:
     c, t = report.campaign, report.totals
-    out = [f"# Status of {md_cell(c.title)} (`{c.slug}`)", ""]
+    out = [tr("# Status of {title} (`{slug}`)", title=md_cell(c.title), slug=c.slug), ""]
     when = dialogue_line(c.dialogue_title, c.dialogue_date, report.generated_at.date())
-    out.append(f"- Dialogue: {md_cell(when)}")
-    out.append(f"- Campaign status: {c.status}")
-    out.append(f"- Report generated: {report.generated_at.strftime('%Y-%m-%d %H:%M')} UTC")
-    out += ["", "## Summary", ""]
+    out.append(tr("- Dialogue: {when}", when=md_cell(when)))
+    out.append(tr("- Campaign status: {status}", status=status_label(c.status)))
+    out.append(tr(
+            "- Report generated: {moment} UTC",
+            moment=report.generated_at.strftime("%Y-%m-%d %H:%M"),
+        ))
+    out += ["", "## " + tr("Summary"), ""]
     out += _status_summary(report)
-    for title, groups in (("By region", t.by_region), ("By kind", t.by_kind)):
-        out += _section(title, _group_table(title.split()[-1].title(), groups))
-    out += _section("Stances", _stance_table(t), "No responses yet.")
-    out += _section("Overdue", _overdue_table(t), "None.")
-    out += _section("Recipients", _recipient_table(report))
+    out += _section(tr("By region"), _group_table(tr("Region"), t.by_region, region_label))
+    out += _section(tr("By kind"), _group_table(tr("Kind"), t.by_kind, kind_label))
+    out += _section(tr("Stances"), _stance_table(t), tr("No responses yet."))
+    out += _section(tr("Overdue"), _overdue_table(t), tr("None."))
+    out += _section(tr("Recipients"), _recipient_table(report))
     return _document(out)
 
 
 def _status_summary(report: StatusReport) -> list[str]:
     t = report.totals
+    after = days_text(report.overdue_after.days)
     return md_table(
-        ("Figure", "Value"),
+        (tr("Figure"), tr("Value")),
         [
-            ("Recipients", t.recipients),
-            ("Letters sent", t.sent),
-            ("Not sent yet", t.not_sent),
-            ("Answered", t.answered),
-            ("Response rate (of sent)", percent(t.response_rate)),
-            ("Median days to answer", days_text(t.median_days_to_answer)),
-            ("Commitments to speak", t.commitments),
-            ("Follow-ups sent", t.followups_sent),
-            (f"Overdue (no answer after {days_text(report.overdue_after.days)})", len(t.overdue)),
+            (tr("Recipients"), t.recipients),
+            (tr("Letters sent"), t.sent),
+            (tr("Not sent yet"), t.not_sent),
+            (tr("Answered"), t.answered),
+            (tr("Response rate (of sent)"), percent(t.response_rate)),
+            (tr("Median days to answer"), days_text(t.median_days_to_answer)),
+            (tr("Commitments to speak"), t.commitments),
+            (tr("Follow-ups sent"), t.followups_sent),
+            (tr("Overdue (no answer after {after})", after=after), len(t.overdue)),
         ],
     )
 
 
-def _group_table(what: str, groups: list[GroupRate]) -> list[str]:
+def _group_table(
+    what: str, groups: list[GroupRate], label: Callable[[str | None], str]
+) -> list[str]:
     return md_table(
-        (what, "Recipients", "Sent", "Answered", "Response rate"),
-        [(g.label, g.recipients, g.sent, g.answered, percent(g.rate)) for g in groups],
+        (what, tr("Recipients"), tr("Sent"), tr("Answered"), tr("Response rate")),
+        [(label(g.key), g.recipients, g.sent, g.answered, percent(g.rate)) for g in groups],
     )
 
 
@@ -109,8 +119,8 @@ def _stance_table(t: StatusTotals) -> list[str]:
     if not t.by_stance:
         return []
     return md_table(
-        ("Stance", "Organizations"),
-        [(STANCE_LABELS.get(k, k), n) for k, n in t.by_stance.items()],
+        (tr("Stance"), tr("Organizations")),
+        [(stance_label(k), n) for k, n in t.by_stance.items()],
     )
 
 
@@ -118,27 +128,30 @@ def _overdue_table(t: StatusTotals) -> list[str]:
     if not t.overdue:
         return []
     return md_table(
-        ("Organization", "Sent", "Days waiting", "Follow-ups sent"),
+        (tr("Organization"), tr("Sent"), tr("Days waiting"), tr("Follow-ups sent")),
         [(r.acronym, r.sent_at, r.days_waiting, r.followups_sent) for r in t.overdue],
     )
 
 
 def _recipient_table(report: StatusReport) -> list[str]:
     return md_table(
-        (
-            "Org",
-            "Name",
-            "Region",
-            "Kind",
-            "Letter",
-            "Lang",
-            "Channel",
-            "Sent",
-            "Days waiting",
-            "Follow-ups",
-            "Answered",
-            "Stance",
-            "Summary",
+        tuple(
+            tr(h)
+            for h in (
+                "Org",
+                "Name",
+                "Region",
+                "Kind",
+                "Letter",
+                "Lang",
+                "Channel",
+                "Sent",
+                "Days waiting",
+                "Follow-ups",
+                "Answered",
+                "Stance",
+                "Summary",
+            )
         ),
         [
             (
@@ -146,14 +159,14 @@ def _recipient_table(report: StatusReport) -> list[str]:
                 r.name,
                 r.region_label,
                 r.kind_label,
-                r.letter_status,
+                status_label(r.letter_status),
                 r.language,
-                r.channel,
+                channel_label(r.channel),
                 r.sent_at,
-                f"{r.days_waiting} (overdue)" if r.overdue else r.days_waiting,
+                tr("{n} (overdue)", n=r.days_waiting) if r.overdue else r.days_waiting,
                 r.followups_sent,
                 r.first_response_at,
-                r.stance,
+                stance_label(r.stance) if r.stance else None,
                 r.summary,
             )
             for r in report.rows
@@ -166,25 +179,33 @@ def _recipient_table(report: StatusReport) -> list[str]:
 
 def dialogue_markdown(report: DialogueReport) -> str:
     d = report.dialogue
-    out = [f"# Dialogue: {md_cell(d.title)} (`{d.slug}`)", ""]
-    out.append(f"- Date: {long_date(d.date)}")
-    out.append(f"- Body: {body_label(d.body)}")
+    out = [tr("# Dialogue: {title} (`{slug}`)", title=md_cell(d.title), slug=d.slug), ""]
+    out.append("- " + tr("Date") + f": {long_date(d.date)}")
+    out.append("- " + tr("Body") + f": {body_label(d.body)}")
     if d.theme:
-        out.append(f"- Theme: {md_cell(d.theme)}")
+        out.append("- " + tr("Theme") + f": {md_cell(d.theme)}")
     if d.report_symbol:
-        out.append(f"- Secretary-General's report: {md_cell(d.report_symbol)}")
-    out.append(f"- Outcome: {outcome_text(d)}")
+        out.append("- " + tr("Secretary-General's report") + f": {md_cell(d.report_symbol)}")
+    out.append("- " + tr("Outcome") + f": {outcome_text(d)}")
     if d.outcome_notes:
-        out.append(f"- Notes: {md_cell(d.outcome_notes)}")
-    out += ["", "## Figures across campaigns", "", f"{figures_text(report.totals)}.", ""]
-    out += ["## Campaigns", ""]
+        out.append("- " + tr("Notes") + f": {md_cell(d.outcome_notes)}")
+    out += ["", "## " + tr("Figures across campaigns"), "", f"{figures_text(report.totals)}.", ""]
+    out += ["## " + tr("Campaigns"), ""]
     out += md_table(
-        ("Campaign", "Status", "Recipients", "Sent", "Answered", "Rate", "Commitments"),
+        tuple(
+            tr(h)
+            for h in ("Campaign", "Status", "Recipients", "Sent", "Answered", "Rate", "Commitments")
+        ),
         campaign_figures(report),
     )
-    out += ["", "## Organizations", ""]
+    out += ["", "## " + tr("Organizations"), ""]
     out += md_table(
-        ("Org", "Name", "Region", "Campaigns", "Sent", "Answered", "Stance", "Will speak"),
+        tuple(
+            tr(h)
+            for h in (
+                "Org", "Name", "Region", "Campaigns", "Sent", "Answered", "Stance", "Will speak"
+            )
+        ),
         [
             (
                 o.acronym,
@@ -193,7 +214,7 @@ def dialogue_markdown(report: DialogueReport) -> str:
                 o.campaigns,
                 o.sent,
                 o.answered,
-                o.stance,
+                stance_label(o.stance) if o.stance else None,
                 o.committed,
             )
             for o in report.organizations
@@ -206,32 +227,48 @@ def dialogue_markdown(report: DialogueReport) -> str:
 
 
 def history_markdown(report: HistoryReport) -> str:
-    out = [f"# History of {md_cell(report.acronym)}: {md_cell(report.name)}", ""]
-    out.append(f"- Region: {report.region_label}; kind: {report.kind}")
+    out = [
+        tr(
+            "# History of {acronym}: {name}",
+            acronym=md_cell(report.acronym),
+            name=md_cell(report.name),
+        ),
+        "",
+    ]
+    out.append(
+        tr(
+            "- Region: {region}; kind: {kind}",
+            region=report.region_label,
+            kind=kind_label(report.kind),
+        )
+    )
     out.append(f"- {history_figures_text(report)}")
     out.append("")
     out += md_table(
-        (
-            "Year",
-            "Campaign",
-            "Dialogue",
-            "Letter",
-            "Sent",
-            "Follow-ups",
-            "Answered",
-            "Stance",
-            "Summary",
+        tuple(
+            tr(h)
+            for h in (
+                "Year",
+                "Campaign",
+                "Dialogue",
+                "Letter",
+                "Sent",
+                "Follow-ups",
+                "Answered",
+                "Stance",
+                "Summary",
+            )
         ),
         [
             (
                 r.year,
                 r.campaign_slug,
                 r.dialogue_title,
-                r.letter_status or "no letter",
+                status_label(r.letter_status) or tr("no letter"),
                 r.sent_at,
                 r.followups_sent,
                 r.first_response_at,
-                r.stance,
+                stance_label(r.stance) if r.stance else None,
                 r.summary,
             )
             for r in report.rows

@@ -17,7 +17,18 @@ import textwrap
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from outreach.reports.labels import body_label, day, days_text, dialogue_line, long_date, percent
+from outreach.reports.i18n import number, short_date, tr
+from outreach.reports.labels import (
+    body_label,
+    day,
+    days_text,
+    dialogue_line,
+    kind_label,
+    long_date,
+    percent,
+    region_label,
+    status_label,
+)
 from outreach.reports.text.figures import (
     campaign_figures,
     figures_text,
@@ -34,16 +45,6 @@ if TYPE_CHECKING:  # pragma: no cover - annotations only
 WIDTH = 80
 #: Overdue organizations named under the table (the others are counted).
 OVERDUE_SHOWN = 12
-
-#: Region names short enough for the table.
-REGION_SHORT = {
-    "africa": "Africa",
-    "americas": "Americas",
-    "asia-pacific": "Asia-Pac",
-    "europe": "Europe",
-    "mena": "MENA",
-    "global": "Global",
-}
 
 #: Stances in the table (the other formats use the stored value).
 STANCE_SHORT = {
@@ -96,7 +97,7 @@ def _wrap(label: str, text: str, width: int = WIDTH, *, items: bool = False) -> 
     lines = textwrap.wrap(
         text,
         width=width,
-        initial_indent=label.ljust(10),
+        initial_indent=label.ljust(10) if len(label) < 10 else f"{label} ",
         subsequent_indent=" " * 10,
         break_on_hyphens=False,
     ) or [label]
@@ -126,7 +127,7 @@ def _table(columns: Sequence[Column], rows: Sequence[Any], color: bool) -> list[
             cells[-1] = cells[-1].rstrip()
         return "  ".join(_paint(t, k, color) for t, k in zip(cells, colours, strict=False))
 
-    lines = [line([c.title for c in columns], ["bold"] * len(columns))]
+    lines = [line([tr(c.title) for c in columns], ["bold"] * len(columns))]
     for row in rows:
         lines.append(line([c.get(row) for c in columns], [c.colour(row) for c in columns]))
     return lines
@@ -134,6 +135,11 @@ def _table(columns: Sequence[Column], rows: Sequence[Any], color: bool) -> list[
 
 def _fit_widths(columns: list[Column], stretch: int) -> list[Column]:
     """Give column *stretch* whatever is left of the 80 columns."""
+    # A translated title wider than its column widens it (the stretch pays).
+    columns = [
+        c if i == stretch else dataclasses.replace(c, width=max(c.width, len(tr(c.title))))
+        for i, c in enumerate(columns)
+    ]
     used = sum(c.width for i, c in enumerate(columns) if i != stretch) + 2 * (len(columns) - 1)
     out = list(columns)
     out[stretch] = dataclasses.replace(columns[stretch], width=max(WIDTH - used, 6))
@@ -143,16 +149,21 @@ def _fit_widths(columns: list[Column], stretch: int) -> list[Column]:
 def _short_date_fn(values: Sequence[dt.datetime | dt.date | None]) -> Callable[[Any], str]:
     years = {v.year for v in values if v is not None}
     if len(years) <= 1:
-        return lambda v: v.strftime("%d %b") if v else ""
-    return lambda v: v.strftime("%d %b %y") if v else ""
+        return lambda v: short_date(v) if v else ""
+    return lambda v: short_date(v, year=True) if v else ""
 
 
 def _short_region(region: str | None) -> str:
-    return REGION_SHORT.get(region or "", region or "")
+    if region == "mena":
+        return tr("MENA")
+    if region == "asia-pacific":
+        return tr("Asia-Pac")
+    return region_label(region) if region else ""
 
 
 def _short_stance(stance: str | None) -> str:
-    return STANCE_SHORT.get(stance or "", stance or "")
+    found = STANCE_SHORT.get(stance or "")
+    return tr(found) if found else (stance or "")
 
 
 def _document(lines: list[str]) -> str:
@@ -162,21 +173,22 @@ def _document(lines: list[str]) -> str:
 # --- status -------------------------------------------------------------------------
 
 
-def _rates_text(groups: list[GroupRate]) -> str:
-    parts = [f"{g.label} {g.answered}/{g.sent} {percent(g.rate)}" for g in groups if g.sent]
-    return " · ".join(parts) or "nothing sent yet"
+def _rates_text(groups: list[GroupRate], label: Callable[[str | None], str]) -> str:
+    parts = [f"{label(g.key)} {g.answered}/{g.sent} {percent(g.rate)}" for g in groups if g.sent]
+    return " · ".join(parts) or tr("nothing sent yet")
 
 
 def status_summary_lines(report: StatusReport) -> list[str]:
     t = report.totals
     c = report.campaign
-    lines = _wrap("Campaign", f"{c.slug}: {c.title} [{c.status}]")
+    lines = _wrap(tr("Campaign"), f"{c.slug}: {c.title} [{status_label(c.status)}]")
     lines += _wrap(
-        "Dialogue", dialogue_line(c.dialogue_title, c.dialogue_date, report.generated_at.date())
+        tr("Dialogue"),
+        dialogue_line(c.dialogue_title, c.dialogue_date, report.generated_at.date()),
     )
-    lines += _wrap("Figures", figures_text(t), items=True)
-    lines += _wrap("By region", _rates_text(t.by_region), items=True)
-    lines += _wrap("By kind", _rates_text(t.by_kind), items=True)
+    lines += _wrap(tr("Figures"), figures_text(t), items=True)
+    lines += _wrap(tr("By region"), _rates_text(t.by_region, region_label), items=True)
+    lines += _wrap(tr("By kind"), _rates_text(t.by_kind, kind_label), items=True)
     return lines
 
 
@@ -200,7 +212,7 @@ def _status_columns(report: StatusReport) -> list[Column]:
         Column(
             "STATUS",
             9,
-            lambda r: r.letter_status,
+            lambda r: status_label(r.letter_status),
             colour=lambda r: _STATUS_COLOURS.get(r.letter_status),
         ),
         Column("LANG", 4, lambda r: r.language or ""),
@@ -222,12 +234,14 @@ def _overdue_lines(report: StatusReport) -> list[str]:
     overdue = report.totals.overdue
     after = days_text(report.overdue_after.total_seconds() / 86400)
     if not overdue:
-        return _wrap("Overdue", f"none (no recipient has waited more than {after})")
+        return _wrap(tr("Overdue"), tr("none (no one has waited more than {after})", after=after))
     shown = overdue if len(overdue) <= OVERDUE_SHOWN + 2 else overdue[:OVERDUE_SHOWN]
-    text = ", ".join(f"{r.acronym} ({r.days_waiting} days)" for r in shown)
+    text = ", ".join(f"{r.acronym} ({days_text(r.days_waiting)})" for r in shown)
     if len(shown) < len(overdue):
-        text += f" and {len(overdue) - len(shown)} more (all in --format csv or md)"
-    return _wrap("Overdue", f"no answer after {after} (marked !): {text}")
+        more = number(len(overdue) - len(shown))
+        text += tr(" and {n} more (all in --format csv or md)", n=more)
+    text = tr("no answer after {after} (marked !): {text}", after=after, text=text)
+    return _wrap(tr("Overdue"), text)
 
 
 def status_table(report: StatusReport, *, color: bool = False) -> str:
@@ -236,7 +250,7 @@ def status_table(report: StatusReport, *, color: bool = False) -> str:
     if report.rows:
         lines += _table(_status_columns(report), report.rows, color)
     else:
-        lines.append("No recipients yet: generate the campaign's letters first.")
+        lines.append(tr("No recipients yet: generate the campaign's letters first."))
     lines.append("")
     lines += _overdue_lines(report)
     return _document(lines)
@@ -247,16 +261,16 @@ def status_table(report: StatusReport, *, color: bool = False) -> str:
 
 def _dialogue_heading(report: DialogueReport) -> list[str]:
     d = report.dialogue
-    lines = _wrap("Dialogue", f"{d.slug}: {d.title}")
-    lines += _wrap("Date", f"{long_date(d.date)} · {body_label(d.body)}")
+    lines = _wrap(tr("Dialogue"), f"{d.slug}: {d.title}")
+    lines += _wrap(tr("Date"), f"{long_date(d.date)} · {body_label(d.body)}")
     if d.theme:
-        lines += _wrap("Theme", d.theme)
+        lines += _wrap(tr("Theme"), d.theme)
     if d.report_symbol:
-        lines += _wrap("SG report", d.report_symbol)
-    lines += _wrap("Outcome", outcome_text(d))
+        lines += _wrap(tr("SG report"), d.report_symbol)
+    lines += _wrap(tr("Outcome"), outcome_text(d))
     if d.outcome_notes:
-        lines += _wrap("Notes", d.outcome_notes)
-    lines += _wrap("Figures", figures_text(report.totals), items=True)
+        lines += _wrap(tr("Notes"), d.outcome_notes)
+    lines += _wrap(tr("Figures"), figures_text(report.totals), items=True)
     return lines
 
 
@@ -282,7 +296,7 @@ _DIALOGUE_ORG_COLUMNS = [
         lambda o: _short_stance(o.stance),
         colour=lambda o: "green" if o.committed else None,
     ),
-    Column("SPEAK", 5, lambda o: "yes" if o.committed else ""),
+    Column("SPEAK", 5, lambda o: tr("yes") if o.committed else ""),
 ]
 
 
@@ -293,7 +307,7 @@ def dialogue_table(report: DialogueReport, *, color: bool = False) -> str:
         columns = _fit_widths(_CAMPAIGN_COLUMNS, 0)
         lines += _table(columns, campaign_figures(report), color)
     else:
-        lines.append("No campaigns for this dialogue yet.")
+        lines.append(tr("No campaigns for this dialogue yet."))
     if report.organizations:
         lines.append("")
         lines += _table(_fit_widths(_DIALOGUE_ORG_COLUMNS, 5), report.organizations, color)
@@ -306,13 +320,13 @@ def dialogue_table(report: DialogueReport, *, color: bool = False) -> str:
 _HISTORY_COLUMNS = [
     Column("YEAR", 4, lambda r: str(r.year)),
     Column("CAMPAIGN", 20, lambda r: r.campaign_slug),
-    Column("LETTER", 9, lambda r: r.letter_status or "no letter"),
+    Column("LETTER", 9, lambda r: status_label(r.letter_status) or tr("no letter")),
     Column("SENT", 10, lambda r: day(r.sent_at)),
     Column("F-UP", 4, lambda r: str(r.followups_sent) if r.followups_sent else "", right=True),
     Column(
         "ANSWERED",
         10,
-        lambda r: day(r.first_response_at) or ("no answer" if r.sent_at else ""),
+        lambda r: day(r.first_response_at) or (tr("no answer") if r.sent_at else ""),
         colour=lambda r: None if r.answered or not r.sent_at else "yellow",
     ),
     Column(
@@ -325,12 +339,12 @@ _HISTORY_COLUMNS = [
 
 
 def history_table(report: HistoryReport, *, color: bool = False) -> str:
-    lines = _wrap("Org", f"{report.acronym}: {report.name}")
-    lines += _wrap("Region", f"{report.region_label} · {report.kind}")
-    lines += _wrap("Figures", history_figures_text(report), items=True)
+    lines = _wrap(tr("Org"), f"{report.acronym}: {report.name}")
+    lines += _wrap(tr("Region"), f"{report.region_label} · {kind_label(report.kind)}")
+    lines += _wrap(tr("Figures"), history_figures_text(report), items=True)
     lines.append("")
     if not report.rows:
-        lines.append("No campaign has written to this organization yet.")
+        lines.append(tr("No campaign has written to this organization yet."))
         return _document(lines)
     lines += _table(_fit_widths(_HISTORY_COLUMNS, 1), report.rows, color)
     return _document(lines)
