@@ -95,6 +95,9 @@ def _campaign_values(
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in values.items():
+        if key == "templates_folder":  # made absolute by templates_folder()
+            out[key] = value
+            continue
         if key not in CAMPAIGN_FIELDS:
             raise ValidationError(f"campaigns have no field {key!r}")
         if key == "dialogue":
@@ -129,6 +132,15 @@ def _campaign_values(
     return out
 
 
+def templates_folder(templates: str | Path) -> str:
+    """*templates* as the campaign stores it: an absolute path to a folder
+    that exists."""
+    path = Path(templates).expanduser()
+    if not path.is_dir():
+        raise ValidationError(f"template folder {path} does not exist", field="templates")
+    return str(path.resolve())
+
+
 def _check_template(name: str, templates: str | Path | None = None) -> None:
     # Imported here: only a command that names a template loads Jinja2.
     from outreach.templating import TemplateSet
@@ -155,6 +167,8 @@ def create_campaign(
 ) -> Campaign:
     slug = _new_slug(session, slug)
     clean = _campaign_values(session, {"title": title, "template": template, **values}, templates)
+    if templates is not None:
+        clean["templates_folder"] = templates_folder(templates)
     campaign = Campaign(slug=slug, **clean)
     session.add(campaign)
     session.flush()
@@ -198,7 +212,11 @@ def edit_campaign(
             variables.pop(name)
         variables.update(variable_updates or {})
         values["variables"] = variables
-    clean = _campaign_values(session, values, templates)
+    if templates is not None:
+        values["templates_folder"] = templates_folder(templates)
+    clean = _campaign_values(
+        session, values, templates if templates is not None else campaign.templates_folder
+    )
     changes = apply_changes(campaign, clean)
     if changes:
         record_activity(
@@ -256,6 +274,7 @@ def clone_campaign(
         dialogue_id=get_dialogue(session, dialogue).id if dialogue is not None else None,
         template=source.template,
         followup_template=source.followup_template,
+        templates_folder=source.templates_folder,
         default_language=source.default_language,
         signatory=source.signatory,
         sender=dict(source.sender or {}),
@@ -264,9 +283,9 @@ def clone_campaign(
     session.add(clone)
     session.flush()
     rows = session.execute(
-        sa.select(CampaignRecipient.organization_id, CampaignRecipient.contact_id).where(
-            CampaignRecipient.campaign_id == source.id
-        )
+        sa.select(
+            CampaignRecipient.organization_id, CampaignRecipient.contact_id, CampaignRecipient.role
+        ).where(CampaignRecipient.campaign_id == source.id)
     ).all()
     now = utcnow()
     if rows:
@@ -277,6 +296,7 @@ def clone_campaign(
                     "campaign_id": clone.id,
                     "organization_id": r.organization_id,
                     "contact_id": r.contact_id,
+                    "role": r.role,
                     "added_at": now,
                 }
                 for r in rows
@@ -292,8 +312,12 @@ def clone_campaign(
     return clone
 
 
-def campaign_summary(session: Session, campaign: Campaign) -> dict[str, Any]:
-    """What ``campaigns show`` prints."""
+def campaign_summary(
+    session: Session, campaign: Campaign, *, structured: bool = False
+) -> dict[str, Any]:
+    """What ``campaigns show`` prints: one line a field, or with
+    *structured* the record with its sender, variables and letter counts as
+    mappings (for JSON)."""
     counts = dict(
         session.execute(
             sa.select(Letter.status, sa.func.count())
@@ -305,6 +329,28 @@ def campaign_summary(session: Session, campaign: Campaign) -> dict[str, Any]:
         sa.select(sa.func.count()).where(CampaignRecipient.campaign_id == campaign.id)
     )
     sender = campaign.sender or {}
+    if structured:
+        return {
+            "id": campaign.id,
+            "slug": campaign.slug,
+            "title": campaign.title,
+            "status": plain(campaign.status),
+            "dialogue": campaign.dialogue.slug if campaign.dialogue else None,
+            "template": campaign.template,
+            "followup_template": campaign.followup_template,
+            "templates_folder": campaign.templates_folder,
+            "default_language": campaign.default_language,
+            "signatory": campaign.signatory,
+            "sender": dict(sender),
+            "variables": variables_for_template(dict(campaign.variables or {})),
+            "starts_on": campaign.starts_on,
+            "ends_on": campaign.ends_on,
+            "recipients": n_recipients,
+            "letters": {plain(k): v for k, v in sorted(counts.items())},
+            "created_at": campaign.created_at,
+            "updated_at": campaign.updated_at,
+            "closed_at": campaign.closed_at,
+        }
     return {
         "id": campaign.id,
         "slug": campaign.slug,
@@ -313,6 +359,7 @@ def campaign_summary(session: Session, campaign: Campaign) -> dict[str, Any]:
         "dialogue": campaign.dialogue.slug if campaign.dialogue else None,
         "template": campaign.template,
         "followup_template": campaign.followup_template,
+        "templates_folder": campaign.templates_folder or "(the shipped letters/ only)",
         "default_language": campaign.default_language,
         "signatory": campaign.signatory,
         "sender": ", ".join(f"{k}: {v}" for k, v in sender.items()) or None,

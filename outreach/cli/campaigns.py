@@ -150,11 +150,13 @@ def list_cmd(state: AppState, status: str | None, fmt: str) -> None:
 @db_option
 @pass_state
 def show_cmd(state: AppState, campaign: str, fmt: str) -> None:
-    """Show a campaign: template, sender, variables, recipients, letters."""
+    """Show a campaign: templates, sender, variables, recipients, letters."""
     from outreach.campaigns import campaign_summary, get_campaign
 
     with state.session() as session:
-        record = campaign_summary(session, get_campaign(session, campaign))
+        record = campaign_summary(
+            session, get_campaign(session, campaign), structured=fmt == "json"
+        )
     emit_record(record, fmt)
 
 
@@ -233,19 +235,43 @@ def clone_cmd(
 @db_option
 @pass_state
 def recipients_cmd(state: AppState, campaign: str, fmt: str) -> None:
-    """List a campaign's recipients."""
+    """List a campaign's recipients: organization, role (to or cc) and contact."""
     from outreach.campaigns import list_recipients
 
     with state.session() as session:
         rows = list_recipients(session, campaign)
-    emit(rows, ["acronym", "kind", "region", "contact_id", "name"], fmt)
+    columns = ["acronym", "parent", "role", "contact_id", "contact", "kind", "region", "name"]
+    emit(rows, columns, fmt)
 
 
 @campaigns_group.command("add-recipients")
 @click.argument("campaign")
 @click.argument("acronyms", nargs=-1)
 @_recipient_filters
-@click.option("--contact", help="Write to this contact (id or e-mail) instead of the primary one.")
+@click.option(
+    "--parent",
+    "parents",
+    multiple=True,
+    metavar="ACRONYM",
+    help="The organs of this organization (repeatable; with other filters, all must match).",
+)
+@click.option(
+    "--with-organs", is_flag=True, help="Also the organs of every organization chosen."
+)
+@click.option(
+    "--contact",
+    "contacts",
+    multiple=True,
+    help="Also write to this contact (id or e-mail): a letter of their own (repeatable).",
+)
+@click.option(
+    "--cc", multiple=True, help="Copy this contact (id or e-mail) on the letters (repeatable)."
+)
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="The organizations' addressees and copies become exactly the ones given.",
+)
 @db_option
 @pass_state
 def add_recipients_cmd(
@@ -255,7 +281,11 @@ def add_recipients_cmd(
     kinds: tuple[str, ...],
     regions: tuple[str, ...],
     tags: tuple[str, ...],
-    contact: str | None,
+    parents: tuple[str, ...],
+    with_organs: bool,
+    contacts: tuple[str, ...],
+    cc: tuple[str, ...],
+    replace: bool,
 ) -> None:
     """Add recipients by ACRONYMS and/or filters (all filters must match)."""
     from outreach.campaigns import add_recipients
@@ -268,22 +298,38 @@ def add_recipients_cmd(
             regions=regions,
             tags=tags,
             acronyms=acronyms,
-            contact=contact,
+            parents=parents,
+            with_organs=with_organs,
+            contacts=contacts,
+            cc=cc,
+            replace=replace,
         )
     echo(f"Added {len(change.added)}: {', '.join(change.added) or '-'}")
     if change.already:
-        echo(f"Already recipients: {', '.join(change.already)}")
+        echo(f"Already recipients: {', '.join(change.already)} (nothing changed)")
+    if change.removed:
+        echo(f"Replaced (removed): {', '.join(change.removed)}")
 
 
 @campaigns_group.command("remove-recipients")
 @click.argument("campaign")
-@click.argument("acronyms", nargs=-1, required=True)
+@click.argument("acronyms", nargs=-1)
+@click.option(
+    "--contact",
+    "contacts",
+    multiple=True,
+    help="Remove only this contact (id or e-mail), addressed or copied (repeatable).",
+)
 @db_option
 @pass_state
-def remove_recipients_cmd(state: AppState, campaign: str, acronyms: tuple[str, ...]) -> None:
-    """Remove recipients by acronym (letters already made are kept)."""
+def remove_recipients_cmd(
+    state: AppState, campaign: str, acronyms: tuple[str, ...], contacts: tuple[str, ...]
+) -> None:
+    """Remove recipients by acronym, or single contacts (letters already made are kept)."""
     from outreach.campaigns import remove_recipients
 
+    if not (acronyms or contacts):
+        raise click.UsageError("give acronyms or --contact ID")
     with state.session(immediate=True) as session:
-        change = remove_recipients(session, campaign, acronyms=acronyms)
+        change = remove_recipients(session, campaign, acronyms=acronyms, contacts=contacts)
     echo(f"Removed {len(change.removed)}: {', '.join(change.removed)}")

@@ -36,9 +36,28 @@ class GenerateResult:
     files: list[Path] = field(default_factory=list)
     #: Letters left alone because they were sent or cancelled, as "ACR (status)".
     frozen_list: list[str] = field(default_factory=list)
+    #: Letters not generated because they go by another channel than the one
+    #: asked for (left as they were).
+    other_channel: int = 0
     #: Unsent letters superseded because their organization is now written
     #: to through another contact (or no one), each saying so.
     superseded: list[str] = field(default_factory=list)
+
+    #: What the letters' checks found (:mod:`outreach.letters.checks`).
+    check_errors: int = 0
+    check_warnings: int = 0
+    #: "ACR (contact): message" for each error and warning, in order.
+    check_notes: list[str] = field(default_factory=list)
+
+    def count_checks(self, doc: LetterDoc, findings: list[dict[str, str]]) -> None:
+        for finding in findings:
+            if finding.get("severity") == "error":
+                self.check_errors += 1
+            else:
+                self.check_warnings += 1
+            self.check_notes.append(
+                f"{doc.acronym} ({doc.contact}): {finding['severity']}: {finding['message']}"
+            )
 
     @property
     def total(self) -> int:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from outreach.db.activity import record_activity
 from outreach.directory.records import org_by_acronym
-from outreach.errors import NotFoundError, ValidationError
+from outreach.errors import ConflictError, NotFoundError, ValidationError
 from outreach.schema.models import (
     Channel,
     Letter,
@@ -111,3 +113,105 @@ def organization_ids(session: Session, acronyms: Sequence[str]) -> list[int]:
             raise NotFoundError(f"no organization {acronym!r}", hint="orgs list")
         ids.append(org.id)
     return ids
+
+
+@dataclass(frozen=True)
+class ChannelChange:
+    old_id: int
+    letter: Letter
+    summary: str
+
+
+#: Letters whose channel may still change (a new version is made).
+_CHANGEABLE = (LetterStatus.DRAFT, LetterStatus.APPROVED, LetterStatus.FAILED)
+#: The columns a new version copies from the one it replaces.
+_COPIED = (
+    "campaign_id",
+    "organization_id",
+    "contact_id",
+    "round",
+    "followup_of_id",
+    "language",
+    "subject",
+    "body",
+    "template_name",
+    "template_hash",
+    "dated",
+    "basis",
+    "cc",
+    "checks",
+)
+
+
+def set_channel(session: Session, letter_id: int, channel: Channel | str) -> ChannelChange:
+    """Make a new version of an unsent letter that goes by *channel*, to the
+    contact's address for it; the old version is superseded. The new one is a
+    draft with a new Message-ID: approve it again."""
+    from outreach.letters.jobs import NO_ADDRESS, channel_address
+    from outreach.letters.renderer import message_id
+
+    try:
+        channel = Channel(channel)
+    except ValueError:
+        raise ValidationError(
+            f"channel {channel!r}: use one of {', '.join(c.value for c in Channel)}",
+            field="channel",
+        ) from None
+    old = session.get(Letter, letter_id)
+    if old is None:
+        raise NotFoundError(f"no letter {letter_id}", hint="letters list")
+    if old.superseded_at is not None:
+        raise ConflictError(f"letter {letter_id} is superseded: change its current version")
+    if old.status not in _CHANGEABLE:
+        raise ConflictError(
+            f"letter {letter_id} is {old.status.value}: only unsent letters change channel"
+        )
+    if old.channel == channel:
+        raise ConflictError(f"letter {letter_id} already goes by {channel.value}: nothing changed")
+    contact = old.contact
+    usable, address = channel_address(
+        channel,
+        {"email": contact.email, "postal_address": contact.postal_address, "phone": contact.phone},
+    )
+    if not usable:
+        raise ValidationError(
+            f"letter {letter_id}: {contact.name} has {NO_ADDRESS.get(channel, 'no address')}",
+            field="channel",
+            hint=f"contacts edit {contact.id}",
+        )
+    now = utcnow()
+    version = (
+        session.scalar(
+            sa.select(sa.func.max(Letter.version)).where(
+                Letter.campaign_id == old.campaign_id,
+                Letter.contact_id == old.contact_id,
+                Letter.round == old.round,
+            )
+        )
+        or old.version
+    ) + 1
+    new = Letter(
+        **{name: getattr(old, name) for name in _COPIED},
+        version=version,
+        status=LetterStatus.DRAFT,
+        channel=channel,
+        to_address=address,
+        message_id=message_id(old.campaign),
+    )
+    old.superseded_at = now
+    session.add(new)
+    session.flush()
+    summary = (
+        f"letter {old.id} ({old.channel.value}, {old.status.value}) now goes by "
+        f"{channel.value}: new version {new.version} is letter {new.id}, a draft to approve"
+    )
+    record_activity(
+        session,
+        action="set-channel",
+        entity="letter",
+        entity_id=new.id,
+        organization_id=new.organization_id,
+        summary=summary,
+        changes={"channel": [old.channel.value, channel.value], "replaces": [None, old.id]},
+    )
+    return ChannelChange(old_id=old.id, letter=new, summary=summary)

@@ -36,6 +36,7 @@ def _one_letter_per_round(
     version, organizations merged)."""
     if not todo:
         return todo, []
+    from outreach.schema.enums import RecipientRole
     from outreach.schema.models import CampaignRecipient
 
     contact_of = dict(
@@ -56,11 +57,13 @@ def _one_letter_per_round(
         .order_by(Letter.id)
     ):
         went.setdefault((org_id, round_), {}).setdefault(contact_id, (letter_id, status))
-    named = dict(
+    # Each contact the campaign names as an addressee gets a letter of its own.
+    named = set(
         session.execute(
             sa.select(CampaignRecipient.organization_id, CampaignRecipient.contact_id).where(
                 CampaignRecipient.campaign_id == campaign.id,
                 CampaignRecipient.contact_id.is_not(None),
+                CampaignRecipient.role == RecipientRole.TO,
             )
         ).all()
     )
@@ -72,7 +75,7 @@ def _one_letter_per_round(
         what = "the letter" if round_ == 0 else f"reminder {round_}"
         for row in rows:
             contact_id = contact_of[row.id]
-            if named.get(org_id) == contact_id:
+            if (org_id, contact_id) in named:
                 continue  # the campaign names this contact: it is written to
             before = sorted(v for c, v in went.get((org_id, round_), {}).items() if c != contact_id)
             rivals = [r.id for r in rows if r.id != row.id]
@@ -104,6 +107,34 @@ def _one_letter_per_round(
         [_pending(row, held[row.id]) for row in todo if row.id in held],
     )
 
+
+
+def _refuse_stale(session: Session, campaign: Campaign, todo: list[sa.Row]) -> None:
+    """Refuse the batch if a letter of *todo* was made before the campaign's
+    template, variables or sender changed: it would go out stale."""
+    if not todo:
+        return
+    from outreach.errors import ValidationError
+    from outreach.letters.basis import stale_letters
+
+    made = session.execute(
+        sa.select(
+            Letter.id,
+            Letter.round,
+            Letter.language,
+            Letter.basis,
+            Letter.template_hash,
+            Letter.created_at,
+        ).where(Letter.id.in_([row.id for row in todo]), Letter.basis.is_not(None))
+    ).all()
+    stale = stale_letters(session.connection(), campaign, made)
+    if stale:
+        raise ValidationError(
+            f"{len(stale)} approved letter(s) of {campaign.slug} were made before the campaign "
+            "changed; nothing was sent",
+            [f"letter {i}: {why}" for i, why in sorted(stale.items())],
+            hint=f"letters generate --campaign {campaign.slug}",
+        )
 
 
 def plan_batch(
@@ -153,6 +184,7 @@ def plan_batch(
             else:
                 todo.append(row)
     todo, report.second_of_round = _one_letter_per_round(session, campaign, todo)
+    _refuse_stale(session, campaign, todo)
     if letter_ids:
         missing = set(letter_ids) - {r.id for r in rows}
         if missing:
