@@ -119,6 +119,12 @@ def letter_record(letter: Letter) -> dict[str, Any]:
         "approved_at": letter.approved_at,
         "sent_at": letter.sent_at,
         "error": letter.error,
+        "dated": letter.dated,
+        "checks": "; ".join(
+            f"{f.get('severity')}: {f.get('message')}" for f in letter.checks or []
+        )
+        or None,
+        "check_override": letter.check_override,
     }
 
 
@@ -145,7 +151,7 @@ def letter_doc(letter: Letter) -> LetterDoc:
         contact_id=letter.contact_id,
         template_name=letter.template_name,
         template_hash=letter.template_hash,
-        date=letter.created_at.date(),
+        date=letter.dated or letter.created_at.date(),
     )
 
 
@@ -162,9 +168,22 @@ def _select_for_change(
     return letters
 
 
-def approve(session: Session, *, ids: Sequence[int] = (), **filters: Any) -> list[Letter]:
-    """Mark draft letters approved (ready to send). Returns the letters changed."""
+def approve(
+    session: Session,
+    *,
+    ids: Sequence[int] = (),
+    overrides: Mapping[int, str] | None = None,
+    **filters: Any,
+) -> list[Letter]:
+    """Mark draft letters approved (ready to send). Returns the letters changed.
+
+    A letter made before the campaign's template, variables or sender
+    changed is refused (:func:`outreach.letters.basis.stale_letters`), and
+    so is one whose checks find an error (:mod:`outreach.letters.checks`),
+    unless *overrides* gives a reason for that letter id: the reason is
+    stored with the letter and logged."""
     letters = _select_for_change(session, ids, filters)
+    overrides = {int(k): v for k, v in (overrides or {}).items()}
     problems = []
     for letter in letters:
         if letter.superseded_at is not None:
@@ -173,11 +192,23 @@ def approve(session: Session, *, ids: Sequence[int] = (), **filters: Any) -> lis
             problems.append(f"letter {letter.id}: is {letter.status.value}, not draft")
     if problems:
         raise ValidationError("some letters cannot be approved", problems)
+    drafts = [letter for letter in letters if letter.status == LetterStatus.DRAFT]
+    overridden = _refuse_unfit(session, drafts, overrides)
     changed = []
     now = utcnow()
-    for letter in letters:
-        if letter.status != LetterStatus.DRAFT:
-            continue
+    for letter in drafts:
+        if letter.id in overridden:
+            reason, errors = overridden[letter.id]
+            letter.check_override = reason
+            record_activity(
+                session,
+                action="override",
+                entity="letter",
+                entity_id=letter.id,
+                organization_id=letter.organization_id,
+                summary=f"letter {letter.id}: check errors overridden: {reason}",
+                changes={"check_override": [None, reason], "errors": [None, errors]},
+            )
         letter.status = LetterStatus.APPROVED
         letter.approved_at = now
         changed.append(letter)
@@ -191,6 +222,67 @@ def approve(session: Session, *, ids: Sequence[int] = (), **filters: Any) -> lis
             changes={"status": ["draft", "approved"]},
         )
     return changed
+
+
+def _refuse_unfit(
+    session: Session, letters: Sequence[Letter], overrides: Mapping[int, str]
+) -> dict[int, tuple[str, list[str]]]:
+    """Raise if any of *letters* is out of date with its campaign, or has a
+    check error that neither an earlier override nor *overrides* covers.
+    Returns {letter id: (reason, the errors' messages)} for the overrides
+    to record now."""
+    from outreach.letters.basis import stale_letters
+    from outreach.letters.checks import check_campaign, errors_in
+
+    unknown = sorted(set(overrides) - {letter.id for letter in letters})
+    if unknown:
+        raise ValidationError(
+            f"letter {', '.join(map(str, unknown))}: not a draft among the letters to approve",
+            field="override",
+        )
+    empty = sorted(i for i, reason in overrides.items() if not (reason or "").strip())
+    if empty:
+        raise ValidationError(
+            f"letter {', '.join(map(str, empty))}: an override needs a reason", field="reason"
+        )
+    by_campaign: dict[int, list[Letter]] = {}
+    for letter in letters:
+        by_campaign.setdefault(letter.campaign_id, []).append(letter)
+    conn = session.connection()
+    stale_problems: list[str] = []
+    check_problems: list[str] = []
+    to_record: dict[int, tuple[str, list[str]]] = {}
+    slugs = []
+    for group in by_campaign.values():
+        campaign = group[0].campaign
+        stale = stale_letters(conn, campaign, group)
+        if stale:
+            slugs.append(campaign.slug)
+            stale_problems += [f"letter {i}: {why}" for i, why in sorted(stale.items())]
+        for result in check_campaign(conn, campaign, ids=[letter.id for letter in group]):
+            errors = [f["message"] for f in errors_in(result.findings) if f["code"] != "stale"]
+            if not errors:
+                continue
+            if result.letter_id in overrides:
+                to_record[result.letter_id] = (overrides[result.letter_id].strip(), errors)
+            elif not result.override:
+                check_problems += [
+                    f"letter {result.letter_id} ({result.acronym}): {e}" for e in errors
+                ]
+    if stale_problems:
+        raise ValidationError(
+            "some letters were made before their campaign changed",
+            stale_problems,
+            hint=f"letters generate --campaign {slugs[0]}",
+        )
+    if check_problems:
+        raise ValidationError(
+            "some letters have check errors: correct them and generate again, or override "
+            "a letter with a reason",
+            check_problems,
+            hint=f"letters check --campaign {group[0].campaign.slug}",
+        )
+    return to_record
 
 
 def cancel(
