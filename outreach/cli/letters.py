@@ -108,6 +108,12 @@ def _split_formats(values: tuple[str, ...]) -> list[str]:
     metavar="DAYS",
     help="With --followup: silence before a reminder is due (14d, 3w).",
 )
+@click.option(
+    "--date",
+    "letter_date",
+    metavar="YYYY-MM-DD",
+    help="The letters' date, as templates and checks see it (default today).",
+)
 @_templates_option
 @db_option
 @pass_state
@@ -121,6 +127,7 @@ def generate_cmd(
     followup: bool,
     after: str,
     templates: str | None,
+    letter_date: str | None,
 ) -> None:
     """Render every recipient's letter and record it (idempotent)."""
     import datetime as dt
@@ -141,6 +148,7 @@ def generate_cmd(
             followup=followup,
             after=dt.timedelta(days=parse_days(after)),
             progress=progress,
+            date=_parse_date(letter_date),
         )
     if out_dir is not None:
         # after the commit: making PDF and DOCX files holds no lock
@@ -158,8 +166,96 @@ def generate_cmd(
         echo(f"  skipped {s.acronym}{who}: {s.reason}")
     for note in result.superseded:
         echo(f"  {note}")
+    _say_checks(result)
     if result.files:
         echo(f"Wrote {len(result.files)} files to {out}")
+
+
+def _parse_date(text: str | None):  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: use YYYY-MM-DD", param_hint="--date") from None
+
+
+def _say_checks(result: Any) -> None:
+    """The generate summary's line on what the letters' checks found."""
+    if not (result.check_errors or result.check_warnings):
+        return
+    echo(
+        f"Checks: {result.check_errors} errors, {result.check_warnings} warnings "
+        f"(`outreach letters check --campaign {result.campaign}`)"
+    )
+    for note in result.check_notes[:20]:
+        echo(f"  {note}")
+    if len(result.check_notes) > 20:
+        echo(f"  ... and {len(result.check_notes) - 20} more")
+
+
+@letters_group.command("check")
+@click.option("--campaign", required=True, help="The campaign.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+)
+@db_option
+@pass_state
+def check_cmd(state: AppState, campaign: str, fmt: str) -> None:
+    """Check a campaign's unsent letters again: language, script, empty values, dates."""
+    from outreach.letters.checks import check_campaign_named
+
+    with state.read() as conn:
+        slug, results = check_campaign_named(conn, campaign)
+    flagged = [r for r in results if r.findings]
+    errors = sum(1 for r in flagged for f in r.findings if f["severity"] == "error")
+    warnings = sum(1 for r in flagged for f in r.findings if f["severity"] != "error")
+    if fmt == "json":
+        from outreach.cli.output import json_text, to_json_value
+
+        click.echo(
+            json_text(
+                to_json_value(
+                    {
+                        "campaign": slug,
+                        "letters": len(results),
+                        "errors": errors,
+                        "warnings": warnings,
+                        "findings": [
+                            {
+                                "letter_id": r.letter_id,
+                                "organization": r.acronym,
+                                "contact": r.contact,
+                                "language": r.language,
+                                "status": r.status,
+                                "override": r.override,
+                                "findings": r.findings,
+                            }
+                            for r in flagged
+                        ],
+                    }
+                )
+            )
+        )
+        return
+    if not flagged:
+        echo(f"{slug}: {len(results)} letters checked, no problems")
+        return
+    for r in flagged:
+        overridden = f"  [overridden: {r.override}]" if r.override else ""
+        echo(f"letter {r.letter_id}  {r.acronym} ({r.contact})  {r.language}{overridden}")
+        for f in r.findings:
+            echo(f"  {f['severity']}  {f['code']}: {f['message']}")
+    echo(
+        f"{slug}: {len(results)} letters checked, {len(flagged)} with problems: "
+        f"{errors} errors, {warnings} warnings"
+    )
 
 
 @letters_group.command("preview")
@@ -313,7 +409,50 @@ def _change_cmd(name: str, verb: str, help_text: str):  # type: ignore[no-untype
     return command
 
 
-approve_cmd = _change_cmd("approve", "Approved", "Approve draft letters so they can be sent.")
+@letters_group.command("approve")
+@click.argument("letter_ids", type=int, nargs=-1)
+@_filters
+@click.option(
+    "--all", "all_matching", is_flag=True, help="Every letter matching --campaign and the filters."
+)
+@click.option(
+    "--override",
+    "overrides",
+    multiple=True,
+    type=int,
+    metavar="ID",
+    help="Approve letter ID despite its check errors (repeatable; needs --reason).",
+)
+@click.option("--reason", help="Why the overridden letters may go as they are (kept and logged).")
+@db_option
+@pass_state
+def approve_cmd(
+    state: AppState,
+    letter_ids: tuple[int, ...],
+    all_matching: bool,
+    overrides: tuple[int, ...],
+    reason: str | None,
+    **filters: Any,
+) -> None:
+    """Approve draft letters so they can be sent (not stale ones, nor ones with check errors)."""
+    from outreach.letters.review import approve
+
+    if not letter_ids and not (all_matching and filters.get("campaign")):
+        raise click.UsageError("give letter ids, or --campaign C --all (with filters)")
+    if overrides and not (reason or "").strip():
+        raise click.UsageError("--override needs --reason TEXT")
+    if reason and not overrides:
+        raise click.UsageError("--reason goes with --override ID")
+    with state.session(immediate=True) as session:
+        changed = approve(
+            session,
+            ids=letter_ids,
+            overrides={i: reason or "" for i in overrides},
+            **(filters if not letter_ids else {}),
+        )
+    click.echo(f"Approved {len(changed)} letters")
+
+
 cancel_cmd = _change_cmd(
     "cancel", "Cancelled", "Cancel unsent letters (generation leaves them alone)."
 )

@@ -27,6 +27,8 @@ from outreach.campaigns.activation import activate
 from outreach.db.activity import actor_of, record_activity
 from outreach.db.bulk import row_writer
 from outreach.errors import ConflictError, ValidationError
+from outreach.letters.basis import basis
+from outreach.letters.checks import checker
 from outreach.letters.jobs import (
     _LETTER,
     FROZEN,
@@ -58,6 +60,7 @@ def generate(
     now: dt.datetime | None = None,
     today: dt.date | None = None,
     progress: Progress | None = None,
+    date: dt.date | None = None,
 ) -> GenerateResult:
     """Render and record the letters of *campaign* (its slug or id), or its
     reminders with *followup*.
@@ -74,6 +77,8 @@ def generate(
     over the recipients considered (the skipped ones included), last with
     ``done == total``."""
     actor = actor_of(conn)
+    # The letter's date (letters.dated, the templates' `today`): *date*, else today.
+    today = date or today
     # Tens of thousands of small objects and no cycles: repeated collections
     # of the cyclic garbage collector would cost a tenth of the run.
     with gc_paused(), conn.begin_nested():
@@ -122,7 +127,7 @@ def _generate(
         camp,
         template_name,
         dialogue=dialogue,
-        templates=templates,
+        templates=templates if templates is not None else camp.templates_folder,
         today=today or dt.date.today(),
     )
     result = GenerateResult(campaign=camp.slug)
@@ -265,6 +270,8 @@ def _store_letters(
         "updated_at": now_ts,
     }
     new_message_id = message_ids(camp)
+    made_from = basis(camp)
+    check = checker(renderer, camp)
     docs = result.letters
     language_counts: dict[str, int] = {}
     with (
@@ -282,6 +289,8 @@ def _store_letters(
                 result.frozen_list.append(f"{doc.acronym} ({old.status.value})")
                 _doc_from_row(doc, old)
                 continue
+            findings = check(job, doc)
+            result.count_checks(doc, findings)
             if old is not None and (
                 old.body == text.body
                 and old.subject == text.subject
@@ -289,9 +298,11 @@ def _store_letters(
                 and old.language == compiled.language
                 and old.channel == channel
                 and old.to_address == address
+                and old.basis in (None, made_from)
             ):
                 result.unchanged += 1
                 doc.id, doc.version, doc.message_id = old.id, old.version, old.message_id or ""
+                doc.date = old.dated or doc.date
                 continue
             if old is not None:
                 supersede.append(old.id)
@@ -313,6 +324,9 @@ def _store_letters(
                 doc.template_hash,
                 address,
                 doc.message_id,
+                doc.date,
+                made_from,
+                findings,
             )
             if next_id is not None:
                 doc.id = next_id
@@ -419,6 +433,7 @@ def _doc_from_row(doc: LetterDoc, row: Any) -> LetterDoc:
     doc.channel = row.channel.value
     doc.to_address = row.to_address
     doc.message_id = row.message_id or ""
+    doc.date = row.dated or doc.date
     return doc
 
 
@@ -435,6 +450,9 @@ _LETTER_COLUMNS = (
     "template_hash",
     "to_address",
     "message_id",
+    "dated",
+    "basis",
+    "checks",
 )
 
 
@@ -464,6 +482,8 @@ def _recorded(
         _LETTER.to_address,
         _LETTER.template_hash,
         _LETTER.message_id,
+        _LETTER.basis,
+        _LETTER.dated,
     ).where(
         _LETTER.campaign_id == campaign_id,
         _LETTER.round.in_(rounds),
