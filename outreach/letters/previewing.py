@@ -86,7 +86,7 @@ def preview(
         camp,
         name,
         dialogue=dialogue,
-        templates=templates,
+        templates=templates if templates is not None else camp.templates_folder,
         today=today or dt.date.today(),
         language=language,
     )
