@@ -92,9 +92,15 @@ def _split_formats(values: tuple[str, ...]) -> list[str]:
 @click.option(
     "--channel",
     type=click.Choice(CHANNELS),
-    default="email",
-    show_default=True,
-    help="How the letters will go: decides the address needed.",
+    help="Only the letters that go by this channel (each letter's channel comes from its "
+    "contact); the others are left as they are.",
+)
+@click.option(
+    "--org",
+    "organizations",
+    multiple=True,
+    metavar="ACRONYM",
+    help="Only the letters to this organization (repeatable).",
 )
 @click.option(
     "--followup",
@@ -123,7 +129,8 @@ def generate_cmd(
     out: str | None,
     formats: tuple[str, ...],
     combined: bool,
-    channel: str,
+    channel: str | None,
+    organizations: tuple[str, ...],
     followup: bool,
     after: str,
     templates: str | None,
@@ -144,6 +151,7 @@ def generate_cmd(
             conn,
             campaign=campaign,
             channel=channel,
+            organizations=organizations,
             templates=templates,
             followup=followup,
             after=dt.timedelta(days=parse_days(after)),
@@ -160,6 +168,7 @@ def generate_cmd(
         f"{result.campaign}: {result.created} new {kind}, {result.new_versions} new versions, "
         f"{result.unchanged} unchanged, {result.frozen} sent or cancelled (left alone), "
         f"{len(result.skipped)} skipped"
+        + (f", {result.other_channel} by another channel (left alone)" if channel else "")
     )
     for s in result.skipped:
         who = f" ({s.contact})" if s.contact else ""
@@ -456,6 +465,20 @@ def approve_cmd(
 cancel_cmd = _change_cmd(
     "cancel", "Cancelled", "Cancel unsent letters (generation leaves them alone)."
 )
+
+
+@letters_group.command("set-channel")
+@click.argument("letter_id", type=int)
+@click.argument("channel", type=click.Choice(CHANNELS))
+@db_option
+@pass_state
+def set_channel_cmd(state: AppState, letter_id: int, channel: str) -> None:
+    """Send an unsent letter by another CHANNEL: makes a new version (a draft)."""
+    from outreach.sending.manual import set_channel
+
+    with state.session(immediate=True) as session:
+        change = set_channel(session, letter_id, channel)
+    echo(change.summary)
 
 
 from outreach.cli import sending as _sending  # noqa: E402

@@ -26,7 +26,8 @@ from outreach.batch import gc_paused
 from outreach.campaigns.activation import activate
 from outreach.db.activity import actor_of, record_activity
 from outreach.db.bulk import row_writer
-from outreach.errors import ConflictError, ValidationError
+from outreach.directory.lookup import find_org_row
+from outreach.errors import ConflictError, NotFoundError, ValidationError
 from outreach.letters.basis import basis
 from outreach.letters.checks import checker
 from outreach.letters.jobs import (
@@ -53,7 +54,8 @@ def generate(
     conn: sa.Connection,
     *,
     campaign: str | int,
-    channel: str | Channel = Channel.EMAIL,
+    channel: str | Channel | None = None,
+    organizations: Sequence[str] = (),
     templates: str | os.PathLike[str] | None = None,
     followup: bool = False,
     after: dt.timedelta = dt.timedelta(days=14),
@@ -75,7 +77,12 @@ def generate(
 
     *progress*, if given, is called now and then as ``progress(done, total)``
     over the recipients considered (the skipped ones included), last with
-    ``done == total``."""
+    ``done == total``.
+
+    Each letter goes by its own channel (:func:`outreach.letters.jobs.letter_channel`);
+    *channel*, if given, only picks the letters that go by it: the others are
+    left as they are and counted in ``result.other_channel``. *organizations*
+    (acronyms), if given, limits the run to those organizations."""
     actor = actor_of(conn)
     # The letter's date (letters.dated, the templates' `today`): *date*, else today.
     today = date or today
@@ -87,6 +94,7 @@ def generate(
             actor=actor,
             campaign=campaign,
             channel=channel,
+            organizations=organizations,
             templates=templates,
             followup=followup,
             after=after,
@@ -104,7 +112,8 @@ def _generate(
     *,
     actor: str,
     campaign: str | int,
-    channel: str | Channel,
+    channel: str | Channel | None,
+    organizations: Sequence[str],
     templates: str | os.PathLike[str] | None,
     followup: bool,
     after: dt.timedelta,
@@ -117,12 +126,16 @@ def _generate(
     if camp.status == CampaignStatus.CLOSED:
         raise ConflictError(f"campaign {camp.slug} is closed; clone it to start a new one")
     try:
-        channel = Channel(channel)
+        channel = Channel(channel) if channel is not None else None
     except ValueError:
         raise ValidationError(
-            f"channel {channel!r}: use one of {', '.join(c.value for c in Channel)}"
+            f"channel {channel!r}: use one of {', '.join(c.value for c in Channel)}",
+            field="channel",
         ) from None
-    template_name, jobs = _template_and_jobs(conn, camp, followup=followup, after=after, now=now)
+    only_orgs = _organization_ids(conn, organizations) if organizations else None
+    template_name, jobs = _template_and_jobs(
+        conn, camp, followup=followup, after=after, now=now, only_orgs=only_orgs
+    )
     renderer = Renderer(
         camp,
         template_name,
@@ -145,7 +158,6 @@ def _generate(
     language_counts = _store_letters(
         conn,
         camp,
-        channel,
         renderer,
         todo,
         addresses,
@@ -173,6 +185,7 @@ def _template_and_jobs(
     followup: bool,
     after: dt.timedelta,
     now: dt.datetime | None,
+    only_orgs: Sequence[int] | None = None,
 ) -> tuple[str, list[Job]]:
     """The template to render and the jobs: the recipients, or with
     *followup* the silent ones that are due a reminder."""
@@ -182,40 +195,63 @@ def _template_and_jobs(
                 f"campaign {camp.slug} has no follow-up template",
                 hint=f"campaigns edit {camp.slug} --followup-template NAME",
             )
-        return camp.followup_template, followup_jobs(conn, camp, after, now)
+        return camp.followup_template, followup_jobs(conn, camp, after, now, only_orgs=only_orgs)
     if not camp.template:
         raise ValidationError(
             f"campaign {camp.slug} has no template",
             hint=f"campaigns edit {camp.slug} --template NAME",
         )
-    return camp.template, recipient_jobs(conn, camp)
+    return camp.template, recipient_jobs(conn, camp, only_orgs=only_orgs)
+
+
+def _organization_ids(conn: sa.Connection, acronyms: Sequence[str]) -> list[int]:
+    """The ids of the organizations with these acronyms (any case)."""
+    ids = []
+    for acronym in acronyms:
+        row = find_org_row(conn, acronym, tables.organizations.c.id)
+        if row is None:
+            raise NotFoundError(f"no organization {acronym!r}", field="org", hint="orgs list")
+        ids.append(row.id)
+    return ids
 
 
 def _who_gets_a_letter(
     conn: sa.Connection,
     camp: Any,
-    channel: Channel,
+    channel: Channel | None,
     jobs: Sequence[Job],
     existing: Mapping[tuple[int, int, int], Any],
     by_org: Mapping[tuple[int, int], list[Any]],
     result: GenerateResult,
 ) -> tuple[list[Job], list[str | None], list[tuple[Any, str]]]:
     """(jobs to render, their addresses, stale letters to supersede); the
-    others go to ``result.skipped``. An organization gets one letter a round
-    (:func:`one_per_round`): the unsent letters to a contact it is no longer
-    written to are superseded."""
+    others go to ``result.skipped``, or, when they go by another channel than
+    *channel* (if given), are left alone and counted in ``result.other_channel``.
+    An organization gets one letter a round through its implicit (primary)
+    contact (:func:`one_per_round`): the unsent letters to a contact it is no
+    longer written to are superseded."""
     job_addresses: list[str | None] = []
-    for job in jobs:
+    elsewhere: set[int] = set()
+    for i, job in enumerate(jobs):
         address = None
-        if job.skip is None and job.contact is not None:
-            usable, address = channel_address(channel, job.contact)
-            if not usable:
-                job.skip = NO_ADDRESS.get(channel, "no address")
+        if job.skip is None and job.contact is not None and job.channel is not None:
+            if channel is not None and job.channel != channel:
+                # Left as it is (one_per_round keeps a job skipped for a
+                # reason of its own): this run is for another channel.
+                job.skip = f"goes by {job.channel.value}"
+                elsewhere.add(i)
+            else:
+                usable, address = channel_address(job.channel, job.contact)
+                if not usable:
+                    job.skip = NO_ADDRESS.get(job.channel, "no address")
         job_addresses.append(address)
     stale = one_per_round(conn, camp, jobs, existing, by_org)
     todo: list[Job] = []
     addresses: list[str | None] = []
-    for job, address in zip(jobs, job_addresses, strict=True):
+    for i, (job, address) in enumerate(zip(jobs, job_addresses, strict=True)):
+        if i in elsewhere:
+            result.other_channel += 1
+            continue
         if job.skip is not None:
             result.skipped.append(
                 Skipped(
@@ -234,7 +270,6 @@ def _who_gets_a_letter(
 def _store_letters(
     conn: sa.Connection,
     camp: Any,
-    channel: Channel,
     renderer: Renderer,
     todo: Sequence[Job],
     addresses: Sequence[str | None],
@@ -265,7 +300,6 @@ def _store_letters(
     constants = {
         "campaign_id": camp.id,
         "status": LetterStatus.DRAFT,
-        "channel": channel,
         "created_at": now_ts,
         "updated_at": now_ts,
     }
@@ -282,6 +316,7 @@ def _store_letters(
             key = (job.contact["id"], job.round)
             # (a contact moved from another organization starts afresh here)
             old = existing.get((job.org["id"], *key))
+            channel = job.channel or Channel.EMAIL
             doc = renderer.doc(job, compiled, text, channel=channel, address=address)
             docs.append(doc)
             if old is not None and old.status in FROZEN:
@@ -298,6 +333,7 @@ def _store_letters(
                 and old.language == compiled.language
                 and old.channel == channel
                 and old.to_address == address
+                and (old.cc or []) == job.cc
                 and old.basis in (None, made_from)
             ):
                 result.unchanged += 1
@@ -324,6 +360,8 @@ def _store_letters(
                 doc.template_hash,
                 address,
                 doc.message_id,
+                channel,
+                job.cc or None,
                 doc.date,
                 made_from,
                 findings,
@@ -450,6 +488,8 @@ _LETTER_COLUMNS = (
     "template_hash",
     "to_address",
     "message_id",
+    "channel",
+    "cc",
     "dated",
     "basis",
     "checks",
@@ -482,6 +522,7 @@ def _recorded(
         _LETTER.to_address,
         _LETTER.template_hash,
         _LETTER.message_id,
+        _LETTER.cc,
         _LETTER.basis,
         _LETTER.dated,
     ).where(

@@ -254,7 +254,7 @@ def _driver_rows(conn: sa.Connection, stmt: sa.Select) -> list[tuple[Any, ...]]:
     """The rows of *stmt* as the driver returns them (plain tuples): for the
     ORG_COLS and CONTACT_COLS, which need no result conversion, this skips
     SQLAlchemy's per-row work on 10,000-recipient campaigns."""
-    compiled = stmt.compile(dialect=conn.dialect)
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     params = compiled.construct_params()
     args: Any = (
         tuple(params[name] for name in compiled.positiontup or ())
@@ -516,9 +516,15 @@ def one_per_round(
     # Reminders are one job per contact that got the letter: should two
     # contacts of one organization be due, one is written to, the contact the
     # campaign names first, else the one who got the earliest letter.
+    # Contacts the campaign names get their own letter: they are no rival of
+    # the implicit (primary) contact's.
+    named: dict[tuple[int, int], set[int]] = {}
+    for job in jobs:
+        if job.explicit and job.contact is not None:
+            named.setdefault((job.org["id"], job.round), set()).add(job.contact["id"])
     writer: dict[tuple[int, int], Job] = {}
     for job in jobs:
-        if job.skip is None and job.contact is not None:
+        if job.skip is None and job.contact is not None and not job.explicit:
             key = (job.org["id"], job.round)
             best = writer.get(key)
             if best is None or _writer_rank(job) < _writer_rank(best):
@@ -539,8 +545,11 @@ def one_per_round(
         contact_id = job.contact["id"]
         if job.skip is None and not job.explicit:
             own = existing.get((job.org["id"], contact_id, job.round))
+            others = named.get(key, set())
             went = [
-                r for r in by_org.get(key, ()) if r.contact_id != contact_id and r.status in _WENT
+                r
+                for r in by_org.get(key, ())
+                if r.contact_id != contact_id and r.contact_id not in others and r.status in _WENT
             ]
             reason = None
             if own is not None and own.status in FROZEN:

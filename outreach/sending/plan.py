@@ -67,6 +67,15 @@ def _one_letter_per_round(
             )
         ).all()
     )
+    # Organizations written to through their primary contact too (a row naming no one).
+    implicit = set(
+        session.scalars(
+            sa.select(CampaignRecipient.organization_id).where(
+                CampaignRecipient.campaign_id == campaign.id,
+                CampaignRecipient.contact_id.is_(None),
+            )
+        )
+    )
     groups: dict[tuple[int, int], list[sa.Row]] = {}
     for row in todo:
         groups.setdefault((row.organization_id, row.round), []).append(row)
@@ -77,8 +86,19 @@ def _one_letter_per_round(
             contact_id = contact_of[row.id]
             if (org_id, contact_id) in named:
                 continue  # the campaign names this contact: it is written to
-            before = sorted(v for c, v in went.get((org_id, round_), {}).items() if c != contact_id)
-            rivals = [r.id for r in rows if r.id != row.id]
+            before = sorted(
+                v
+                for c, v in went.get((org_id, round_), {}).items()
+                if c != contact_id and (org_id, c) not in named
+            )
+            # A named contact's letter is no rival of the primary contact's,
+            # unless the organization is written to through named contacts only.
+            rivals = [
+                r.id
+                for r in rows
+                if r.id != row.id
+                and (org_id not in implicit or (org_id, contact_of[r.id]) not in named)
+            ]
             name_it = (
                 f"`outreach campaigns add-recipients {campaign.slug} {shlex.quote(row.acronym)} "
                 f"--contact {contact_id}` to send this one too, or `outreach letters cancel "

@@ -115,10 +115,13 @@ def test_do_not_contact_and_missing_address_are_skipped_and_listed(
     assert "3 new letters" in result.stdout
     assert "2 skipped" in result.stdout
     assert "skipped OAS (Secretary-General of OAS): do not contact" in result.stdout
-    assert "skipped GCC (Secretary-General of GCC): no e-mail address" in result.stdout
+    assert "skipped GCC (Secretary-General of GCC): no e-mail or postal address" in result.stdout
     assert set(_current(db)) == {"AU", "ECOWAS", "LAS"}
-    # by post the GCC has no postal address either; by hand it can be delivered
+    # a contact who prefers delivery by hand needs no address
+    with db.session() as s:
+        s.get(Contact, gcc.id).preferred_channel = "hand"
     hand = run("letters", "generate", "--campaign", "tp", "--channel", "hand")
+    assert "1 new letters" in hand.stdout and "3 by another channel (left alone)" in hand.stdout
     assert "skipped OAS" in hand.stdout and "skipped GCC" not in hand.stdout
 
 

@@ -306,8 +306,9 @@ def test_send_holds_back_two_unsent_letters_of_one_round(db, run, smtp) -> None:
     with db.session() as s:
         assert s.get(Letter, first).status == LetterStatus.APPROVED
         assert s.get(Letter, second).status == LetterStatus.APPROVED
-    # Naming one of them sends that one only; generating again fixes the other.
-    run("campaigns", "add-recipients", "tp", "AU", "--contact", NEW)
+    # Naming one of them instead of the primary contact sends that one only;
+    # generating again fixes the other.
+    run("campaigns", "add-recipients", "tp", "AU", "--contact", NEW, "--replace")
     send(run, smtp)
     assert delivered(smtp)[ORGS - 1 :] == [NEW]
     generated = run("letters", "generate", "--campaign", "tp")
@@ -435,21 +436,28 @@ def test_two_primaries_forced_into_the_database_still_get_one_letter(db, run, sm
     assert len(delivered(smtp)) == ORGS
 
 
-def test_campaign_recipient_rows_name_one_contact_per_organization(db, run) -> None:
-    """A campaign names at most one contact of an organization (the later
-    --contact replaces the earlier): it cannot name both."""
+def test_campaign_recipient_rows_add_contacts_and_replace_only_when_asked(db, run) -> None:
+    """A later --contact adds an addressee; --replace makes it the only one."""
     seed(db)
     run("contacts", "add", "AU", "Deputy Chairperson", "--email", NEW)
     run("campaigns", "add-recipients", "tp", "AU", "--contact", OLD)
     run("campaigns", "add-recipients", "tp", "AU", "--contact", NEW)
-    with db.session() as s:
-        rows = s.scalars(
-            sa.select(Contact.email)
-            .join(CampaignRecipient, CampaignRecipient.contact_id == Contact.id)
-            .join(Organization, CampaignRecipient.organization_id == Organization.id)
-            .where(Organization.acronym_key == "au")
-        ).all()
-    assert rows == [NEW]
+
+    def named() -> list[str]:
+        with db.session() as s:
+            return sorted(
+                s.scalars(
+                    sa.select(Contact.email)
+                    .join(CampaignRecipient, CampaignRecipient.contact_id == Contact.id)
+                    .join(Organization, CampaignRecipient.organization_id == Organization.id)
+                    .where(Organization.acronym_key == "au")
+                ).all()
+            )
+
+    assert named() == sorted([OLD, NEW])
+    out = run("campaigns", "add-recipients", "tp", "AU", "--contact", NEW, "--replace").stdout
+    assert "Replaced (removed): AU, AU: Secretary-General of AU" in out
+    assert named() == [NEW]
 
 
 def test_reminder_to_a_contact_archived_since_is_superseded(db, run, smtp) -> None:
