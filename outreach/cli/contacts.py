@@ -11,6 +11,8 @@ import click
 from outreach.cli.directory import (
     CONTACT_COLUMNS,
     contact_row,
+    i18n_options,
+    i18n_values,
     import_options,
     run_edit,
     run_import,
@@ -57,11 +59,25 @@ contact_field_options = option_group(
     ),
     click.option("--reason", "do_not_contact_reason", help="Why not to contact."),
     click.option("--notes", help="Free notes."),
+    click.option(
+        "--honorific",
+        help="How the contact is addressed in every language: excellency, honourable, "
+        'ambassador, dr, professor, mr, ms ("" clears it).',
+    ),
+    click.option(
+        "--channel",
+        "preferred_channel",
+        help='The channel letters take: email, post, fax, hand, phone, other ("" clears it).',
+    ),
+    i18n_options("contact"),
 )
 
 
 def _values(fields: dict[str, Any]) -> dict[str, Any]:
+    i18n = i18n_values(fields, "contact")
     values = given(fields)
+    if i18n:
+        values["i18n"] = i18n
     if "postal_address" in values:
         values["postal_address"] = values["postal_address"].replace("\\n", "\n")
     return values
@@ -128,6 +144,10 @@ def contacts_show(state: AppState, contact: str, fmt: str) -> None:
         record = contact_row(found)
         record.pop("flags")
         record.update(contact_references(session, found))
+    if fmt != "json":
+        from outreach.directory.i18n import flatten
+
+        record.update(flatten(record.pop("i18n") or {}))
     emit_record(record, fmt)
 
 

@@ -18,7 +18,7 @@ from outreach.cli.output import echo, safe
 from outreach.cli.progress import progress_bar
 from outreach.cli.state import AppState, db_option
 
-ORG_COLUMNS = ["acronym", "name", "kind", "region", "hq", "languages", "contacts"]
+ORG_COLUMNS = ["acronym", "name", "kind", "region", "hq", "languages", "parent", "contacts"]
 CONTACT_COLUMNS = ["id", "organization", "name", "position", "email", "language", "flags"]
 
 
@@ -37,6 +37,7 @@ def org_row(org: Any, counts: dict[int, int] | None = None) -> dict[str, Any]:
         "website": org.website,
         "tags": list(org.tags or []),
         "notes": org.notes,
+        "parent": org.parent.acronym if org.parent is not None else None,
         "contacts": (
             counts.get(org.id, 0)
             if counts is not None
@@ -83,6 +84,59 @@ def tag_edit_options(example: str) -> Callable[[Any], Any]:
     )
 
 
+def i18n_options(kind: str) -> Callable[[Any], Any]:
+    """``--name-in LANG TEXT`` and the like (repeatable), one per key *kind*
+    has per language (:data:`outreach.directory.i18n.I18N_KEYS`)."""
+    from outreach.directory.i18n import I18N_KEYS
+
+    what = {
+        "name": "the name in LANG",
+        "acronym": "the acronym in LANG",
+        "definite": "the name with its article in LANG, as in a sentence (\"l'Union africaine\")",
+        "position": "the position in LANG",
+        "salutation": "how a letter in LANG opens",
+    }
+    return option_group(
+        *(
+            click.option(
+                f"--{key}-in",
+                f"{key}_in",
+                nargs=2,
+                multiple=True,
+                metavar="LANG TEXT",
+                help=f"Set {what[key]}; \"\" removes it. Repeatable.",
+            )
+            for key in I18N_KEYS[kind]
+        )
+    )
+
+
+def i18n_values(fields: dict[str, Any], kind: str) -> dict[str, Any]:
+    """Take the ``--KEY-in`` pairs out of *fields*: ``{lang: {key: text or
+    None}}`` (``None``: remove), or ``{}`` when none was given."""
+    from outreach.directory.i18n import I18N_KEYS
+
+    out: dict[str, dict[str, Any]] = {}
+    for key in I18N_KEYS[kind]:
+        for lang, text in fields.pop(f"{key}_in", ()) or ():
+            out.setdefault(lang, {})[key] = text if text.strip() else None
+    return out
+
+
+def _i18n_changes(changes: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """An edit's changes with ``i18n`` told per language and key (``name_fr``)."""
+    if "i18n" not in changes:
+        return changes
+    from outreach.directory.i18n import flatten
+
+    before, after = (flatten(side or {}) for side in changes["i18n"])
+    out = {k: v for k, v in changes.items() if k != "i18n"}
+    for key in [*before, *(k for k in after if k not in before)]:
+        if before.get(key) != after.get(key):
+            out[key] = [before.get(key), after.get(key)]
+    return out
+
+
 def run_edit(
     state: AppState,
     ref: str,
@@ -101,7 +155,7 @@ def run_edit(
         found = find(session, ref)
         values = edited_values(found.tags, values, add_tag, remove_tag)
         changes = update(found, session=session, **values)
-        report_changes(label(found), changes)
+        report_changes(label(found), _i18n_changes(changes))
 
 
 def run_remove(

@@ -11,6 +11,8 @@ from outreach.cli.directory import (
     CONTACT_COLUMNS,
     ORG_COLUMNS,
     contact_row,
+    i18n_options,
+    i18n_values,
     import_options,
     org_row,
     run_edit,
@@ -49,6 +51,11 @@ org_field_options = option_group(
     ),
     click.option("--website", help="Web address."),
     click.option("--notes", help="Free notes."),
+    click.option(
+        "--parent",
+        help='The organization this one is an organ of (its acronym, e.g. "OAS"); "" clears it.',
+    ),
+    i18n_options("organization"),
 )
 
 
@@ -70,7 +77,10 @@ def orgs_add(
     """Add an organization called NAME with the short name ACRONYM."""
     from outreach.directory.organizations import add_organization
 
+    i18n = i18n_values(fields, "organization")
     values = given(fields)
+    if i18n:
+        values["i18n"] = i18n
     if tags:
         values["tags"] = split_values(tags)
     with state.session(immediate=True) as session:
@@ -81,10 +91,11 @@ def orgs_add(
 @orgs_group.command("list")
 @db_option
 @filter_options
+@click.option("--parent", help="Only the organs of this organization (its acronym).")
 @output_options
 @pass_state
 def orgs_list(state: AppState, fmt: str, **filters: Any) -> None:
-    """List organizations, filtered by region, kind, tag, language or text."""
+    """List organizations, filtered by region, kind, tag, language, parent or text."""
     from outreach.directory.organizations import contact_counts, list_organizations
 
     with state.session() as session:
@@ -102,18 +113,30 @@ def orgs_list(state: AppState, fmt: str, **filters: Any) -> None:
 def orgs_show(state: AppState, acronym: str, fmt: str) -> None:
     """Show an organization, its contacts and its history of letters and responses."""
     from outreach.directory import get_organization, organization_history
+    from outreach.directory.i18n import organization_names
+    from outreach.directory.organizations import organs_of
 
     with state.session() as session:
         org = get_organization(session, acronym)
         record = org_row(org)
         record.pop("hq")
+        record["organs"] = [o.acronym for o in organs_of(session, org)]
+        names = organization_names({"name": org.name, "acronym": org.acronym}, org.i18n)
+        names_rows = [{"language": lang, **texts} for lang, texts in names.items()]
         contacts = [contact_row(c) for c in org.contacts if c.forgotten_at is None]
         history = organization_history(org, session=session)
     history_columns = ["when", "campaign", "what", "who", "channel", "status", "summary"]
     if fmt == "json":
-        emit_record({**record, "contacts": contacts, "history": history}, fmt)
+        emit_record(
+            {**record, "i18n": dict(org.i18n or {}), "contacts": contacts, "history": history},
+            fmt,
+        )
         return
     emit_record(record, fmt)
+    click.echo()
+    if fmt == "table":
+        click.echo("Names by language:")
+    emit(names_rows, ["language", "name", "acronym", "definite"], fmt)
     click.echo()
     if fmt == "table":
         click.echo("Contacts:")
@@ -144,7 +167,10 @@ def orgs_edit(
     """Change fields of an organization. An empty value ("") clears a field."""
     from outreach.directory import get_organization, update_organization
 
+    i18n = i18n_values(fields, "organization")
     values = given(fields)
+    if i18n:
+        values["i18n"] = i18n
     if new_acronym is not None:
         values["acronym"] = new_acronym
     run_edit(

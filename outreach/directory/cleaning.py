@@ -19,7 +19,11 @@ from outreach.directory.fields import (
     parse_text,
     parse_website,
 )
+from outreach.directory.i18n import clean_i18n, clean_text, parse_channel, parse_honorific
 from outreach.errors import ValidationError
+
+#: The field a flat per-language value travels as in a record: ``i18n.fr.name``.
+I18N_PREFIX = "i18n."
 
 _ORG_PARSERS = {
     "acronym": partial(parse_text, "acronym"),
@@ -32,6 +36,8 @@ _ORG_PARSERS = {
     "website": parse_website,
     "tags": parse_tags,
     "notes": partial(parse_text, "notes", multiline=True),
+    "parent": partial(parse_text, "parent"),
+    "i18n": partial(clean_i18n, "organization", keep_empty=True),
 }
 
 _CONTACT_PARSERS = {
@@ -49,7 +55,12 @@ _CONTACT_PARSERS = {
     "do_not_contact_reason": partial(parse_text, "do_not_contact_reason", multiline=True),
     "tags": parse_tags,
     "notes": partial(parse_text, "notes", multiline=True),
+    "honorific": parse_honorific,
+    "preferred_channel": parse_channel,
+    "i18n": partial(clean_i18n, "contact", keep_empty=True),
 }
+
+_KIND = {id(_ORG_PARSERS): "organization", id(_CONTACT_PARSERS): "contact"}
 
 
 #: Fields whose values repeat from row to row in a big file: worth memoising.
@@ -68,6 +79,8 @@ _REPEATING = frozenset(
         "do_not_contact",
         "do_not_contact_reason",
         "tags",
+        "honorific",
+        "preferred_channel",
     }
 )
 
@@ -79,7 +92,15 @@ def _clean(
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     values: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
+    flat: dict[str, dict[str, Any]] = {}
     for field, value in raw.items():
+        if field.startswith(I18N_PREFIX):
+            lang, _dot, key = field[len(I18N_PREFIX) :].partition(".")
+            try:
+                flat.setdefault(lang, {})[key] = clean_text(_KIND[id(parsers)], key, value)
+            except FieldError as exc:
+                problems.append((field, str(exc)))
+            continue
         parser = parsers.get(field)
         if parser is None:
             problems.append((field, "unknown field"))
@@ -97,6 +118,11 @@ def _clean(
                 values[field] = parser(value)
         except FieldError as exc:
             problems.append((field, str(exc)))
+    if flat:
+        whole = values.get("i18n") or {}
+        for lang, entry in flat.items():
+            whole.setdefault(lang, {}).update(entry)
+        values["i18n"] = whole
     return values, problems
 
 
@@ -108,7 +134,9 @@ def clean_organization(
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """Normalise organization fields: ``(values, [(field, problem), ...])``.
 
-    Empty values come back as ``None`` (lists as ``[]``). *cache* (a dict the
+    Empty values come back as ``None`` (lists as ``[]``); ``i18n`` comes back
+    as ``{lang: {key: text or None}}`` (``None``: remove that text), from an
+    ``i18n`` dict and from flat ``i18n.<lang>.<key>`` fields. *cache* (a dict the
     caller keeps) memoises values that repeat, for big imports; treat the
     values returned as read-only when you pass it.
     """

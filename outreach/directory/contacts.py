@@ -20,6 +20,7 @@ from outreach.directory.fields import (
     CONTACT_REQUIRED,
     parse_contact_kind,
 )
+from outreach.directory.i18n import merge_i18n
 from outreach.directory.records import (
     apply_changes,
     contact_record,
@@ -86,6 +87,8 @@ def add_contact(*, session: Session, **fields: Any) -> Contact:
             hint="contacts edit",
         )
     values["kind"] = values.get("kind") or ContactKind.PERSON
+    if "i18n" in values:
+        values["i18n"] = merge_i18n({}, values["i18n"])
     contact = Contact(organization=org, **{k: v for k, v in values.items() if v is not None})
     session.add(contact)
     session.flush()
@@ -140,6 +143,8 @@ def update_contact(contact: Contact, *, session: Session, **fields: Any) -> dict
                 f"(#{same.id}): merge them",
                 hint="contacts merge",
             )
+    if "i18n" in values:
+        values["i18n"] = merge_i18n(contact.i18n, values["i18n"])
     changes.update(apply_changes(contact, values))
     if changes:
         record_edit(
@@ -289,7 +294,15 @@ def merge_contacts(keep: Contact, drop: Contact, *, session: Session) -> dict[st
             f"both contacts have a letter in the same campaign (#{clash[0]}, round {clash[1]}): "
             "cancel or regenerate one of them before merging"
         )
-    fill = fill_from(keep, drop, CONTACT_FIELDS, skip=("organization", "name", "kind"))
+    fill = fill_from(
+        keep,
+        drop,
+        (*CONTACT_FIELDS, "honorific", "preferred_channel"),
+        skip=("organization", "name", "kind"),
+    )
+    i18n = merge_i18n(drop.i18n, keep.i18n or {})
+    if i18n != (keep.i18n or {}):
+        fill["i18n"] = i18n
     dropped = contact_record(drop)
     drop_id = drop.id
     session.flush()

@@ -16,7 +16,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from outreach.csvcells import neutralise_formula
-from outreach.directory.fields import CONTACT_FIELDS, ORG_FIELDS
+from outreach.directory.fields import (
+    CONTACT_EXTRA_FIELDS,
+    CONTACT_FIELDS,
+    ORG_EXTRA_FIELDS,
+    ORG_FIELDS,
+)
+from outreach.directory.i18n import flat_columns, flatten
 from outreach.directory.records import contact_record, org_record
 from outreach.schema.models import Contact, Organization
 
@@ -24,7 +30,14 @@ FORMATS = ("csv", "json", "vcard")
 
 #: Contact CSV columns: the contact fields plus the organization's full name,
 #: so that an import into an empty database can create the organization.
-CONTACT_COLUMNS = (*CONTACT_FIELDS[:1], "organization_name", *CONTACT_FIELDS[1:])
+CONTACT_COLUMNS = (
+    *CONTACT_FIELDS[:1],
+    "organization_name",
+    *CONTACT_FIELDS[1:],
+    *CONTACT_EXTRA_FIELDS[:-1],
+)
+#: Organization CSV columns; the text per language follows as ``name_fr``, ``acronym_fr``, ...
+ORG_COLUMNS = (*ORG_FIELDS, *ORG_EXTRA_FIELDS[:-1])
 
 
 def _cell(value: Any) -> str:
@@ -47,7 +60,12 @@ def _csv(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> str:
 
 
 def _compact(record: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if v not in (None, [], "")}
+    return {k: v for k, v in record.items() if v not in (None, [], "", {})}
+
+
+def _flat(record: dict[str, Any]) -> dict[str, Any]:
+    """A record for CSV: its ``i18n`` dict as flat columns (``name_fr``, ...)."""
+    return {**record, **flatten(record.pop("i18n", None) or {})}
 
 
 def _contact_row(contact: Contact) -> dict[str, Any]:
@@ -62,7 +80,8 @@ def organizations_to_text(
     """Organizations as CSV (one row each), JSON (with their contacts) or vCard
     (their contacts)."""
     if fmt == "csv":
-        return _csv(ORG_FIELDS, (org_record(o) for o in orgs))
+        columns = [*ORG_COLUMNS, *flat_columns("organization", (o.i18n for o in orgs))]
+        return _csv(columns, (_flat(org_record(o)) for o in orgs))
     if fmt == "json":
         data = []
         for org in orgs:
@@ -88,7 +107,8 @@ def organizations_to_text(
 def contacts_to_text(contacts: Sequence[Contact], fmt: str) -> str:
     """Contacts as CSV, JSON or vCard 3.0."""
     if fmt == "csv":
-        return _csv(CONTACT_COLUMNS, (_contact_row(c) for c in contacts))
+        columns = [*CONTACT_COLUMNS, *flat_columns("contact", (c.i18n for c in contacts))]
+        return _csv(columns, (_flat(_contact_row(c)) for c in contacts))
     if fmt == "json":
         data = [_compact(_contact_row(c)) for c in contacts]
         return json.dumps({"contacts": data}, ensure_ascii=False, indent=2) + "\n"
@@ -117,6 +137,8 @@ def contact_to_vcard(contact: Contact) -> str:
         card.add("title").value = contact.position
     if contact.salutation:
         card.add("x-outreach-salutation").value = contact.salutation
+    if contact.honorific:
+        card.add("x-outreach-honorific").value = contact.honorific
     if contact.email:
         email = card.add("email")
         email.value = contact.email

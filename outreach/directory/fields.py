@@ -50,6 +50,12 @@ CONTACT_FIELDS = (
 )
 CONTACT_REQUIRED = ("organization", "name")
 
+#: Organization fields beyond the base columns: the parent organization (its
+#: acronym) and the text per language (:mod:`outreach.directory.i18n`).
+ORG_EXTRA_FIELDS = ("parent", "i18n")
+#: Contact fields beyond the base columns.
+CONTACT_EXTRA_FIELDS = ("honorific", "preferred_channel", "i18n")
+
 LIST_FIELDS = frozenset({"languages", "tags"})
 BOOL_FIELDS = frozenset({"is_primary", "do_not_contact"})
 
@@ -60,6 +66,7 @@ _MAX_LEN = {
     "website": 300,
     "position": 300,
     "salutation": 300,
+    "parent": 40,
     "email": 320,
     "phone": 64,
 }

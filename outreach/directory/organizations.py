@@ -16,6 +16,7 @@ from outreach.db.activity import record_activity
 from outreach.directory.cleaning import checked_values, clean_organization, parse_or_fail
 from outreach.directory.codes import parse_language, parse_region
 from outreach.directory.fields import ORG_FIELDS, ORG_REQUIRED, parse_org_kind
+from outreach.directory.i18n import merge_i18n
 from outreach.directory.records import (
     apply_changes,
     contact_record,
@@ -63,7 +64,12 @@ def add_organization(*, session: Session, **fields: Any) -> Organization:
         )
     values.setdefault("kind", None)
     values["kind"] = values["kind"] or OrgKind.OTHER
+    parent = values.pop("parent", None)
+    if "i18n" in values:
+        values["i18n"] = merge_i18n({}, values["i18n"])
     org = Organization(**{k: v for k, v in values.items() if v is not None})
+    if parent:
+        org.parent = _parent_of(session, org, parent)
     session.add(org)
     session.flush()
     record_activity(
@@ -103,7 +109,18 @@ def update_organization(
         other = find_organization(session, values["name"])
         if other is not None and other.id != org.id:
             raise ConflictError(f"organization {other.acronym} already has that name")
-    changes = apply_changes(org, values)
+    changes: dict[str, list[Any]] = {}
+    if "parent" in values:
+        parent = values.pop("parent")
+        new_parent = _parent_of(session, org, parent) if parent else None
+        old_acronym = org.parent.acronym if org.parent is not None else None
+        new_acronym = new_parent.acronym if new_parent is not None else None
+        if old_acronym != new_acronym:
+            changes["parent"] = [old_acronym, new_acronym]
+            org.parent = new_parent
+    if "i18n" in values:
+        values["i18n"] = merge_i18n(org.i18n, values["i18n"])
+    changes.update(apply_changes(org, values))
     if changes:
         record_edit(
             session,
@@ -116,6 +133,44 @@ def update_organization(
     return changes
 
 
+def _parent_of(session: Session, org: Organization, ref: str) -> Organization:
+    """The organization *ref* names, as *org*'s parent: refused if it is *org*
+    itself or one of *org*'s own organs (a circle)."""
+    parent = find_organization(session, ref)
+    if parent is None:
+        raise ValidationError(
+            f"organization {org.acronym}: no organization {ref!r} to be its parent",
+            [f"parent: no organization {ref!r}: add it first"],
+            field="parent",
+        )
+    chain = parent
+    seen: set[int] = set()
+    while chain is not None and chain.id not in seen:
+        if chain is org or (org.id is not None and chain.id == org.id):
+            itself = parent is org or parent.id == org.id
+            why = "itself" if itself else f"{parent.acronym}, one of its own organs"
+            raise ValidationError(
+                f"organization {org.acronym} cannot be an organ of {why}",
+                [f"parent: {parent.acronym} would make a circle of parents"],
+                field="parent",
+            )
+        if chain.id is not None:
+            seen.add(chain.id)
+        chain = chain.parent
+    return parent
+
+
+def organs_of(session: Session, org: Organization) -> list[Organization]:
+    """The organizations *org* is the parent of (its organs), by acronym."""
+    return list(
+        session.scalars(
+            sa.select(Organization)
+            .where(Organization.parent_id == org.id, Organization.archived_at.is_(None))
+            .order_by(Organization.acronym_key)
+        )
+    )
+
+
 def list_organizations(
     *,
     session: Session,
@@ -126,8 +181,12 @@ def list_organizations(
     search: str | None = None,
     archived: bool = False,
     load_contacts: bool = False,
+    parent: str | Organization | None = None,
 ) -> list[Organization]:
     """Organizations matching every filter given, by acronym.
+
+    *parent* keeps the organs of that organization (the Inter-American
+    Commission and Court for the OAS).
 
     *search* looks in the acronym and name of the organization and in the
     name, position and e-mail of its contacts; archived ones appear only if
@@ -142,6 +201,11 @@ def list_organizations(
         stmt = stmt.where(Organization.kind == parse_or_fail(parse_org_kind, kind, "kind"))
     if not archived:
         stmt = stmt.where(Organization.archived_at.is_(None))
+    if parent:
+        from outreach.directory.records import get_organization
+
+        head = parent if isinstance(parent, Organization) else get_organization(session, parent)
+        stmt = stmt.where(Organization.parent_id == head.id)
     lang = parse_or_fail(parse_language, language, "language") if language else None
     tag_key = tag.strip().casefold() if tag else None
     needle = search.strip().casefold() if search else None
@@ -286,6 +350,14 @@ def merge_organizations(
     fill = fill_from(
         keep, drop, ORG_FIELDS, skip=("acronym", "name"), empty=(None, "", OrgKind.OTHER)
     )
+    i18n = merge_i18n(drop.i18n, keep.i18n or {})
+    if i18n != (keep.i18n or {}):
+        fill["i18n"] = i18n
+    if keep.parent_id is None and drop.parent_id not in (None, keep.id):
+        fill["parent_id"] = drop.parent_id
+    # The duplicate's organs become the kept one's.
+    for organ in organs_of(session, drop):
+        organ.parent = keep if organ.id != keep.id else None
     session.flush()
     # One primary contact: the kept organization's, if it has one.
     keep_primary = session.scalar(

@@ -101,6 +101,8 @@ def org_record(org: Organization) -> dict[str, Any]:
         "website": org.website,
         "tags": list(org.tags or []),
         "notes": org.notes,
+        "parent": org.parent.acronym if org.parent is not None else None,
+        "i18n": {lang: dict(entry) for lang, entry in (org.i18n or {}).items()},
     }
 
 
@@ -121,6 +123,9 @@ def contact_record(contact: Contact) -> dict[str, Any]:
         "do_not_contact_reason": contact.do_not_contact_reason,
         "tags": list(contact.tags or []),
         "notes": contact.notes,
+        "honorific": contact.honorific,
+        "preferred_channel": contact.preferred_channel.value if contact.preferred_channel else None,
+        "i18n": {lang: dict(entry) for lang, entry in (contact.i18n or {}).items()},
     }
 
 

@@ -47,7 +47,7 @@ def test_cli_orgs_add_list_show_edit(run):
     assert data["contacts"][0]["salutation"] == "Your Excellency"
     assert data["history"] == []
     csv_out = run("orgs", "list", "--format", "csv").stdout
-    assert csv_out.splitlines()[0] == "acronym,name,kind,region,hq,languages,contacts"
+    assert csv_out.splitlines()[0] == "acronym,name,kind,region,hq,languages,parent,contacts"
     edited = run("orgs", "edit", "OAS", "--website", "www.oas.org", "--add-tag", "americas").stdout
     assert "website: - -> https://www.oas.org" in edited
     assert run("orgs", "list", "--tag", "americas", "--format", "csv").stdout.count("\n") == 2

@@ -52,7 +52,17 @@ def test_shipped_directory_loads_twice_without_change(db, db_url):
             assert org.kind.value in ("regional", "sub-regional")
             (office,) = org.contacts
             assert office.kind.value == "office" and office.email is None
-            assert office.position and office.salutation
+            assert office.position and office.salutation is None
+            assert office.i18n["en"]["position"] == office.position
+            if office.honorific == "excellency":
+                assert office.i18n["en"]["salutation"] == "Your Excellency"
+            for lang in ("fr", "es", "pt", "ar", "ru", "zh"):
+                salutation = office.i18n.get(lang, {}).get("salutation") or ""
+                assert "Excellency" not in salutation
+            assert "en" in org.i18n and org.i18n["en"]["definite"].startswith("the ")
+            for lang in org.languages:
+                if lang in ("en", "fr", "es", "ar", "ru", "zh", "pt"):
+                    assert org.i18n[lang]["name"], (org.acronym, lang)
 
 
 def test_shipped_directory_keeps_local_edits(db):

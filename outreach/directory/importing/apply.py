@@ -29,7 +29,7 @@ def _ev(value: Any) -> Any:
 
 #: Columns of the bulk inserts, in the order the rows are built: the columns
 #: read for matching, less the id (and forgotten_at), plus the timestamps.
-_NEW_ORG_COLUMNS = (*MATCH_ORG_COLUMNS[1:], "created_at", "updated_at")
+_NEW_ORG_COLUMNS = (*MATCH_ORG_COLUMNS[1:-1], "created_at", "updated_at")
 _NEW_CONTACT_COLUMNS = (*MATCH_CONTACT_COLUMNS[1:-1], "created_at", "updated_at")
 
 
@@ -47,6 +47,7 @@ def apply_plan(planner: Planner, source: str) -> None:
     acronyms: dict[int, str] = {o.id: o.values["acronym"] for o in planner.orgs_by_id.values()}
     _insert_organizations(planner, now, log, source, acronyms)
     _update_organizations(planner, now, log, source)
+    _set_parents(planner)
     _insert_contacts(planner, now, log, source, acronyms)
     _update_contacts(planner, now, log, source)
     one_primary_each(session.connection(), _made_primary(planner), now, log)
@@ -77,6 +78,7 @@ def _insert_organizations(
                 v.get("website"),
                 v.get("tags") or [],
                 v.get("notes"),
+                v.get("i18n") or {},
                 now,
                 now,
             ]
@@ -102,7 +104,7 @@ def _update_organizations(
 ) -> None:
     org_table = Organization.__table__
     for org, values, changes in planner.org_updates:
-        update = {k: v for k, v in values.items() if k in changes}
+        update = {k: v for k, v in values.items() if k in changes and k != "parent"}
         if "acronym" in update:
             update["acronym_key"] = update["acronym"].casefold()
         update["updated_at"] = now
@@ -114,6 +116,28 @@ def _update_organizations(
             org.id,
             f"updated organization {values['acronym']} from {source}: {', '.join(changes)}",
             changes,
+        )
+
+
+def _set_parents(planner: Planner) -> None:
+    """Parents, once every organization of the file has its id: the new
+    organizations' and the changed ones'."""
+    org_table = Organization.__table__
+    params = [
+        {"_id": org.id, "parent_id": org.values["_parent"].id}
+        for org in planner.new_orgs.values()
+        if org.values.get("_parent") is not None
+    ]
+    params += [
+        {"_id": org.id, "parent_id": parent.id if parent is not None else None}
+        for org, parent in planner.parent_updates
+    ]
+    if params:
+        planner.session.connection().execute(
+            sa.update(org_table)
+            .where(org_table.c.id == sa.bindparam("_id"))
+            .values(parent_id=sa.bindparam("parent_id")),
+            params,
         )
 
 
@@ -148,6 +172,9 @@ def _insert_contacts(
                 v.get("do_not_contact_reason"),
                 v.get("tags") or [],
                 v.get("notes"),
+                v.get("honorific"),
+                _ev(v.get("preferred_channel")),
+                v.get("i18n") or {},
                 now,
                 now,
             ]

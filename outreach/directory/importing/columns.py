@@ -8,7 +8,13 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from outreach.directory.fields import CONTACT_FIELDS, ORG_FIELDS
+from outreach.directory.fields import (
+    CONTACT_EXTRA_FIELDS,
+    CONTACT_FIELDS,
+    ORG_EXTRA_FIELDS,
+    ORG_FIELDS,
+)
+from outreach.directory.i18n import flat_field
 from outreach.errors import ValidationError
 
 #: Columns that exports of other tools (and our own ``--format json`` lists)
@@ -50,6 +56,8 @@ ORG_ALIASES: dict[str, Sequence[str]] = {
     "website": ("url", "web", "web site", "homepage", "site"),
     "tags": ("tag", "labels", "keywords"),
     "notes": ("note", "comments", "comment", "remarks"),
+    "parent": ("parent organization", "parent organisation", "organ of", "parent acronym"),
+    "i18n": ("translations", "names by language"),
 }
 
 CONTACT_ALIASES: dict[str, Sequence[str]] = {
@@ -80,6 +88,9 @@ CONTACT_ALIASES: dict[str, Sequence[str]] = {
     "do_not_contact_reason": ("dnc reason", "opt out reason"),
     "tags": ("tag", "labels", "keywords", "categories"),
     "notes": ("note", "comments", "comment", "remarks"),
+    "honorific": ("honorific title", "style", "courtesy title"),
+    "preferred_channel": ("channel", "preferred channel", "send by"),
+    "i18n": ("translations",),
 }
 
 _ORG_TABLE = _alias_table(ORG_ALIASES)
@@ -175,7 +186,11 @@ def resolve_headers(
 ) -> list[str | None]:
     """Map each header to a field (``None`` = ignored); unknown ones are problems."""
     table = _CONTACT_TABLE if kind == "contact" else _ORG_TABLE
-    fields = set(CONTACT_FIELDS) | {"organization_name"} if kind == "contact" else set(ORG_FIELDS)
+    fields = (
+        set(CONTACT_FIELDS) | set(CONTACT_EXTRA_FIELDS) | {"organization_name"}
+        if kind == "contact"
+        else set(ORG_FIELDS) | set(ORG_EXTRA_FIELDS)
+    )
     user_map = {_norm(k): v.strip() for k, v in mapping.items()}
     out: list[str | None] = []
     seen: dict[str, str] = {}
@@ -186,7 +201,10 @@ def resolve_headers(
             if target in ("", "-"):
                 out.append(None)
                 continue
-            if target not in fields:
+            if target not in fields and flat_field(target, kind) is not None:
+                lang, sub = flat_field(target, kind)  # type: ignore[misc]
+                target = f"i18n.{lang}.{sub}"
+            elif target not in fields:
                 problems.add(
                     line,
                     header,
@@ -198,6 +216,8 @@ def resolve_headers(
         elif not key:
             out.append(None)
             continue
+        elif (flat := flat_field(header, kind)) is not None:
+            target = f"i18n.{flat[0]}.{flat[1]}"
         elif key in table:
             target = table[key]
         elif key in IGNORED_COLUMNS:
@@ -216,7 +236,10 @@ def resolve_headers(
                 line,
                 header,
                 f'unknown column; map it ("{header}=FIELD") or ignore it ("{header}=-"); '
-                f'fields: {", ".join(sorted(fields))}',
+                f'fields: {", ".join(sorted(fields))}; text per language: '
+                + ("name_fr, acronym_fr, definite_fr" if kind == "organization" else
+                   "position_fr, salutation_fr")
+                + " (any ISO 639-1 code)",
             )
             out.append(None)
             continue

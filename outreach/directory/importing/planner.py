@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from outreach.directory.cleaning import clean_contact, clean_organization
 from outreach.directory.fields import BOOL_FIELDS, CONTACT_FIELDS, LIST_FIELDS, ORG_FIELDS
+from outreach.directory.i18n import merge_i18n
 from outreach.directory.importing.columns import Record
 from outreach.schema.models import Contact, Organization, OrgKind
 
@@ -64,7 +65,7 @@ class ImportResult:
 #: The stored columns read for matching, in the order the bulk inserts build
 #: their rows: the user's fields, with the id, the organization's id and the
 #: folded keys (``organization`` is the contact's organization's acronym).
-MATCH_ORG_COLUMNS = ("id", "acronym", "acronym_key", *ORG_FIELDS[1:])
+MATCH_ORG_COLUMNS = ("id", "acronym", "acronym_key", *ORG_FIELDS[1:], "i18n", "parent_id")
 _AFTER_EMAIL = CONTACT_FIELDS.index("email") + 1
 MATCH_CONTACT_COLUMNS = (
     "id",
@@ -72,8 +73,39 @@ MATCH_CONTACT_COLUMNS = (
     *CONTACT_FIELDS[1:_AFTER_EMAIL],
     "email_key",
     *CONTACT_FIELDS[_AFTER_EMAIL:],
+    "honorific",
+    "preferred_channel",
+    "i18n",
     "forgotten_at",
 )
+
+
+def _import_i18n(stored: Any, given: Any, *, fill: bool = False) -> dict[str, Any]:
+    """An import's per-language text over what is stored: what it gives is set,
+    nothing is removed (an empty cell never erases); with *fill*, only the
+    texts not stored yet are added."""
+    adds = {
+        lang: {k: v for k, v in entry.items() if v is not None}
+        for lang, entry in (given or {}).items()
+    }
+    if fill:
+        return merge_i18n(adds, stored or {})
+    return merge_i18n(stored or {}, adds)
+
+
+def _fill_only(current: Mapping[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """*values* less the fields *current* already holds (``on_match="fill"``:
+    the shipped directory completes a directory and never overrides an edit)."""
+    always = ("acronym", "name", "organization", "i18n")
+    unset = (None, "", [], OrgKind.OTHER, "other")
+    return {
+        fld: new
+        for fld, new in values.items()
+        if fld.startswith("_")
+        or fld in always
+        or current.get(fld) in unset
+        or (fld in BOOL_FIELDS and not current.get(fld))
+    }
 
 
 @dataclass
@@ -107,6 +139,7 @@ class Planner:
         self.org_updates: list[tuple[_Org, dict[str, Any], dict[str, list[Any]]]] = []
         self.new_contacts: list[dict[str, Any]] = []
         self.contact_updates: list[tuple[dict[str, Any], dict[str, Any], dict[str, list[Any]]]] = []
+        self.parent_updates: list[tuple[_Org, _Org | None]] = []
         # duplicates inside the file
         self.seen_org_keys: dict[str, int] = {}
         self.seen_org_names: dict[str, int] = {}
@@ -136,6 +169,11 @@ class Planner:
             self.orgs_by_key[values["acronym_key"]] = org
             self.orgs_by_name.setdefault(values["name"].casefold(), org)
             self.orgs_by_id[values["id"]] = org
+        for org in self.orgs_by_id.values():
+            parent_id = org.values.pop("parent_id")
+            parent = self.orgs_by_id.get(parent_id) if parent_id is not None else None
+            org.values["parent"] = parent.values["acronym"] if parent is not None else None
+            org.values["_parent"] = parent
         self.contacts_by_email: dict[str, dict[str, Any]] = {}
         self.contacts_by_name: dict[tuple[Any, str], dict[str, Any]] = {}
         table = Contact.__table__
@@ -207,6 +245,20 @@ class Planner:
                 self.rejected_orgs.add(acronym_key)
             self._reject_children(record, "its organization was rejected")
             return
+        parent = self._parent(values, match, issues) if not issues else None
+        if issues:
+            self._reject(record, issues)
+            if acronym_key:
+                self.rejected_orgs.add(acronym_key)
+            self._reject_children(record, "its organization was rejected")
+            return
+        if parent is not None:
+            values["_parent"] = parent
+        if "i18n" in values:
+            stored = match.values.get("i18n") if match is not None else None
+            values["i18n"] = _import_i18n(stored, values["i18n"], fill=self.on_match == "fill")
+        if match is not None and self.on_match == "fill":
+            values = _fill_only(match.values, values)
         label = f"{values['acronym']} ({values['name']})"
         if match is None:
             values["kind"] = values.get("kind") or OrgKind.OTHER
@@ -219,6 +271,8 @@ class Planner:
             org = match
             self.orgs_by_key[acronym_key] = org
             changes = _diff(match.values, values)
+            if "parent" in changes:
+                self.parent_updates.append((match, parent))
             if not changes:
                 self.result.count("unchanged", "organization", label, keep=self.keep_actions)
             elif self.on_match == "skip":
@@ -234,6 +288,39 @@ class Planner:
         for child in record.contacts:
             child.values.setdefault("organization", values["acronym"])
             self.contact(child)
+
+    def _parent(
+        self, values: dict[str, Any], match: _Org | None, issues: list[tuple[str, str]]
+    ) -> _Org | None:
+        """The organization a row's ``parent`` names (stored, or earlier in the
+        file); a name it lacks, or a circle of parents, goes into *issues*."""
+        ref = values.get("parent")
+        if not ref:
+            values.pop("parent", None)
+            return None
+        if ref.casefold() == values["acronym"].casefold():
+            issues.append(("parent", f"{ref} would make a circle of parents (itself)"))
+            return None
+        parent = self.orgs_by_key.get(ref.casefold()) or self.orgs_by_name.get(ref.casefold())
+        if parent is None:
+            issues.append(
+                (
+                    "parent",
+                    f"no organization {ref!r}: add it first, or put its row before its organs",
+                )
+            )
+            return None
+        values["parent"] = parent.values["acronym"]
+        own = values["acronym"].casefold()
+        chain: _Org | None = parent
+        for _ in range(len(self.orgs_by_key) + 1):
+            if chain is None:
+                break
+            if chain is match or chain.values["acronym"].casefold() == own:
+                issues.append(("parent", f"{ref} would make a circle of parents"))
+                return None
+            chain = chain.values.get("_parent")
+        return parent
 
     def _reject_children(self, record: Record, why: str) -> None:
         for child in record.contacts:
@@ -309,6 +396,8 @@ class Planner:
             self._plan_org_of_contact(org, record.line)
         values["_org"] = org
         if match is None:
+            if "i18n" in values:
+                values["i18n"] = _import_i18n(None, values["i18n"])
             self.new_contacts.append(values)
             if self.keep_actions:
                 label = f"{values['name']} ({org.values['acronym']})"
@@ -391,7 +480,14 @@ class Planner:
             return
         label = f"{values['name']} ({org.values['acronym']})"
         del values["organization"]
+        fill = self.on_match == "fill"
+        if "i18n" in values:
+            values["i18n"] = _import_i18n(match.get("i18n"), values["i18n"], fill=fill)
+        if fill:
+            values = _fill_only(match, values)
         changes = _diff(match, values, skip=("_org",))
+        if fill:
+            _drop_shipped_salutation(match, values, changes)
         if not changes:
             self.result.count("unchanged", "contact", label, keep=self.keep_actions)
         elif self.on_match == "skip":
@@ -401,6 +497,19 @@ class Planner:
             self.result.count(
                 "updated", "contact", f"{label}: {', '.join(changes)}", keep=self.keep_actions
             )
+
+
+def _drop_shipped_salutation(
+    match: Mapping[str, Any], values: dict[str, Any], changes: dict[str, list[Any]]
+) -> None:
+    """An older shipped directory put its English salutation in the base
+    column, where it would open letters in every language: when the file now
+    gives that very text as the English one (``i18n.en.salutation``), the base
+    column is cleared."""
+    english = ((values.get("i18n") or {}).get("en") or {}).get("salutation")
+    if english and match.get("salutation") == english and "salutation" not in values:
+        values["salutation"] = None
+        changes["salutation"] = [english, None]
 
 
 def _plain(value: Any) -> Any:

@@ -401,6 +401,7 @@ def _vcard_record(card: Any, line: int, block: str, problems: Problems) -> Recor
     put("kind", kind, "KIND")
     put("position", _first(card, "title") or _first(card, "role"), "TITLE")
     put("salutation", _first(card, "x-outreach-salutation"), "X-OUTREACH-SALUTATION")
+    put("honorific", _first(card, "x-outreach-honorific"), "X-OUTREACH-HONORIFIC")
     put("email", _first(card, "email"), "EMAIL")
     put("phone", _first(card, "tel"), "TEL")
     adr = _first(card, "adr")

@@ -48,7 +48,10 @@ def import_file(
     what is wrong``) and writes nothing, unless *skip_invalid*: then the good
     rows are written and the bad ones go to *rejects_path* (default:
     ``<file>.rejects.csv`` beside it). *dry_run* writes nothing and reports
-    what would happen. *keep_actions* (default: on for a dry run) records one
+    what would happen. *on_match* says what a row matching a stored record
+    does: ``"update"`` its fields, ``"skip"`` it, refuse it (``"error"``), or
+    ``"fill"`` only what is not stored yet (fields, texts per language, the
+    parent), as the shipped directory does. *keep_actions* (default: on for a dry run) records one
     line per record in :attr:`ImportResult.actions`. *progress*, if given, is
     called as ``progress(done, total)`` while the records are checked.
     """
@@ -58,7 +61,7 @@ def import_file(
         kind = "contact"
     if kind not in ("organization", "contact"):
         raise ConfigurationError(f"cannot import {kind!r}: organizations or contacts")
-    if on_match not in ON_MATCH:
+    if on_match not in (*ON_MATCH, "fill"):
         raise ConfigurationError(f"{on_match!r}: use update, skip or error", field="on_match")
     path = Path(path)
     display = display or str(path)
@@ -177,10 +180,15 @@ SHIPPED_DIRECTORY = "directory.json"
 
 def load_shipped_directory(*, session: Session) -> ImportResult:
     """Load the regional organizations shipped in ``contacts/directory.json``
-    (and their office contacts). Loading it again changes nothing."""
+    (and their office contacts and organs).
+
+    Over a directory that has them already, it completes what is missing
+    (names per language, positions and salutations per language, honorifics,
+    parents, new organs) and never overrides what a user changed; nothing is
+    duplicated, and loading it again changes nothing."""
     from outreach.resources import contacts_path
 
     path = contacts_path() / SHIPPED_DIRECTORY
     return import_file(
-        path, session=session, kind="organization", on_match="skip", display=path.name
+        path, session=session, kind="organization", on_match="fill", display=path.name
     )
