@@ -301,7 +301,7 @@ def _environment() -> Any:
     )
     env.filters["percent"] = percent
     env.filters["days"] = days_text
-    env.filters["day"] = lambda v: v.strftime("%Y-%m-%d") if v else ""
+    env.filters["day"] = i18n.full_date
     env.globals["stance"] = stance_label
     env.globals["region"] = region_label
     env.globals["kind"] = kind_label

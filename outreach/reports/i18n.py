@@ -158,6 +158,20 @@ def short_date(value: dt.date, *, year: bool = False) -> str:
     return format_skeleton("yyMMMd" if year else "MMMd", value, locale=_locale(current()))
 
 
+def full_date(value: dt.date | dt.datetime | None) -> str:
+    """A date in a table: ISO in English (as before), day, short month and
+    year in the other languages; "" for none."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if current() == DEFAULT_LANGUAGE:
+        return value.isoformat()
+    from babel.dates import format_skeleton
+
+    return format_skeleton("yMMMd", value, locale=_locale(current()))
+
+
 def month_year(value: dt.date) -> str:
     if current() == DEFAULT_LANGUAGE:
         return f"{value.day} {value.strftime('%b %Y')}"

@@ -14,13 +14,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import textwrap
-from collections.abc import Callable, Sequence
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from outreach.reports.i18n import number, short_date, tr
+from outreach.reports.i18n import full_date, number, short_date, tr
 from outreach.reports.labels import (
     body_label,
-    day,
     days_text,
     dialogue_line,
     kind_label,
@@ -83,9 +83,28 @@ def _one_line(text: str) -> str:
     return " ".join(for_terminal(text, multiline=True).split())
 
 
+def _width(text: str) -> int:
+    """Columns *text* takes on a terminal: two for a wide (CJK) character."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def _fit(text: str, width: int) -> str:
     text = _one_line(text)
-    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+    if _width(text) <= width:
+        return text
+    while text and _width(text) > width - 1:
+        text = text[:-1]
+    return text + "…"
+
+
+def _content_width(least: int, texts: Iterable[str], most: int) -> int:
+    """A column's width: *least*, or the widest of *texts* up to *most*."""
+    return max(least, min(most, max((_width(t) for t in texts), default=0)))
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    gap = " " * max(width - _width(text), 0)
+    return gap + text if right else text + gap
 
 
 def _wrap(label: str, text: str, width: int = WIDTH, *, items: bool = False) -> list[str]:
@@ -115,8 +134,7 @@ class Column:
 
 def _table(columns: Sequence[Column], rows: Sequence[Any], color: bool) -> list[str]:
     def cell(col: Column, text: str) -> str:
-        text = _fit(text, col.width)
-        return text.rjust(col.width) if col.right else text.ljust(col.width)
+        return _pad(_fit(text, col.width), col.width, col.right)
 
     def line(texts: list[str], colours: list[str | None]) -> str:
         cells = [cell(c, t) for c, t in zip(columns, texts, strict=True)]
@@ -137,7 +155,7 @@ def _fit_widths(columns: list[Column], stretch: int) -> list[Column]:
     """Give column *stretch* whatever is left of the 80 columns."""
     # A translated title wider than its column widens it (the stretch pays).
     columns = [
-        c if i == stretch else dataclasses.replace(c, width=max(c.width, len(tr(c.title))))
+        c if i == stretch else dataclasses.replace(c, width=max(c.width, _width(tr(c.title))))
         for i, c in enumerate(columns)
     ]
     used = sum(c.width for i, c in enumerate(columns) if i != stretch) + 2 * (len(columns) - 1)
@@ -199,7 +217,9 @@ _STATUS_COLOURS = {"failed": "red", "cancelled": "dim", "draft": "dim", "approve
 def _status_columns(report: StatusReport) -> list[Column]:
     rows = report.rows
     short = _short_date_fn([r.sent_at for r in rows] + [r.first_response_at for r in rows])
-    date_w = max(6, len(short(report.generated_at)))
+    date_w = max(6, _width(short(report.generated_at)))
+    org_w = _content_width(8, (r.acronym for r in rows), 12)
+    status_w = _content_width(9, (status_label(r.letter_status) for r in rows), 12)
 
     def days(r: RecipientStatus) -> str:
         if r.days_waiting is None:
@@ -207,11 +227,11 @@ def _status_columns(report: StatusReport) -> list[Column]:
         return f"{r.days_waiting}!" if r.overdue else f"{r.days_waiting} "
 
     columns = [
-        Column("ORG", 8, lambda r: r.acronym),
+        Column("ORG", org_w, lambda r: r.acronym),
         Column("REGION", 8, lambda r: _short_region(r.region)),
         Column(
             "STATUS",
-            9,
+            status_w,
             lambda r: status_label(r.letter_status),
             colour=lambda r: _STATUS_COLOURS.get(r.letter_status),
         ),
@@ -317,25 +337,32 @@ def dialogue_table(report: DialogueReport, *, color: bool = False) -> str:
 # --- history ------------------------------------------------------------------------
 
 
-_HISTORY_COLUMNS = [
-    Column("YEAR", 4, lambda r: str(r.year)),
-    Column("CAMPAIGN", 20, lambda r: r.campaign_slug),
-    Column("LETTER", 9, lambda r: status_label(r.letter_status) or tr("no letter")),
-    Column("SENT", 10, lambda r: day(r.sent_at)),
-    Column("F-UP", 4, lambda r: str(r.followups_sent) if r.followups_sent else "", right=True),
-    Column(
-        "ANSWERED",
-        10,
-        lambda r: day(r.first_response_at) or (tr("no answer") if r.sent_at else ""),
-        colour=lambda r: None if r.answered or not r.sent_at else "yellow",
-    ),
-    Column(
-        "STANCE",
-        12,
-        lambda r: _short_stance(r.stance),
-        colour=lambda r: "green" if r.committed else "red" if r.stance == "decline" else None,
-    ),
-]
+def _history_columns(report: HistoryReport) -> list[Column]:
+    dates = [r.sent_at for r in report.rows] + [r.first_response_at for r in report.rows]
+    date_w = max([10, *(_width(full_date(d)) for d in dates)])
+    return [
+        Column("YEAR", 4, lambda r: str(r.year)),
+        Column("CAMPAIGN", 20, lambda r: r.campaign_slug),
+        Column(
+            "LETTER",
+            _content_width(9, (status_label(r.letter_status) for r in report.rows), 12),
+            lambda r: status_label(r.letter_status) or tr("no letter"),
+        ),
+        Column("SENT", date_w, lambda r: full_date(r.sent_at)),
+        Column("F-UP", 4, lambda r: str(r.followups_sent) if r.followups_sent else "", right=True),
+        Column(
+            "ANSWERED",
+            date_w,
+            lambda r: full_date(r.first_response_at) or (tr("no answer") if r.sent_at else ""),
+            colour=lambda r: None if r.answered or not r.sent_at else "yellow",
+        ),
+        Column(
+            "STANCE",
+            12,
+            lambda r: _short_stance(r.stance),
+            colour=lambda r: "green" if r.committed else "red" if r.stance == "decline" else None,
+        ),
+    ]
 
 
 def history_table(report: HistoryReport, *, color: bool = False) -> str:
@@ -346,5 +373,5 @@ def history_table(report: HistoryReport, *, color: bool = False) -> str:
     if not report.rows:
         lines.append(tr("No campaign has written to this organization yet."))
         return _document(lines)
-    lines += _table(_fit_widths(_HISTORY_COLUMNS, 1), report.rows, color)
+    lines += _table(_fit_widths(_history_columns(report), 1), report.rows, color)
     return _document(lines)
