@@ -57,20 +57,26 @@ def _run_with(connection) -> None:
         return
     # SQLite changes a table by copying it into a new one and dropping the old:
     # with foreign keys enforced, dropping a table that others point at fails.
-    # They are switched off for the migration (possible only outside a
-    # transaction) and every reference is checked before they are back on.
+    # Outside a transaction they are switched off for the migration; inside
+    # one (a restore migrating its own new database) that pragma does nothing,
+    # so they are deferred to the commit instead, when the new table stands
+    # where the old one was. Either way every reference is checked at the end.
     driver = connection.connection.driver_connection
-    in_transaction = connection.in_transaction() or driver.in_transaction
-    if not in_transaction:
+    outside = not (connection.in_transaction() or driver.in_transaction)
+    if outside:
         driver.execute("PRAGMA foreign_keys = OFF")
     try:
         with context.begin_transaction():
+            if not outside:
+                connection.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
             context.run_migrations()
             broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
             if broken:
                 raise RuntimeError(f"the migration broke references: {broken[:5]}")
     finally:
-        if not in_transaction:
+        if outside:
+            if connection.in_transaction():
+                connection.commit()
             driver.execute("PRAGMA foreign_keys = ON")
 
 
