@@ -93,7 +93,9 @@ def plural(one: str, other: str, count: float, **values: Any) -> str:
     if language == DEFAULT_LANGUAGE:
         return (one if count == 1 else other).format(**values)
     entry = _catalog(language).get(one)
-    if not isinstance(entry, dict):
+    if isinstance(entry, str):  # one wording for every count ("المرسلة: {n}")
+        return entry.format(**values)
+    if entry is None:
         return (one if count == 1 else other).format(**values)
     form = _plural_form(language, count)
     return entry.get(form, entry["other"]).format(**values)
