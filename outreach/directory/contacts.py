@@ -319,6 +319,14 @@ def merge_contacts(keep: Contact, drop: Contact, *, session: Session) -> dict[st
     }
     # A campaign that chose the duplicate as its recipient writes to the kept
     # one (deleting the duplicate would otherwise blank the choice).
+    # Where both were chosen in the same campaign, the kept one's row stays.
+    both = sa.select(CampaignRecipient.campaign_id).where(CampaignRecipient.contact_id == keep.id)
+    session.execute(
+        sa.delete(CampaignRecipient).where(
+            CampaignRecipient.contact_id == drop.id, CampaignRecipient.campaign_id.in_(both)
+        ),
+        execution_options={"synchronize_session": False},
+    )
     move_rows(session, CampaignRecipient, CampaignRecipient.contact_id, drop.id, keep.id)
     return finish_merge(
         session,

@@ -312,26 +312,25 @@ def _recipient_of(session: Session, org_id: int) -> list[str]:
 
 
 def _move_recipients(session: Session, drop_id: int, keep_id: int) -> int:
-    """Campaign recipient rows of *drop_id* go to *keep_id*; where both were
-    recipients of the same campaign, *keep_id*'s row stays (taking the
-    duplicate's chosen contact if it had none)."""
+    """Campaign recipient rows of *drop_id* go to *keep_id* (its contacts move
+    with them, so each row keeps its contact and role); a row that *keep_id*
+    already has in the same campaign, for the same contact or at the
+    organization level, stays and the duplicate's is deleted."""
     rows = session.scalars(
         sa.select(CampaignRecipient).where(
             CampaignRecipient.organization_id.in_([drop_id, keep_id])
         )
     ).all()
-    kept = {r.campaign_id: r for r in rows if r.organization_id == keep_id}
+    kept = {(r.campaign_id, r.contact_id) for r in rows if r.organization_id == keep_id}
     moved = 0
     for row in rows:
         if row.organization_id != drop_id:
             continue
-        mine = kept.get(row.campaign_id)
-        if mine is None:
-            row.organization_id = keep_id
-        else:
-            if mine.contact_id is None and row.contact_id is not None:
-                mine.contact_id = row.contact_id
+        if (row.campaign_id, row.contact_id) in kept:
             session.delete(row)
+        else:
+            row.organization_id = keep_id
+            kept.add((row.campaign_id, row.contact_id))
         moved += 1
     session.flush()
     return moved

@@ -457,3 +457,59 @@ def test_shipped_directory_completes_an_older_one(db, db_url, tmp_path):
         again = load_shipped_directory(session=s)
         assert again.created == again.updated == 0
     assert {t: len(rows) for t, rows in table_dump(db_url).items()} == counts
+
+
+# --- merges with several recipients per organization -----------------------------
+
+
+def test_merges_keep_one_recipient_row_each(db):
+    from outreach.directory import add_contact, add_organization, merge_contacts
+    from outreach.directory.organizations import merge_organizations
+    from outreach.schema.models import Campaign, CampaignRecipient
+
+    with db.session() as s:
+        oas = add_organization(
+            session=s,
+            acronym="OAS",
+            name="Organization of American States",
+            i18n={"es": {"acronym": "OEA"}},
+        )
+        dup = add_organization(
+            session=s,
+            acronym="OEA",
+            name="Organización de los Estados Americanos",
+            i18n={
+                "es": {"name": "Organización de los Estados Americanos"},
+                "fr": {"acronym": "OEA"},
+            },
+        )
+        organ = add_organization(session=s, acronym="IACHR", name="IACHR", parent="OEA")
+        a = add_contact(session=s, organization=oas, name="Office A")
+        b = add_contact(session=s, organization=oas, name="Office B")
+        c = add_contact(session=s, organization=dup, name="Office C")
+        campaign = Campaign(slug="c1", title="Campaign")
+        s.add(campaign)
+        s.flush()
+        for org, contact in ((oas, a), (oas, b), (oas, None), (dup, c), (dup, None)):
+            s.add(
+                CampaignRecipient(
+                    campaign_id=campaign.id,
+                    organization_id=org.id,
+                    contact_id=contact.id if contact else None,
+                )
+            )
+        s.flush()
+        merge_contacts(a, b, session=s)
+        merge_organizations(oas, dup, session=s)
+        assert organ.parent is oas
+    with db.session() as s:
+        oas = get_organization(s, "OAS")
+        rows = s.execute(
+            sa.select(CampaignRecipient.organization_id, CampaignRecipient.contact_id)
+        ).all()
+        assert len(rows) == 3 and {r.organization_id for r in rows} == {oas.id}
+        assert oas.i18n == {
+            "es": {"name": "Organización de los Estados Americanos", "acronym": "OEA"},
+            "fr": {"acronym": "OEA"},
+        }
+        assert get_organization(s, "IACHR").parent.acronym == "OAS"
