@@ -17,7 +17,7 @@ def _count(one: str, two: str, few: str, many: str, prefix: str = "") -> dict[st
 
 MESSAGES = {
     # charts
-    "share of sent letters answered": "نسبة الرسائل المرسلة التي ورد رد عليها",
+    "share of sent letters answered": "نسبة الرسائل التي ورد رد عليها",
     "Response rate by region": "نسبة الردود حسب المنطقة",
     "running total": "المجموع التراكمي",
     "Letters sent and responses over time": "الرسائل المرسلة والردود على مر الوقت",

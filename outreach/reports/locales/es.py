@@ -2,7 +2,7 @@
 
 MESSAGES = {
     # charts
-    "share of sent letters answered": "proporción de cartas enviadas con respuesta",
+    "share of sent letters answered": "proporción de cartas con respuesta",
     "Response rate by region": "Tasa de respuesta por región",
     "running total": "total acumulado",
     "Letters sent and responses over time": "Cartas enviadas y respuestas a lo largo del tiempo",

@@ -2,7 +2,7 @@
 
 MESSAGES = {
     # charts
-    "share of sent letters answered": "part des lettres envoyées ayant reçu une réponse",
+    "share of sent letters answered": "part des lettres avec réponse",
     "Response rate by region": "Taux de réponse par région",
     "running total": "total cumulé",
     "Letters sent and responses over time": "Lettres envoyées et réponses au fil du temps",

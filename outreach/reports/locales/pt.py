@@ -2,7 +2,7 @@
 
 MESSAGES = {
     # charts
-    "share of sent letters answered": "proporção de cartas enviadas com resposta",
+    "share of sent letters answered": "proporção de cartas com resposta",
     "Response rate by region": "Taxa de resposta por região",
     "running total": "total acumulado",
     "Letters sent and responses over time": "Cartas enviadas e respostas ao longo do tempo",

@@ -12,7 +12,7 @@ def _days(prefix: str = "", suffix: str = "") -> dict[str, str]:
 
 MESSAGES = {
     # charts
-    "share of sent letters answered": "доля отправленных писем, на которые получен ответ",
+    "share of sent letters answered": "доля писем с ответом",
     "Response rate by region": "Доля ответов по регионам",
     "running total": "нарастающий итог",
     "Letters sent and responses over time": "Отправленные письма и ответы во времени",
