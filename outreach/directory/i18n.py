@@ -74,7 +74,8 @@ _HONORIFIC_ALIASES = {
 #: The keys each kind of record may hold per language.
 I18N_KEYS: dict[str, tuple[str, ...]] = {
     "organization": ("name", "acronym", "definite"),
-    "contact": ("position", "salutation"),
+    # "name": an office's name in that language (a person's name is not translated)
+    "contact": ("position", "salutation", "name"),
 }
 
 #: The base field whose length limit a per-language key takes (an acronym in a

@@ -90,6 +90,21 @@ def contact_in(contact: Mapping[str, Any], language: str) -> Localized:
     if not salutation and language == base_language:
         salutation = contact.get("salutation")
     values["salutation"] = salutation or None
+    # Who the address block names: a person by name; an office by its name in
+    # the letter's language, else by the position it serves (in that language:
+    # "Président de la Commission de l'Union africaine"), else its base name.
+    if contact.get("kind") == "office":
+        own_name = own.get("name") if isinstance(own, Mapping) else None
+        if own_name:
+            values["addressee"] = own_name
+        elif values.get("position") and "position" not in fallbacks:
+            values["addressee"] = values["position"]
+        else:
+            values["addressee"] = contact.get("name")
+            if language != base_language:
+                fallbacks["addressee"] = base_language
+    else:
+        values["addressee"] = contact.get("name")
     return Localized(values, label="contact", fallbacks=fallbacks)
 
 
