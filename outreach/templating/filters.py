@@ -57,10 +57,7 @@ def format_date(value: dt.date, language: str, fmt: str = "long", style: str | N
     text = babel_format_date(value, format=fmt, locale=locale)
     if value.day == 1 and fmt in ("long", "full") and locale.language == "fr":
         # French writes the first of the month as an ordinal: "1er juin 2012"
-        if text.startswith("1 "):
-            text = "1er " + text[2:]
-        else:
-            text = text.replace(" 1 ", " 1er ", 1)
+        text = "1er " + text[2:] if text.startswith("1 ") else text.replace(" 1 ", " 1er ", 1)
     return text
 
 
