@@ -73,7 +73,14 @@ _SCRIPT_WORDS = {
     "DEVANAGARI": "Devanagari",
 }
 
-_LINK = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|<[^>\s]*>|\]\([^)]*\)")
+# Each run is tried from its start only (the lookbehind) and never given back
+# (possessive): a letter of one long word is scanned once, not once per letter.
+_LINK = re.compile(
+    r"(?:https?://|www\.)\S++"
+    r"|(?<![\w.+-])[\w.+-]++@[\w-]++(?:\.[\w-]++)+"
+    r"|<[^<>\s]*+>"
+    r"|\]\([^()\[\]\s]*+\)"
+)
 _WORD = re.compile("[^\\W\\d_]+(?:['\u2019-][^\\W\\d_]+)*")
 _UNFILLED = (
     (re.compile(r"\bNone\b"), '"None" where a value was expected'),

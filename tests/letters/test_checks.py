@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import sqlalchemy as sa
 
 from outreach.db import Database
@@ -78,3 +79,45 @@ def test_language_not_the_contacts_says_why(db: Database, run) -> None:
     out = run("letters", "generate", "--campaign", "tp", "--date", "2012-06-01").stdout
     assert "de -> en: no de variant" in out
     assert "de -> en: no de variant" in run("letters", "check", "--campaign", "tp").stdout
+
+
+HOSTILE_BODIES = {
+    "one long word": "x" * 300_000,
+    "angle brackets": "<" * 300_000,
+    "link brackets": "](" * 300_000,
+    "at signs": "a@" * 300_000,
+    "dots": "a." * 300_000,
+    "schemes": "http://" * 100_000,
+    "spaces before a comma": " " * 300_000 + ",",
+    "dates": "2012-01-01 " * 30_000,
+    "mixed scripts": "ب" * 150_000 + "a" * 150_000,
+}
+
+
+@pytest.mark.parametrize("shape", sorted(HOSTILE_BODIES))
+def test_the_checks_read_a_huge_hostile_letter_in_one_pass(shape: str) -> None:
+    """A letter the template limits let through (up to a million characters
+    and more) is checked in one pass over it: no pattern tries every start
+    position again (which took minutes for a run of "<" or "](")."""
+    import datetime as dt
+    import signal
+
+    from outreach.letters.checks import check_text
+
+    def too_slow(*_args: object) -> None:
+        raise AssertionError(f"checking a letter of {shape} does not finish")
+
+    previous = signal.signal(signal.SIGALRM, too_slow)
+    signal.alarm(60)  # a guard against a hang, not a speed target
+    try:
+        findings = check_text(
+            language="fr",
+            subject="Objet",
+            body=HOSTILE_BODIES[shape],
+            dated=dt.date(2026, 1, 1),
+            dates={"reply_by": dt.date(2012, 1, 1)},
+        )
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert isinstance(findings, list)
