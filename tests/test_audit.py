@@ -154,6 +154,8 @@ def test_every_change_leaves_an_activity_row(db, db_url, run, files, smtp):
     t("letters", "cancel", gcc_letter, entity="letter")
     t("letters", "send", "--campaign", "tp", "--send", *smtp.argv(), entity="letter")
     t("campaigns", "clone", "tp", "tp-post", entity="campaign")
+    # the AU's office prefers letters by post: the post run writes to it
+    t("contacts", "edit", "chair@au.example", "--channel", "post")
     t("letters", "generate", "--campaign", "tp-post", "--channel", "post")
     t("letters", "approve", "--campaign", "tp-post", "--all")
     t("letters", "mark-sent", "--campaign", "tp-post", "--channel", "post", entity="letter")

@@ -322,6 +322,14 @@ def _move_recipients(session: Session, drop_id: int, keep_id: int) -> int:
         )
     ).all()
     kept = {(r.campaign_id, r.contact_id) for r in rows if r.organization_id == keep_id}
+    both = {r.campaign_id for r in rows if r.organization_id == keep_id} & {
+        r.campaign_id for r in rows if r.organization_id == drop_id
+    }
+    # ... unless one of them was already written to both ways on purpose.
+    ways: dict[tuple[int, int], set[bool]] = {}
+    for r in rows:
+        ways.setdefault((r.campaign_id, r.organization_id), set()).add(r.contact_id is None)
+    both -= {campaign for (campaign, _org), kinds in ways.items() if len(kinds) == 2}
     moved = 0
     for row in rows:
         if row.organization_id != drop_id:
@@ -332,6 +340,16 @@ def _move_recipients(session: Session, drop_id: int, keep_id: int) -> int:
             row.organization_id = keep_id
             kept.add((row.campaign_id, row.contact_id))
         moved += 1
+    # Where both were recipients of one campaign they stood for one organization
+    # written to once: a contact chosen by name wins over "the primary contact".
+    for row in rows:
+        if (
+            row.campaign_id in both
+            and row.contact_id is None
+            and row in session
+            and any(c == row.campaign_id and contact for c, contact in kept)
+        ):
+            session.delete(row)
     session.flush()
     return moved
 

@@ -452,7 +452,7 @@ def test_shipped_directory_completes_an_older_one(db, db_url, tmp_path):
         assert office.salutation is None and office.honorific == "excellency"
         assert office.i18n["en"]["salutation"] == "Your Excellency"
         assert get_organization(s, "PARLACEN").parent.acronym == "SICA"
-        assert s.scalar(sa.select(sa.func.count()).select_from(Organization)) == 22
+        assert s.scalar(sa.select(sa.func.count()).select_from(Organization)) == 23
     with db.session() as s:
         again = load_shipped_directory(session=s)
         assert again.created == again.updated == 0

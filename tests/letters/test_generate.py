@@ -129,9 +129,9 @@ def test_preview_writes_nothing(db: Database, db_url: str, run) -> None:
     seed(db)
     before = table_dump(db_url)
     result = run("letters", "preview", "--campaign", "tp", "--org", "ecowas")
-    assert "Objet :" in result.stdout
-    assert "Madame, Monsieur," in result.stdout
-    assert "15 juin 2012" in result.stdout
+    assert "Assunto:" in result.stdout
+    assert "Prezado/a Secretary-General of ECOWAS," in result.stdout
+    assert "15 de junho de 2012" in result.stdout
     ar = run("letters", "preview", "--campaign", "tp", "--org", "AU", "--language", "ar")
     assert "تحية طيبة وبعد" in ar.stdout
     assert table_dump(db_url) == before

@@ -91,7 +91,7 @@ def test_letters_match_one_process(
     made = _letters(db)
     assert {acr: row[0] for acr, row in made.items()} == {
         "AU": "en",
-        "ECOWAS": "fr",
+        "ECOWAS": "pt",
         "GCC": "en",
         "LAS": "ar",
         "OAS": "es",
