@@ -225,3 +225,24 @@ def test_pdf_font_subsets_kept_between_letters_stay_correct() -> None:
         any("\ufb50" <= ch <= "\ufeff" or "\u0600" <= ch <= "\u06ff" for ch in page.extract_text())
         for page in arabic
     )
+
+
+def test_a_pdf_is_refused_rather_than_drawn_with_blank_gaps() -> None:
+    """The embedded fonts have no Chinese glyphs yet: a Chinese letter is
+    refused with its name, never written as a page of empty spaces."""
+    import pytest
+
+    from outreach.errors import ValidationError
+    from outreach.render.doc import LetterDoc
+    from outreach.render.pdf import to_pdf
+
+    def doc(body: str, language: str) -> LetterDoc:
+        return LetterDoc(
+            acronym="SCO", organization="SCO", contact="x", contact_email=None,
+            language=language, subject="事由", body=body, channel="post", to_address=None,
+            message_id="", sender={}, round=0, campaign="c",
+        )  # fmt: skip
+
+    with pytest.raises(ValidationError, match=r"SCO: the PDF fonts cannot draw .* zh text"):
+        to_pdf([doc("尊敬的阁下：", "zh")])
+    assert to_pdf([LetterDoc(**{**doc("Excellence,", "fr").__dict__, "subject": "Objet"})])

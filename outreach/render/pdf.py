@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from outreach.errors import ValidationError
 from outreach.render.markdown import Span, blocks
 from outreach.templating import is_rtl
 
@@ -452,6 +453,27 @@ def _write_letter(writer: _Writer, doc: LetterDoc) -> None:
         writer.line_feed(PARA_GAP)
 
 
+def _check_coverage(doc: LetterDoc) -> None:
+    """Refuse a letter whose letters the embedded fonts cannot draw (Chinese,
+    say): a PDF with blank gaps where the text should be must never go out."""
+    charsets = _setup()["charsets"]
+    covered = frozenset().union(*charsets.values())
+    missing = sorted(
+        {
+            ch
+            for ch in set(doc.subject) | set(doc.body)
+            if ch not in covered and unicodedata.category(ch)[0] in "LM"
+        }
+    )
+    if missing:
+        sample = "".join(missing[:8])
+        raise ValidationError(
+            f"{doc.acronym}: the PDF fonts cannot draw the letter's {doc.language} text "
+            f"({sample}{'…' if len(missing) > 8 else ''}): write it as HTML or DOCX for now",
+            field="format",
+        )
+
+
 def to_pdf(docs: Sequence[LetterDoc]) -> bytes:
     """One PDF holding *docs*, each letter starting on a new page."""
     _setup()
@@ -467,6 +489,7 @@ def to_pdf(docs: Sequence[LetterDoc]) -> bytes:
     if author:
         canvas.setAuthor(str(author))
     for doc in docs:
+        _check_coverage(doc)
         writer = _Writer(canvas)
         _write_letter(writer, doc)
         writer.finish_page()
