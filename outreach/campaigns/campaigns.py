@@ -116,11 +116,7 @@ def _campaign_values(
             if not value:
                 raise ValidationError("title: a campaign needs a title")
         elif key == "sender":
-            value = {
-                k: check_text(v, f"sender {k}", multiline=k == "address")
-                for k, v in dict(value or {}).items()
-                if v not in (None, "")
-            }
+            value = _checked_sender(value)
         elif key == "variables":
             value = check_variables(dict(value or {}), source="variables")
         elif isinstance(value, str):
@@ -182,6 +178,71 @@ def create_campaign(
     return campaign
 
 
+#: What the sender may say in each language (``sender["i18n"][LANG]``).
+SENDER_TEXT_KEYS = ("organization", "signatory_title", "address", "place", "name")
+
+
+def _checked_sender(value: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The sender's details cleaned; its text per language checked too."""
+    from outreach.directory.codes import parse_language
+    from outreach.directory.fields import FieldError
+
+    out: dict[str, Any] = {}
+    for key, text in dict(value or {}).items():
+        if text in (None, ""):
+            continue
+        if key != "i18n":
+            out[key] = check_text(text, f"sender {key}", multiline=key == "address")
+            continue
+        if not isinstance(text, Mapping):
+            raise ValidationError("sender i18n: give text per language, {LANG: {KEY: TEXT}}")
+        texts: dict[str, dict[str, str]] = {}
+        for lang, entry in text.items():
+            try:
+                code = parse_language(lang)
+            except FieldError as exc:
+                raise ValidationError(f"sender text language {lang!r}: {exc}") from None
+            if not isinstance(entry, Mapping):
+                raise ValidationError(f"sender i18n {lang}: give {{KEY: TEXT}}")
+            for k, v in entry.items():
+                if k not in SENDER_TEXT_KEYS:
+                    raise ValidationError(
+                        f"sender {k} ({lang}): not a sender text; use one of "
+                        f"{', '.join(SENDER_TEXT_KEYS)}"
+                    )
+                if v not in (None, ""):
+                    label = f"sender {k} ({code})"
+                    texts.setdefault(code, {})[k] = check_text(v, label, multiline=k == "address")
+        if texts:
+            out["i18n"] = texts
+    return out
+
+
+def merge_sender(sender: Mapping[str, Any] | None, updates: Mapping[str, Any]) -> dict[str, Any]:
+    """*sender* with *updates* merged in: an empty value removes a key; the
+    text per language (``updates["i18n"] = {"fr": {"organization": ...}}``)
+    merges language by language and key by key the same way."""
+    out = dict(sender or {})
+    for key, value in updates.items():
+        if key == "i18n" and isinstance(value, Mapping):
+            texts = {lang: dict(entry) for lang, entry in (out.get("i18n") or {}).items()}
+            for lang, entry in value.items():
+                merged = merge_sender(texts.get(lang), entry)
+                if merged:
+                    texts[lang] = merged
+                else:
+                    texts.pop(lang, None)
+            if texts:
+                out["i18n"] = texts
+            else:
+                out.pop("i18n", None)
+        elif value in (None, ""):
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
 def edit_campaign(
     session: Session,
     ref: str | int,
@@ -197,13 +258,7 @@ def edit_campaign(
     if campaign.status == CampaignStatus.CLOSED:
         raise ConflictError(f"campaign {campaign.slug} is closed; clone it to start a new one")
     if sender_updates:
-        sender = dict(campaign.sender or {})
-        for k, v in sender_updates.items():
-            if v in (None, ""):
-                sender.pop(k, None)
-            else:
-                sender[k] = v
-        values["sender"] = sender
+        values["sender"] = merge_sender(campaign.sender, sender_updates)
     if variable_updates or unset_variables:
         variables = dict(campaign.variables or {})
         for name in unset_variables:

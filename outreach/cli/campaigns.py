@@ -18,7 +18,25 @@ _SENDER_OPTIONS = {
     "sender_phone": "phone",
     "sender_website": "website",
     "signatory_title": "signatory_title",
+    "sender_place": "place",
 }
+#: Sender details per language: option -> key of sender["i18n"][LANG].
+_SENDER_TEXT_OPTIONS = {
+    "sender_organization_in": "organization",
+    "signatory_title_in": "signatory_title",
+    "sender_address_in": "address",
+    "sender_place_in": "place",
+}
+
+
+def _in_language(option: str, what: str) -> Any:
+    return click.option(
+        option,
+        type=(str, str),
+        multiple=True,
+        metavar="LANG TEXT",
+        help=f"{what} in language LANG (repeatable; an empty TEXT removes it).",
+    )
 
 
 @click.group("campaigns")
@@ -43,6 +61,11 @@ _details = option_group(
     click.option("--sender-address", help="Sender postal address (use \\n for new lines)."),
     click.option("--sender-phone"),
     click.option("--sender-website"),
+    click.option("--sender-place", help="The city letters are written from (New York)."),
+    _in_language("--sender-organization-in", "The sender organization"),
+    _in_language("--signatory-title-in", "The signatory's title"),
+    _in_language("--sender-address-in", "The sender's postal address"),
+    _in_language("--sender-place-in", "The city letters are written from"),
     click.option(
         "--vars",
         "vars_file",
@@ -70,6 +93,13 @@ def _split(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict
         value = values.pop(option, None)
         if value is not None:
             sender[key] = value.replace("\\n", "\n") if key == "address" else value
+    texts: dict[str, dict[str, str]] = {}
+    for option, key in _SENDER_TEXT_OPTIONS.items():
+        for lang, text in values.pop(option, ()) or ():
+            text = text.replace("\\n", "\n") if key == "address" else text
+            texts.setdefault(lang.strip().lower(), {})[key] = text
+    if texts:
+        sender["i18n"] = texts
     variables: dict[str, Any] = {}
     vars_file = values.pop("vars_file", None)
     if vars_file:

@@ -58,3 +58,35 @@ def test_clone_and_close(db: Database, run) -> None:
     run("campaigns", "close", "tp")
     assert "already closed" in run("campaigns", "close", "tp", expect=1).stderr
     assert "closed" in run("campaigns", "edit", "tp", "--title", "x", expect=1).stderr
+
+
+def test_the_sender_speaks_each_letters_language(db: Database, run) -> None:
+    """The sender's organization, the signatory's title and the place per
+    language: a French letter signs in French, and an edit merges language by
+    language (an empty text removes one)."""
+    seed(db)
+    run(
+        "campaigns", "edit", "tp",
+        "--sender-organization", "Coalition Secretariat",
+        "--sender-organization-in", "fr", "Secrétariat de la coalition",
+        "--signatory-title-in", "fr", "Coordinatrice",
+        "--sender-place-in", "fr", "New York",
+        "--signatory-title-in", "es", "Coordinadora",
+    )  # fmt: skip
+    run("campaigns", "edit", "tp", "--signatory-title-in", "es", "")
+    with db.session() as s:
+        sender = s.scalars(sa.select(Campaign.sender).where(Campaign.slug == "tp")).one()
+    assert sender["organization"] == "Coalition Secretariat"
+    assert sender["i18n"] == {
+        "fr": {
+            "organization": "Secrétariat de la coalition",
+            "signatory_title": "Coordinatrice",
+            "place": "New York",
+        }
+    }
+    preview = run("letters", "preview", "--campaign", "tp", "--org", "AU", "--language", "fr")
+    assert "**Secrétariat de la coalition**" in preview.stdout
+    assert "New York, le " in preview.stdout and "Coordinatrice" in preview.stdout
+    assert "Coalition Secretariat" not in preview.stdout
+    bad = run("campaigns", "edit", "tp", "--sender-place-in", "xx", "Y", expect=1)
+    assert "sender text language 'xx'" in bad.stderr
