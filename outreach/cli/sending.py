@@ -504,6 +504,11 @@ def _say_skipped(letter_ids: list[int]) -> None:
     metavar="YYYY-MM-DD",
     help="The day they went out.  [default: today]",
 )
+@click.option(
+    "--change-channel",
+    is_flag=True,
+    help="Letters named that were made for another channel (e-mail) really went this way.",
+)
 @output_options
 @db_option
 @pass_state
@@ -515,6 +520,7 @@ def mark_sent_cmd(
     acronyms: tuple[str, ...],
     channel: str,
     on: Any,
+    change_channel: bool,
     fmt: str,
 ) -> None:
     """Record letters delivered by post, fax or by hand as sent."""
@@ -523,6 +529,7 @@ def mark_sent_cmd(
 
     if acronyms and campaign_slug is None and not letter_ids:
         raise ValidationError("--org needs --campaign (or give letter ids)")
+    changed: list[str] = []
     with state.session(immediate=True) as session:
         letters = mark_sent(
             session,
@@ -531,9 +538,14 @@ def mark_sent_cmd(
             letter_ids=letter_ids,
             campaign_id=_campaign_id(session, campaign_slug),
             organization_ids=_org_ids(session, acronyms),
+            change_channel=change_channel,
+            on_change=lambda letter, old: changed.append(f"letter {letter.id} ({old.value})"),
         )
         rows = [_letter_row(letter) for letter in letters]
-    _emit_letters(rows, fmt, f"Marked {len(rows)} letter(s) as sent by {channel}.")
+    message = f"Marked {len(rows)} letter(s) as sent by {channel}."
+    if changed:
+        message += f" Made for another channel, now recorded as {channel}: {', '.join(changed)}."
+    _emit_letters(rows, fmt, message)
 
 
 def _letter_row(letter: Any) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -32,8 +32,14 @@ def mark_sent(
     letter_ids: Sequence[int] | None = None,
     campaign_id: int | None = None,
     organization_ids: Sequence[int] | None = None,
+    change_channel: bool = False,
+    on_change: Callable[[Letter, Channel], None] | None = None,
 ) -> list[Letter]:
     """Record letters delivered by post, fax or by hand as sent on *on*.
+
+    A letter named (by id or organization) that was made for another channel
+    is refused unless *change_channel* says it really went by *channel*;
+    *on_change* is then told of each (the letter, its former channel).
 
     Approved (or failed) letters only; drafts must be approved first and
     letters in ``sending`` confirmed. With filters and no ids, the approved
@@ -81,7 +87,17 @@ def mark_sent(
             # letter marked "sent by post" would silently never be e-mailed.
             # Name the organization (or the letter) to change a channel.
             letters = [letter for letter in letters if letter.channel == channel]
+    other = [letter for letter in letters if letter.channel != channel]
+    if other and not change_channel:
+        raise ValidationError(
+            f"{len(other)} letter(s) were made for another channel; nothing was changed "
+            f"(say so to record them as delivered by {channel.value})",
+            [f"letter {letter.id}: made for {letter.channel.value}" for letter in other],
+            option="change_channel",
+        )
     for letter in letters:
+        if letter.channel != channel and on_change is not None:
+            on_change(letter, letter.channel)
         changes = {
             "status": [letter.status.value, "sent"],
             "channel": [letter.channel.value, channel.value],

@@ -414,15 +414,25 @@ def test_mark_sent_by_post(db, db_url):
         "post",
         "--on",
         "2012-03-05",
+        expect=1,
     )
+    # an e-mail letter named: refused until the change of channel is said
+    assert "made for another channel; nothing was changed" in result.stderr
+    assert f"letter {ids[0]}: made for email" in result.stderr
+    assert "(--change-channel)" in result.stderr
+    result = letters_cmd(
+        db_url, "mark-sent", "--campaign", "iid-2012", "--org", "gcc", "--channel", "post",
+        "--on", "2012-03-05", "--change-channel",
+    )  # fmt: skip
     assert "Marked 1 letter(s) as sent by post" in result.stdout
+    assert f"now recorded as post: letter {ids[0]} (email)" in result.stdout
     with db.session() as session:
         letter = session.get(Letter, ids[0])
         assert letter.status == LetterStatus.SENT
         assert letter.channel == Channel.POST
         assert letter.sent_at.date() == dt.date(2012, 3, 5)
         assert session.get(Letter, ids[1]).status == LetterStatus.APPROVED
-    letters_cmd(db_url, "mark-sent", ids[1], ids[2], "--channel", "fax")
+    letters_cmd(db_url, "mark-sent", ids[1], ids[2], "--channel", "fax", "--change-channel")
     assert set(statuses(db).values()) == {LetterStatus.SENT}
     # Marking a sent letter again is refused, naming it.
     result = letters_cmd(db_url, "mark-sent", ids[0], "--channel", "hand", expect=1)
