@@ -344,6 +344,28 @@ def check_text(
     ]
 
 
+def letter_findings(
+    *,
+    reminder: bool,
+    contact_language: str | None,
+    org_languages: Sequence[str] = (),
+    has_variant: Callable[[str], bool] | None = None,
+    **text: Any,
+) -> list[Finding]:
+    """A letter's findings: :func:`check_text` of it (*text* are its
+    arguments), then, unless it is a *reminder*, :func:`language_findings`
+    (a reminder is in its letter's language: that letter was checked)."""
+    findings = check_text(**text)
+    if not reminder:
+        findings += language_findings(
+            text["language"],
+            contact_language=contact_language,
+            org_languages=org_languages,
+            has_variant=has_variant,
+        )
+    return findings
+
+
 def campaign_dates(variables: Mapping[str, Any] | None, dialogue: Any = None) -> dict[str, Any]:
     """The dates a letter may name: date-valued campaign variables and the
     dialogue's date, labelled for a finding's message."""
@@ -469,7 +491,7 @@ def check_campaign(
         fallbacks = [f for f in stored if f.get("code") == "fallback"]
         findings = [
             *fallbacks,
-            *check_text(
+            *letter_findings(
                 language=row.language,
                 subject=row.subject,
                 body=row.body,
@@ -477,16 +499,12 @@ def check_campaign(
                 to_address=row.to_address,
                 names=[row.org_name, row.acronym, row.contact_name, row.email, *sender],
                 dates=dates,
-            ),
-        ]
-        if row.round == 0:
-            # (a reminder is in its letter's language: that letter was checked)
-            findings += language_findings(
-                row.language,
+                reminder=row.round != 0,
                 contact_language=row.contact_language,
                 org_languages=list(row.languages or []),
                 has_variant=has_variant(False),
-            )
+            ),
+        ]
         if row.id in stale:
             findings.append(_finding("stale", ERROR, stale[row.id]))
         out.append(
@@ -503,7 +521,6 @@ def check_campaign(
     return out
 
 
-
 def checker(renderer: Any, campaign: Any) -> Callable[[Any, Any], list[Finding]]:
     """``check(job, doc) -> findings`` for the letters *renderer* makes for
     *campaign*, at generation: what the renderer knows (the fallbacks, the
@@ -518,25 +535,21 @@ def checker(renderer: Any, campaign: Any) -> Callable[[Any, Any], list[Finding]]
 
     def check(job: Any, doc: Any) -> list[Finding]:
         contact = job.contact or {}
-        findings = check_text(
+        names = [doc.organization, doc.acronym, job.org.get("name"), doc.contact]
+        return letter_findings(
             language=doc.language,
             subject=doc.subject,
             body=doc.body,
             dated=doc.date,
             to_address=doc.to_address,
-            names=[doc.organization, doc.acronym, job.org.get("name"), doc.contact,
-                   contact.get("email"), *sender],
+            names=[*names, contact.get("email"), *sender],
             dates=dates,
             fallbacks=doc.fallbacks,
+            reminder=job.round != 0,
+            contact_language=contact.get("language"),
+            org_languages=list(job.org.get("languages") or []),
+            has_variant=has_variant,
         )
-        if job.round == 0:
-            findings += language_findings(
-                doc.language,
-                contact_language=contact.get("language"),
-                org_languages=list(job.org.get("languages") or []),
-                has_variant=has_variant,
-            )
-        return findings
 
     return check
 
