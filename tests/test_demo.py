@@ -9,6 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from outreach.cli import cli
+from outreach.demodata import POSTAL
 
 
 def _demo(*args: str) -> tuple[int, str, str]:
@@ -73,3 +74,58 @@ def test_demo_refuses_a_database_that_is_not_a_demo(tmp_path: Path) -> None:
     code, _out, err = _demo("--folder", str(mine))
     assert code == 1 and "was not made by `outreach demo`" in err
     assert (mine / "letters" / "keep.md.j2").read_text(encoding="utf-8") == "mine"
+
+
+#: English words that have no business in a letter in another language
+#: (proper names, symbols and addresses aside).
+ENGLISH = {
+    "the", "of", "and", "your", "excellency", "dear", "secretariat", "organization",
+    "behalf", "please", "accept", "regards", "with", "which", "would", "our", "states",
+}  # fmt: skip
+
+
+def test_the_demo_writes_every_language_in_its_own_words(tmp_path: Path) -> None:
+    """Seven languages; the French letter to the AU opens in French and names
+    l'Union africaine; no letter outside English carries English words; the
+    check finds nothing in any letter, sent or not."""
+    import datetime as dt
+    import re
+
+    from outreach.letters.checks import check_text
+
+    folder = tmp_path / "demo"
+    code, _out, err = _demo("--folder", str(folder))
+    assert code == 0, err
+    with sqlite3.connect(folder / "demo.db") as conn:
+        letters = conn.execute(
+            "SELECT o.acronym, l.language, l.subject, l.body, l.dated FROM letters l "
+            "JOIN organizations o ON o.id = l.organization_id WHERE l.superseded_at IS NULL"
+        ).fetchall()
+    assert {row[1] for row in letters} == {"en", "fr", "es", "ar", "ru", "zh", "pt"}
+    au = next(body for acr, lang, _s, body, _d in letters if acr == "AU" and lang == "fr")
+    lines = [line for line in au.splitlines() if line.strip()]
+    assert "Excellence," in lines
+    assert "de l'Union africaine" in au and "Président de la Commission" in au
+    assert "Je vous prie d'agréer, Excellence," in au
+    for acronym, language, subject, body, dated in letters:
+        if language == "en":
+            continue
+        address = set(POSTAL.get(acronym, "").splitlines())  # as the envelope has it
+        kept = [line for line in body.splitlines() if line not in address]
+        text = re.sub(r"\S+@\S+", " ", "\n".join([subject, *kept]))
+        words = {w.casefold() for w in re.findall(r"[A-Za-z]+", text)}
+        assert not words & ENGLISH, (acronym, language, sorted(words & ENGLISH))
+    for acronym, language, subject, body, dated in letters:
+        findings = check_text(
+            language=language,
+            subject=subject,
+            body=body,
+            dated=dt.date.fromisoformat(dated) if dated else None,
+            names=["Ana Ribeiro"],  # the signatory, as the campaign's check passes it
+        )
+        assert findings == [], (acronym, language, findings)
+    checked = CliRunner().invoke(
+        cli,
+        ["--db", str(folder / "demo.db"), "letters", "check", "--campaign", "demo-third-pillar"],
+    )
+    assert checked.exit_code == 0 and "no problems" in checked.stdout

@@ -27,8 +27,8 @@ def demo_cmd(state: AppState, db_path: Path | None, folder: Path | None) -> None
     """Build a complete sample campaign on a fresh SQLite database.
 
     Uses the shipped directory and letter templates: a dialogue, a campaign
-    to fourteen regional organizations, letters in four languages, e-mail
-    letters "sent" into a local mailbox file (nothing leaves the machine),
+    to fifteen regional organizations, letters in the seven shipped languages,
+    e-mail letters "sent" into a local mailbox file (nothing leaves the machine),
     post letters, replies by post and by e-mail, a round of reminders, and
     the status report. Running it again starts the demo afresh.
     """
