@@ -239,12 +239,6 @@ class Planner:
             self.seen_org_keys.setdefault(acronym_key, record.line)
         if name_key:
             self.seen_org_names.setdefault(name_key, record.line)
-        if issues:
-            self._reject(record, issues)
-            if acronym_key:
-                self.rejected_orgs.add(acronym_key)
-            self._reject_children(record, "its organization was rejected")
-            return
         parent = self._parent(values, match, issues) if not issues else None
         if issues:
             self._reject(record, issues)
