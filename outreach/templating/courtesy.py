@@ -196,25 +196,25 @@ def courtesy(
     return text or table["office"].nameless or "", fallback.closing
 
 
-def default_salutation(contact: Mapping[str, Any] | None, language: str | None) -> str:
-    """The courteous opening for *contact* in *language*, with its punctuation."""
+def _contact_courtesy(contact: Mapping[str, Any] | None, language: str | None) -> tuple[str, str]:
+    """:func:`courtesy` for *contact* (a mapping with ``kind``, ``honorific``, ``name``)."""
     return courtesy(
         language,
         kind=_field(contact, "kind"),
         honorific=_field(contact, "honorific"),
         name=_field(contact, "name"),
-    )[0]
+    )
+
+
+def default_salutation(contact: Mapping[str, Any] | None, language: str | None) -> str:
+    """The courteous opening for *contact* in *language*, with its punctuation."""
+    return _contact_courtesy(contact, language)[0]
 
 
 def closing_sentence(contact: Mapping[str, Any] | None, language: str | None) -> str:
     """The courteous closing for *contact* in *language*, matching the
     default salutation's form of address."""
-    return courtesy(
-        language,
-        kind=_field(contact, "kind"),
-        honorific=_field(contact, "honorific"),
-        name=_field(contact, "name"),
-    )[1]
+    return _contact_courtesy(contact, language)[1]
 
 
 #: What ends a salutation in each language.
