@@ -81,6 +81,35 @@ def test_language_not_the_contacts_says_why(db: Database, run) -> None:
     assert "de -> en: no de variant" in run("letters", "check", "--campaign", "tp").stdout
 
 
+def test_a_portuguese_contact_without_a_portuguese_letter_is_told(
+    db: Database, run, tmp_path
+) -> None:
+    """The issue's case: a campaign template in English and Spanish only, a
+    contact who reads Portuguese at an organization working in Spanish."""
+    from outreach.schema.models import Contact
+
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    (folder / "mine.md.j2").write_text(
+        "{% block subject %}A letter{% endblock %}{{ contact|salutation }}\n\nText.\n",
+        encoding="utf-8",
+    )
+    (folder / "mine.es.md.j2").write_text(
+        "{% block subject %}Una carta{% endblock %}{{ contact|salutation }}\n\nTexto.\n",
+        encoding="utf-8",
+    )
+    seed(db, template="mine", templates=str(folder))
+    with db.session() as s:
+        oas = s.scalars(sa.select(Organization).where(Organization.acronym == "OAS")).one()
+        oas.languages = ["es"]
+        s.execute(sa.update(Contact).where(Contact.organization_id == oas.id).values(language="pt"))
+    out = run(
+        "letters", "generate", "--campaign", "tp", "--templates", folder, "--date", "2012-06-01"
+    ).stdout
+    assert "pt -> es: no pt variant" in out
+    assert "pt -> es: no pt variant" in run("letters", "check", "--campaign", "tp").stdout
+
+
 HOSTILE_BODIES = {
     "one long word": "x" * 300_000,
     "angle brackets": "<" * 300_000,
