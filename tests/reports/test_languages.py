@@ -52,6 +52,24 @@ def named_db(fixture_db: Database) -> Database:
     return fixture_db
 
 
+def _three_reports(db: Database, code: str, fmt: str, *, timeline: bool = False) -> list[str]:
+    """The status, dialogue and history reports of the fixture in *code*, as *fmt*."""
+    with db.read() as conn:
+        return [
+            render_status(
+                status_report(conn, campaign="tp-2012", now=NOW, timeline=timeline, language=code),
+                fmt,
+                language=code,
+            ),
+            render_dialogue(
+                dialogue_report(conn, dialogue="ga-2012", now=NOW, language=code),
+                fmt,
+                language=code,
+            ),
+            render_history(history_report(conn, org="AU", language=code), fmt, language=code),
+        ]
+
+
 def _fields(text: str) -> set[str]:
     return {name for _lit, name, _spec, _conv in string.Formatter().parse(text) if name}
 
@@ -147,20 +165,7 @@ def test_the_default_is_english(named_db, run) -> None:
 @pytest.mark.parametrize("code", OTHER_LANGUAGES)
 def test_every_table_is_translated_and_fits(named_db, code: str) -> None:
     english = ("Campaign ", "Figures ", "By region", "ANSWERED", "STANCE", "recipients")
-    with named_db.read() as conn:
-        texts = [
-            render_status(
-                status_report(conn, campaign="tp-2012", now=NOW, language=code),
-                "table",
-                language=code,
-            ),
-            render_dialogue(
-                dialogue_report(conn, dialogue="ga-2012", now=NOW, language=code),
-                "table",
-                language=code,
-            ),
-            render_history(history_report(conn, org="AU", language=code), "table", language=code),
-        ]
+    texts = _three_reports(named_db, code, "table")
     for text in texts:
         for word in english:
             assert word not in text, (code, word)
@@ -251,20 +256,7 @@ def test_html_in_arabic_is_right_to_left_with_arabic_charts(named_db, run) -> No
 
 @pytest.mark.parametrize("code", OTHER_LANGUAGES)
 def test_every_html_page_has_its_language(named_db, code: str) -> None:
-    with named_db.read() as conn:
-        pages = [
-            render_status(
-                status_report(conn, campaign="tp-2012", now=NOW, timeline=True, language=code),
-                "html",
-                language=code,
-            ),
-            render_dialogue(
-                dialogue_report(conn, dialogue="ga-2012", now=NOW, language=code),
-                "html",
-                language=code,
-            ),
-            render_history(history_report(conn, org="AU", language=code), "html", language=code),
-        ]
+    pages = _three_reports(named_db, code, "html", timeline=True)
     opening = f'<html lang="{code}" dir="rtl">' if code == "ar" else f'<html lang="{code}">'
     catalog = i18n.catalog(code)
     for page in pages:
