@@ -103,3 +103,16 @@ def failing_template(tmp_path: Path, acronym: str) -> Path:
         encoding="utf-8",
     )
     return folder
+
+
+def wording_template(tmp_path: Path) -> Path:
+    """A template folder with a ``mine`` letter whose body is "First wording.":
+    the file, for a test to change its source."""
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    tpl = folder / "mine.md.j2"
+    tpl.write_text(
+        '{% extends "letterhead.md.j2" %}{% block subject %}Hi{% endblock %}'
+        "{% block body %}First wording.{% endblock %}\n"
+    )
+    return tpl

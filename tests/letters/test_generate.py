@@ -12,7 +12,7 @@ from outreach.letters import approve, cancel, generate
 from outreach.schema.models import Activity, Contact, Letter, LetterStatus, Organization
 from outreach.schema.types import utcnow
 
-from .._letters_fixtures import failing_template, seed
+from .._letters_fixtures import failing_template, seed, wording_template
 from ..conftest import row_counts, run_in_fresh_python, table_dump
 
 
@@ -69,13 +69,8 @@ def test_changed_recipient_gets_a_new_version(db: Database, run) -> None:
 
 
 def test_changed_template_versions_unsent_but_never_sent(db: Database, tmp_path: Path) -> None:
-    folder = tmp_path / "tpl"
-    folder.mkdir()
-    tpl = folder / "mine.md.j2"
-    tpl.write_text(
-        '{% extends "letterhead.md.j2" %}{% block subject %}Hi{% endblock %}'
-        "{% block body %}First wording.{% endblock %}\n"
-    )
+    tpl = wording_template(tmp_path)
+    folder = tpl.parent
     seed(db, template="mine", templates=str(folder))
     with db.write() as s:
         generate(s, campaign="tp", templates=folder)

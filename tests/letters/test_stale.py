@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from outreach.db import Database
 from outreach.schema.models import Letter
 
-from .._letters_fixtures import seed
+from .._letters_fixtures import seed, wording_template
 
 
 def _ids(db: Database) -> list[int]:
@@ -56,14 +56,8 @@ def test_approve_and_send_refuse_letters_made_before_a_change(db: Database, run)
 
 
 def test_changed_template_source_is_refused(db: Database, run, tmp_path: Path) -> None:
-    folder = tmp_path / "tpl"
-    folder.mkdir()
-    tpl = folder / "mine.md.j2"
-    tpl.write_text(
-        '{% extends "letterhead.md.j2" %}{% block subject %}Hi{% endblock %}'
-        "{% block body %}First wording.{% endblock %}\n"
-    )
-    seed(db, template="mine", templates=str(folder))
+    tpl = wording_template(tmp_path)
+    seed(db, template="mine", templates=str(tpl.parent))
     # generate finds the folder stored with the campaign (no --templates)
     run("letters", "generate", "--campaign", "tp", "--date", "2012-06-01")
     letter_id = _ids(db)[0]
