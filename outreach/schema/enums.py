@@ -74,6 +74,8 @@ class LetterStatus(enum.StrEnum):
     SENT = "sent"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    #: The mail server reported it undeliverable (a delivery status notification).
+    BOUNCED = "bounced"
 
 
 class Channel(enum.StrEnum):
@@ -103,3 +105,7 @@ class InboundStatus(enum.StrEnum):
     ASSIGNED = "assigned"
     #: Set aside by hand (``outreach responses ignore``): spam, bounces, noise.
     IGNORED = "ignored"
+    #: A delivery status notification, linked to the letter it reports on.
+    BOUNCE = "bounce"
+    #: An automatic reply (out of office, RFC 3834), noted on its letter.
+    AUTO_REPLY = "auto-reply"

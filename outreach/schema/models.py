@@ -158,6 +158,20 @@ class InboundMessage(Base):
     response: Mapped[Response | None] = relationship()
 
 
+
+
+class StoredFile(Base):
+    """The contents of an attachment or a raw e-mail, kept by the database."""
+
+    __table__ = tables.stored_files
+
+
+class MailboxState(Base):
+    """How far an IMAP mailbox folder has been read."""
+
+    __table__ = tables.mailbox_state
+
+
 #: The mapped classes in an order that respects foreign keys (the order of
 #: ``tables.TABLES``).
 TABLES = [
@@ -171,4 +185,6 @@ TABLES = [
     Attachment,
     Activity,
     InboundMessage,
+    StoredFile,
+    MailboxState,
 ]

@@ -16,7 +16,19 @@ created it with: do not rename them.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 
 from outreach.schema.enums import (
     CampaignStatus,
@@ -130,6 +142,9 @@ contacts = sa.Table(
     Column("preferred_channel", str_enum(Channel, "contact_channel")),
     # Text per language: {"fr": {"position": "...", "salutation": "..."}, ...}.
     Column("i18n", JSON, nullable=False, default=dict, server_default=sa.text("'{}'")),
+    # Set when mail to ``email`` bounced (cleared when the address changes).
+    Column("email_bounced_at", UTCDateTime()),
+    Column("email_bounce_reason", Text),
 )
 
 # --- dialogues and campaigns ---------------------------------------------------
@@ -270,6 +285,14 @@ letters = sa.Table(
     Column("checks", JSON),
     # Why the letter may be approved despite an error of the check.
     Column("check_override", Text),
+    # When and why the mail server reported the letter undeliverable.
+    Column("bounced_at", UTCDateTime()),
+    Column("bounce_reason", Text),
+    # An automatic reply (out of office) to the letter: when, and what it said.
+    Column("auto_reply_at", UTCDateTime()),
+    Column("auto_reply_note", Text),
+    # Message-IDs the letter went out with before a resend (oldest first).
+    Column("previous_message_ids", JSON),
     Index("ix_letters_campaign_id_organization_id", "campaign_id", "organization_id"),
     Index("ix_letters_campaign_id_status", "campaign_id", "status"),
 )
@@ -292,6 +315,8 @@ responses = sa.Table(
     # Message-ID of an imported e-mail, so importing a mailbox twice adds nothing.
     Column("message_id", String(255), unique=True),
     *_stamps(),
+    # The subject of the reply (matching a hand-logged reply to its e-mail).
+    Column("subject", String(500)),
     Index("ix_responses_campaign_id_organization_id", "campaign_id", "organization_id"),
 )
 
@@ -326,6 +351,9 @@ activity = sa.Table(
     # ``{"field": [before, after], ...}`` for edits.
     Column("changes", JSON),
     Index("ix_activity_entity_entity_id", "entity", "entity_id"),
+    # On PostgreSQL, the authenticated database role that made the change
+    # (``actor`` is the name the coordinator gave, which anyone can choose).
+    Column("db_role", String(120)),
 )
 
 # --- the queue of imported e-mail ------------------------------------------------
@@ -355,10 +383,45 @@ inbound_messages = sa.Table(
     Column("reason", Text),
     _ref("response_id", "responses", "SET NULL", index=True),
     Column("imported_at", UTCDateTime(), nullable=False, default=utcnow),
+    # The letter a bounce or an automatic reply reports on.
+    _ref("letter_id", "letters", "SET NULL", index=True),
+)
+
+# --- files kept by the database ---------------------------------------------------
+
+#: Contents of attachments and raw e-mail kept in the database itself, by their
+#: SHA-256, so that every coordinator sharing a PostgreSQL database opens the
+#: same files (``outreach.attachments``).
+stored_files = sa.Table(
+    "stored_files",
+    metadata,
+    _id(),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("size", BigInteger, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
+)
+
+# --- mailboxes read over IMAP ------------------------------------------------------
+
+#: How far a mailbox folder has been read: its UIDVALIDITY and the highest UID
+#: imported (``outreach responses fetch``); a new UIDVALIDITY reads it again,
+#: and Message-IDs keep that from importing anything twice.
+mailbox_state = sa.Table(
+    "mailbox_state",
+    metadata,
+    _id(),
+    # "user@host:port"
+    Column("account", String(400), nullable=False),
+    Column("folder", String(400), nullable=False),
+    Column("uidvalidity", BigInteger, nullable=False),
+    Column("last_uid", BigInteger, nullable=False, default=0),
+    Column("updated_at", UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow),
+    sa.UniqueConstraint("account", "folder"),
 )
 
 #: Every table, in an order that respects foreign keys (what ``outreach info``
-#: counts, and the order tests fill and empty them in).
+#: counts, what backups write, and the order tests fill and empty them in).
 TABLES = [
     organizations,
     contacts,
@@ -370,4 +433,6 @@ TABLES = [
     attachments,
     activity,
     inbound_messages,
+    stored_files,
+    mailbox_state,
 ]

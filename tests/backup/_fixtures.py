@@ -199,6 +199,15 @@ def fill(db: Database) -> None:
                     response_id=response.id,
                 )
             )
+        if hasattr(m, "StoredFile"):
+            # every byte value and a NUL: the database keeps files as they are
+            s.add(m.StoredFile(sha256=sha_scan, size=len(scan), data=scan + bytes(range(256))))
+            s.add(
+                m.MailboxState(
+                    account="secretariat@imap.example:993", folder="INBOX/Réponses",
+                    uidvalidity=3_000_000_001, last_uid=42,
+                )
+            )  # fmt: skip
         record_activity(s, action="create", entity="organization", entity_id=las.id)
         record_activity(
             s,

@@ -61,6 +61,8 @@ def _value(table: sa.Table, column: sa.Column, i: int, present: dict[str, list[s
         if column.name in ("languages", "tags"):
             return ["ar", "fr", f"tag-{i}"]
         return {"reply_by": {"$date": "2012-06-15"}, "note": f"{TEXT} {i}", "n": [i, None]}
+    if isinstance(kind, sa.LargeBinary):
+        return bytes(range(256)) * i + TEXT.encode("utf-8")  # every byte value, and UTF-8
     if isinstance(kind, sa.String | sa.Text):
         text = f"{i}-{column.name}-{TEXT}"
         if column.name in ("hq_country",):
