@@ -5,7 +5,9 @@ from __future__ import annotations
 import getpass
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from outreach.errors import ConfigurationError
 
@@ -21,17 +23,26 @@ DEFAULT_DATABASE_FILE = "outreach.db"
 _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 
 
+def setting(key: str, environ: Mapping[str, str] | None = None) -> Any:
+    """The value of the setting *key* (``"letters.templates"``) from the
+    environment or a settings file; ``None`` when neither gives one."""
+    from outreach import configfile
+
+    return configfile.load(environ).explicit(key)
+
+
 def database_url(value: str | os.PathLike[str] | None = None) -> str:
     """Resolve the database URL.
 
     Order: *value* (the ``--db`` option), else ``$OUTREACH_DATABASE_URL``, else
-    ``outreach.db`` in the current directory. A plain path means SQLite; a
-    ``postgresql://`` URL is given the psycopg 3 driver.
+    ``[database] url`` of the settings files (:mod:`outreach.configfile`),
+    else ``outreach.db`` in the current directory. A plain path means SQLite;
+    a ``postgresql://`` URL is given the psycopg 3 driver.
     """
     raw = os.fspath(value) if value is not None else os.environ.get(ENV_DATABASE_URL, "")
     raw = raw.strip()
     if not raw:
-        raw = DEFAULT_DATABASE_FILE
+        raw = setting("database.url") or DEFAULT_DATABASE_FILE
     if raw.startswith("sqlite:"):
         return raw
     if _URL_SCHEME.match(raw):
@@ -163,12 +174,16 @@ def mask_url(url: str) -> str:
 
 
 def current_user(explicit: str | None = None) -> str:
-    """Who is acting: ``--as``, else ``$OUTREACH_USER``, else the login name."""
+    """Who is acting: ``--as``, else ``$OUTREACH_USER``, else ``[identity]
+    name`` of the settings files, else the login name."""
     if explicit:
         return explicit
     env = os.environ.get(ENV_USER)
     if env:
         return env
+    named = setting("identity.name")
+    if named:
+        return str(named)
     try:
         return getpass.getuser()
     except Exception:  # no login name (containers, odd environments)

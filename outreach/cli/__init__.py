@@ -28,6 +28,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "info_cmd",
         "Show the database in use, its schema revision and row counts.",
     ),
+    "config": (
+        "outreach.cli.config",
+        "config_group",
+        "Settings files: show what is in effect, set, unset; passwords in the keyring.",
+    ),
     "db": (
         "outreach.cli.database",
         "db_group",

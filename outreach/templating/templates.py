@@ -32,7 +32,11 @@ _LANG_RE = re.compile(r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?$")
 def template_dirs(templates: str | os.PathLike[str] | None = None) -> list[Path]:
     """The folders searched for templates, first match wins."""
     dirs: list[Path] = []
-    user = templates if templates is not None else os.environ.get(ENV_TEMPLATES) or None
+    if templates is None:
+        from outreach.config import setting  # $OUTREACH_TEMPLATES, else the settings files
+
+        templates = setting("letters.templates")
+    user = templates
     if user is not None:
         path = Path(user).expanduser()
         if not path.is_dir():
