@@ -1,4 +1,8 @@
-"""Who to chase: recipients whose letter went out and who have not answered."""
+"""Who to chase: recipients whose letter went out and who have not answered.
+
+A letter that bounced reached no one: it is not chased (a reminder would go
+to the same dead address) but listed by :func:`bounced_letters`, to be sent
+again once the contact's address is corrected."""
 
 from __future__ import annotations
 
@@ -74,9 +78,17 @@ def due_followups(
             sa.select(Response.organization_id).where(Response.campaign_id == campaign_id)
         )
     )
+    # A contact whose letter or reminder bounced, or whose address bounces.
+    bounced = set(
+        conn.scalars(
+            sa.select(Letter.contact_id).where(
+                Letter.campaign_id == campaign_id, Letter.status == LetterStatus.BOUNCED
+            )
+        )
+    ) | set(conn.scalars(sa.select(Contact.id).where(Contact.email_bounced_at.is_not(None))))
     by_contact: dict[int, list[sa.Row]] = {}
     for row in conn.execute(sent):
-        if row.organization_id in answered:
+        if row.organization_id in answered or row.contact_id in bounced:
             continue
         by_contact.setdefault(row.contact_id, []).append(row)
     if not by_contact:
@@ -118,3 +130,58 @@ def due_followups(
         )
     out.sort(key=lambda d: (d.sent_at, d.acronym))
     return out
+
+
+@dataclass(frozen=True)
+class BouncedLetter:
+    """A letter of a campaign the mail server could not deliver."""
+
+    letter_id: int
+    round: int
+    organization_id: int
+    contact_id: int
+    acronym: str
+    contact_name: str
+    to_address: str | None
+    bounced_at: dt.datetime | None
+    reason: str | None
+    #: Whether the contact's address has been changed since (the letter can be resent).
+    address_corrected: bool
+
+
+def bounced_letters(conn: sa.Connection, *, campaign: str | int) -> list[BouncedLetter]:
+    """The bounced letters of *campaign* (its slug or id), by organization."""
+    campaign_id = find_campaign_row(conn, campaign).id
+    rows = conn.execute(
+        sa.select(
+            Letter.id,
+            Letter.round,
+            Letter.organization_id,
+            Letter.contact_id,
+            Letter.to_address,
+            Letter.bounced_at,
+            Letter.bounce_reason,
+            Contact.name,
+            Contact.email_bounced_at,
+            Organization.acronym,
+        )
+        .join(tables.contacts, Letter.contact_id == Contact.id)
+        .join(tables.organizations, Letter.organization_id == Organization.id)
+        .where(Letter.campaign_id == campaign_id, Letter.status == LetterStatus.BOUNCED)
+        .order_by(Organization.acronym, Letter.round, Letter.id)
+    )
+    return [
+        BouncedLetter(
+            letter_id=r.id,
+            round=r.round,
+            organization_id=r.organization_id,
+            contact_id=r.contact_id,
+            acronym=r.acronym,
+            contact_name=r.name,
+            to_address=r.to_address,
+            bounced_at=r.bounced_at,
+            reason=r.bounce_reason,
+            address_corrected=r.email_bounced_at is None,
+        )
+        for r in rows
+    ]

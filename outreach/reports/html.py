@@ -58,6 +58,7 @@ STANCE_COLOURS = {
     "other": PURPLE,
     "awaiting": ORANGE,
     "not-sent": "#cbd2d9",
+    "bounced": "#7b8794",
 }
 
 _FONT = ["DejaVu Sans", "Liberation Sans", "Arial", "Helvetica", "sans-serif"]
@@ -251,6 +252,7 @@ def stance_counts(report: StatusReport) -> list[tuple[str, str, int]]:
     out = [(k, stance_label(k), n) for k, n in t.by_stance.items()]
     out.append(("awaiting", tr("No answer yet"), t.awaiting))
     out.append(("not-sent", tr("Letter not sent"), t.not_sent))
+    out.append(("bounced", tr("Letter bounced"), t.bounced))
     return [row for row in out if row[2]]
 
 

@@ -51,6 +51,7 @@ STATUS_LABELS = {
     "sent": "sent",
     "failed": "failed",
     "cancelled": "cancelled",
+    "bounced": "bounced",
     "none": "none",
     "active": "active",
     "closed": "closed",

@@ -36,9 +36,11 @@ RECIPIENTS = _tables.campaign_recipients.c
 NO_LETTER = "none"
 
 #: When an organization has several current letters (one per contact), the
-#: report shows the most advanced one: sent beats sending beats failed ...
+#: report shows the most advanced one: sent beats bounced beats sending beats
+#: failed ... (a bounced letter went out but reached no one).
 STATUS_RANK = {
-    LetterStatus.SENT: 6,
+    LetterStatus.SENT: 7,
+    LetterStatus.BOUNCED: 6,
     LetterStatus.SENDING: 5,
     LetterStatus.FAILED: 4,
     LetterStatus.APPROVED: 3,

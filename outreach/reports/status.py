@@ -20,6 +20,9 @@ Definitions (the same in every format):
   the recipients that answered;
 * **stance** and **summary** come from the latest response; a **commitment
   to speak** is any response with the ``commitment`` stance;
+* **bounced**: recipients whose round-0 letter the mail server could not
+  deliver (and none that was delivered): neither sent nor awaited, never
+  overdue, until the letter is sent again to a corrected address;
 * **overdue**: sent, no answer, and waiting longer than *overdue_after*
   (21 days unless told otherwise);
 * **follow-ups sent**: reminders (letters of round 1 and above) sent.
@@ -103,6 +106,11 @@ class RecipientStatus:
     overdue: bool
 
     @property
+    def bounced(self) -> bool:
+        """The letter could not be delivered (status ``bounced``)."""
+        return self.letter_status == LetterStatus.BOUNCED.value
+
+    @property
     def region_label(self) -> str:
         return region_label(self.region)
 
@@ -145,6 +153,8 @@ class StatusTotals:
     #: Latest stance -> number of organizations, in :class:`Stance` order.
     by_stance: dict[str, int]
     overdue: list[RecipientStatus]
+    #: Recipients whose letter bounced (not counted in sent nor in not sent).
+    bounced: int = 0
 
 
 @dataclass(frozen=True)
@@ -302,10 +312,11 @@ def compute_totals(rows: list[RecipientStatus]) -> StatusTotals:
     answered_sent = [r for r in sent if r.answered]
     days = [r.days_waiting for r in answered_sent if r.days_waiting is not None]
     stances = Counter(r.stance for r in rows if r.stance)
+    bounced = sum(1 for r in rows if r.bounced and r.sent_at is None)
     return StatusTotals(
         recipients=len(rows),
         sent=len(sent),
-        not_sent=len(rows) - len(sent),
+        not_sent=len(rows) - len(sent) - bounced,
         answered=sum(1 for r in rows if r.answered),
         awaiting=len(sent) - len(answered_sent),
         response_rate=_rate(len(answered_sent), len(sent)),
@@ -318,6 +329,7 @@ def compute_totals(rows: list[RecipientStatus]) -> StatusTotals:
         overdue=sorted(
             (r for r in rows if r.overdue), key=lambda r: (-(r.days_waiting or 0), r.acronym)
         ),
+        bounced=bounced,
     )
 
 

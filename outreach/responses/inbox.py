@@ -3,11 +3,13 @@ match.
 
 Every message read is recorded (an :class:`InboundMessage`, its raw bytes in
 the attachments store); one that matches (see :mod:`outreach.responses.matching`)
-becomes a response. Messages that match nothing, automatic replies (out of
-office), delivery failure reports and messages that cannot be read go to the
-unmatched queue instead: an automatic reply is not an answer, and must not
-stop a follow-up. The coordinator assigns a queued message to an
-organization, or sets it aside.
+becomes a response. A delivery failure report marks its letter bounced and an
+automatic reply (out of office) is noted on its letter
+(:mod:`outreach.responses.bounces`): neither is an answer, and an automatic
+reply must not stop a follow-up. Those that name no known letter, messages
+that match nothing and messages that cannot be read go to the unmatched
+queue. The coordinator assigns a queued message to an organization, or sets
+it aside.
 
 Service functions take ``session`` (and the :class:`AttachmentStore`) as
 keyword arguments, flush when they need ids and never commit.
@@ -16,7 +18,7 @@ keyword arguments, flush when they need ids and never commit.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -28,6 +30,15 @@ from outreach.attachments import AttachmentStore
 from outreach.db.activity import record_activity
 from outreach.directory import find_contact
 from outreach.errors import ConflictError, NotFoundError
+from outreach.responses.bounces import (
+    AutoReply,
+    Bounce,
+    bounced_letter,
+    classify,
+    note_auto_reply,
+    note_bounce,
+)
+from outreach.responses.duplicates import claim_logged_response
 from outreach.responses.mailbox import (
     RawMessage,
     attachments_of,
@@ -44,7 +55,6 @@ from outreach.responses.mailbox import (
 from outreach.responses.matching import (
     Match,
     Matcher,
-    automatic_kind,
     guess_stance,
     letter_match,
 )
@@ -53,6 +63,7 @@ from outreach.schema.models import (
     Channel,
     InboundMessage,
     InboundStatus,
+    Letter,
     Response,
     Stance,
 )
@@ -72,6 +83,8 @@ class ImportedMessage:
     acronym: str | None = None
     #: The message could not be read as a reply (queued with the reason).
     problem: bool = False
+    #: The letter a bounce or an automatic reply reports on.
+    letter_id: int | None = None
 
 
 @dataclass
@@ -91,6 +104,16 @@ class ImportReport:
     @property
     def ignored(self) -> list[ImportedMessage]:
         return [m for m in self.messages if m.status == InboundStatus.IGNORED.value]
+
+    @property
+    def bounces(self) -> list[ImportedMessage]:
+        """Delivery reports linked to their letter (failures and delays)."""
+        return [m for m in self.messages if m.status == InboundStatus.BOUNCE.value]
+
+    @property
+    def auto_replies(self) -> list[ImportedMessage]:
+        """Automatic replies (out of office) noted on their letter."""
+        return [m for m in self.messages if m.status == InboundStatus.AUTO_REPLY.value]
 
     @property
     def problems(self) -> list[ImportedMessage]:
@@ -121,6 +144,7 @@ def _response_from_message(
         stance=stance or guess_stance(subject, body),
         summary=summarise(subject, body) or None,
         message_id=message_id,
+        subject=subject[:500] or None,
     )
     session.add(response)
     session.flush()
@@ -145,8 +169,12 @@ def import_messages(
     store: AttachmentStore,
     own_addresses: Sequence[str] = (),
     progress: Callable[[int, int | None], None] | None = None,
+    messages: Iterable[RawMessage] | None = None,
 ) -> ImportReport:
     """Import every message under *path*; match it or queue it. Safe to repeat.
+
+    *messages*, if given, are imported instead of reading *path*, which then
+    only names where they came from (an IMAP folder).
 
     *progress*, if given, is called as ``progress(done, None)`` as each
     message is taken (``None``: how many the mailbox holds is not known
@@ -157,7 +185,7 @@ def import_messages(
     seen = set(session.scalars(sa.select(InboundMessage.message_id)))
     seen |= set(matcher.replies)
     now = utcnow()
-    for raw in read_messages(path):
+    for raw in read_messages(path) if messages is None else messages:
         if progress is not None:
             progress(report.read, None)
         report.read += 1
@@ -191,9 +219,12 @@ def import_messages(
             action="import",
             entity="inbound_message",
             summary=(
-                f"imported {len(report.messages)} message(s) from {Path(path).name}: "
+                f"imported {len(report.messages)} message(s) from "
+                f"{Path(path).name if messages is None else path}: "
                 f"{len(report.matched)} matched, {len(report.unmatched)} unmatched, "
                 f"{len(report.ignored)} ignored"
+                + (f", {len(report.bounces)} bounce(s)" if report.bounces else "")
+                + (f", {len(report.auto_replies)} automatic reply(s)" * bool(report.auto_replies))
                 + (f" ({len(report.problems)} could not be read)" if report.problems else "")
             ),
         )
@@ -227,11 +258,24 @@ def _import_one(
     subject = header(msg, "Subject")
     when = date_of(msg)
     response_id = acronym = None
-    status, reason = _no_answer(matcher, msg, message_id, from_address, when)
+    status, reason, letter_id = _no_answer(
+        session, matcher, msg, message_id, from_address, when or now
+    )
+    if letter_id is not None:
+        acronym = matcher.acronyms.get(session.get(Letter, letter_id).organization_id)
     if status is None:
         result = matcher.match(msg, from_address, when)
         if isinstance(result, Match):
-            response = _response_from_message(
+            response = claim_logged_response(
+                session,
+                store=store,
+                msg=msg,
+                message_id=message_id,
+                organization_id=result.organization_id,
+                letter_id=result.letter_id,
+                contact_id=result.contact_id,
+                received_at=when or now,
+            ) or _response_from_message(
                 session,
                 store=store,
                 msg=msg,
@@ -270,32 +314,49 @@ def _import_one(
         reason=reason,
         response_id=response_id,
         acronym=acronym,
+        letter_id=letter_id,
     )
 
 
 def _no_answer(
+    session: Session,
     matcher: Matcher,
     msg: EmailMessage,
     message_id: str,
     from_address: str,
-    when: dt.datetime | None,
-) -> tuple[InboundStatus, str] | tuple[None, None]:
-    """``(status, reason)`` when a readable message is no answer to a letter
-    (set aside, or queued), else ``(None, None)``."""
+    when: dt.datetime,
+) -> tuple[InboundStatus, str, int | None] | tuple[None, None, None]:
+    """``(status, reason, letter id)`` when a readable message is no answer to
+    a letter (set aside, a bounce or an automatic reply, or queued), else
+    ``(None, None, None)``."""
     if message_id in matcher.letters:
         # Our own letter (the archive's blind copy, a Sent folder).
-        return InboundStatus.IGNORED, f"our own letter {matcher.letters[message_id][0]}"
+        return InboundStatus.IGNORED, f"our own letter {matcher.letters[message_id][0]}", None
     if from_address in matcher.own_addresses:
-        return InboundStatus.IGNORED, "sent by the secretariat"
-    if kind := automatic_kind(msg, from_address):
+        return InboundStatus.IGNORED, "sent by the secretariat", None
+    found = classify(msg, from_address)
+    if isinstance(found, Bounce):
+        letter, known_as = bounced_letter(session, matcher.letters, found)
+        if letter is None:
+            kind = "delivery delay report" if found.delayed else "delivery failure report"
+            failed = f" for {', '.join(found.addresses)}" if found.addresses else ""
+            return InboundStatus.UNMATCHED, f"{kind}{failed} naming no letter sent", None
+        reason = note_bounce(session, letter, found, known_as=known_as, when=when)
+        return InboundStatus.BOUNCE, reason, letter.id
+    if isinstance(found, AutoReply):
         result = matcher.match(msg, from_address, when)
+        if isinstance(result, Match) and result.letter_id is not None:
+            letter = session.get(Letter, result.letter_id)
+            if letter is not None:
+                reason = note_auto_reply(letter, found, when=when)
+                return InboundStatus.AUTO_REPLY, reason, letter.id
         about = (
             f" about {matcher.acronyms[result.organization_id]}"
             if isinstance(result, Match)
             else ""
         )
-        return InboundStatus.UNMATCHED, f"{kind}{about}: not counted as an answer"
-    return None, None
+        return InboundStatus.UNMATCHED, f"automatic reply{about}: not counted as an answer", None
+    return None, None, None
 
 
 def _queue_problem(
@@ -341,6 +402,7 @@ def _record_inbound(
     response_id: int | None = None,
     acronym: str | None = None,
     problem: bool = False,
+    letter_id: int | None = None,
 ) -> ImportedMessage:
     """Record the message read (matched, queued or set aside) and say so."""
     inbound = InboundMessage(
@@ -355,6 +417,7 @@ def _record_inbound(
         status=status,
         reason=reason,
         response_id=response_id,
+        letter_id=letter_id,
     )
     session.add(inbound)
     session.flush()
@@ -369,6 +432,7 @@ def _record_inbound(
         response_id=response_id,
         acronym=acronym,
         problem=problem,
+        letter_id=letter_id,
     )
 
 

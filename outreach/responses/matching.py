@@ -9,8 +9,11 @@ Matching, in order:
 3. The sender's domain (or a parent domain) belongs to exactly one
    organization, through its website or its contacts' addresses.
 
-Automatic replies (out of office) and delivery failure reports are told
-apart (:func:`automatic_kind`): they are not answers.
+A letter is known by its Message-ID and by those it went out with before
+it was resent (``previous_message_ids``): a reply to the first sending
+still finds it. Automatic replies (out of office) and delivery failure
+reports are told apart (:mod:`outreach.responses.bounces`): they are not
+answers.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from outreach.responses.bounces import AutoReply, Bounce, classify
 from outreach.responses.mailbox import MESSAGE_ID, header
 from outreach.responses.records import answered_letter
 from outreach.schema.models import Campaign, Contact, Letter, Organization, Response, Stance
@@ -68,29 +72,13 @@ def guess_stance(subject: str, body: str) -> Stance:
     return Stance.ACKNOWLEDGEMENT if _ACK.search(f"{subject}\n{body[:2000]}") else Stance.OTHER
 
 
-_AUTO_SUBJECT = re.compile(
-    r"^(automatic reply|auto[- ]?reply|autoreply|out of (the )?office|auto:|"
-    r"r[ée]ponse automatique|absence|respuesta autom[áa]tica|fuera de la oficina|"
-    r"resposta autom[áa]tica)",
-    re.IGNORECASE,
-)
-
-
 def automatic_kind(msg: EmailMessage, from_address: str) -> str | None:
-    """'delivery failure report' or 'automatic reply' when the message is one."""
-    local = from_address.split("@", 1)[0]
-    if msg.get_content_type() == "multipart/report" or local in ("mailer-daemon", "postmaster"):
-        return "delivery failure report"
-    auto = header(msg, "Auto-Submitted").lower()
-    if auto and auto != "no":
-        return "automatic reply"
-    if header(msg, "X-Autoreply") or header(msg, "X-Autorespond"):
-        return "automatic reply"
-    if header(msg, "Precedence").lower() in ("auto_reply", "bulk", "junk", "list"):
-        return "automatic reply"
-    if _AUTO_SUBJECT.match(header(msg, "Subject")):
-        return "automatic reply"
-    return None
+    """'delivery failure report' or 'automatic reply' when the message is one
+    (see :func:`outreach.responses.bounces.classify`)."""
+    found = classify(msg, from_address)
+    if isinstance(found, Bounce):
+        return "delivery delay report" if found.delayed else "delivery failure report"
+    return "automatic reply" if isinstance(found, AutoReply) else None
 
 
 def _domain_of_url(url: str | None) -> str | None:
@@ -126,18 +114,25 @@ class Matcher:
 
     def __init__(self, session: Session, own_addresses: Sequence[str] = ()) -> None:
         self.session = session
-        self.letters: dict[str, tuple[int, int, int, int]] = {
-            r.message_id: (r.id, r.organization_id, r.campaign_id, r.contact_id)
-            for r in session.execute(
-                sa.select(
-                    Letter.id,
-                    Letter.message_id,
-                    Letter.organization_id,
-                    Letter.campaign_id,
-                    Letter.contact_id,
-                ).where(Letter.message_id.is_not(None))
+        self.letters: dict[str, tuple[int, int, int, int]] = {}
+        for r in session.execute(
+            sa.select(
+                Letter.id,
+                Letter.message_id,
+                Letter.previous_message_ids,
+                Letter.organization_id,
+                Letter.campaign_id,
+                Letter.contact_id,
+            ).where(
+                sa.or_(Letter.message_id.is_not(None), Letter.previous_message_ids.is_not(None))
             )
-        }
+        ):
+            known = (r.id, r.organization_id, r.campaign_id, r.contact_id)
+            for old_id in r.previous_message_ids or ():
+                if isinstance(old_id, str):
+                    self.letters.setdefault(old_id, known)
+            if r.message_id:
+                self.letters[r.message_id] = known
         self.replies: dict[str, tuple[int, int | None, int | None]] = {
             r.message_id: (r.organization_id, r.campaign_id, r.letter_id)
             for r in session.execute(

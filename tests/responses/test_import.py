@@ -48,7 +48,7 @@ def test_import_mbox_matches_every_reply_and_queues_the_rest(db, db_url, tmp_pat
     check("Dialogue", "matched", "AU", "domain africa-union.org")
     check("You have WON", "unmatched", reason="no letter, contact or organization")
     check("hello", "unmatched", reason="public mail service")
-    check("Automatic reply: Diálogo", "unmatched", reason="automatic reply about OAS")
+    check("Automatic reply: Diálogo", "auto-reply", "OAS", reason="automatic reply to letter")
     check("Second note", "matched", "GCC", "contact")
     check("Informal interactive dialogue", "ignored", reason="our own letter")
     check("Respuesta", "unmatched", reason="shared by PARLACEN, SICA")
@@ -89,7 +89,7 @@ def test_import_mbox_matches_every_reply_and_queues_the_rest(db, db_url, tmp_pat
         queue = session.scalars(
             sa.select(InboundMessage).where(InboundMessage.status == InboundStatus.UNMATCHED)
         ).all()
-        assert len(queue) == 5
+        assert len(queue) == 4  # the out-of-office is noted on its letter instead
 
     store = AttachmentStore.for_database(db)
     assert store.path_for(pdf_rows[0].sha256).read_bytes() == PDF

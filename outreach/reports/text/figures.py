@@ -30,6 +30,7 @@ def figures_text(t: StatusTotals) -> str:
             plural("{n} follow-up sent", "{n} follow-ups sent", t.followups_sent),
             tr("{n} overdue", n=number(len(t.overdue))),
         ]
+        + ([tr("{n} bounced", n=number(t.bounced))] if t.bounced else [])
     )
 
 
