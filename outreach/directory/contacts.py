@@ -146,6 +146,10 @@ def update_contact(contact: Contact, *, session: Session, **fields: Any) -> dict
     if "i18n" in values:
         values["i18n"] = merge_i18n(contact.i18n, values["i18n"])
     changes.update(apply_changes(contact, values))
+    if "email" in changes and contact.email_bounced_at is not None:
+        # A new address: mail to the old one bounced, not necessarily to this one.
+        changes["email_bounced_at"] = [contact.email_bounced_at.isoformat(), None]
+        contact.email_bounced_at = contact.email_bounce_reason = None
     if changes:
         record_edit(
             session,

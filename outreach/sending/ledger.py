@@ -347,8 +347,14 @@ def resend_letters(
     domain: str | None = None,
     skipped: list[Letter] | None = None,
 ) -> list[Letter]:
-    """Put letters in ``sending`` (or ``failed``) back to ``approved`` with a new
-    Message-ID, so the next ``send`` sends them again.
+    """Put letters in ``sending`` (or ``failed``, or ``bounced``) back to
+    ``approved`` with a new Message-ID, so the next ``send`` sends them again.
+    The Message-ID they had is kept in ``previous_message_ids`` (a reply to
+    it still finds the letter).
+
+    A bounced letter (asked for by id) goes to its contact's address as it is
+    now: it is refused while that address is still flagged as bouncing
+    (correct the contact's e-mail address first; nothing is changed then).
 
     With only *campaign_id*, every letter of the campaign in ``sending``,
     except those a live ``letters send`` is handing to the server right now
@@ -356,10 +362,17 @@ def resend_letters(
     letter asked for by id that a live run is sending is refused
     (:class:`ConflictError`, nothing changed).
     """
-    allowed = (LetterStatus.SENDING, LetterStatus.FAILED)
+    allowed = (LetterStatus.SENDING, LetterStatus.FAILED, LetterStatus.BOUNCED)
     letters = _to_settle(session, letter_ids, campaign_id, allowed, "resent", skipped=skipped)
+    new_addresses = _corrected_addresses(session, letters)
     for letter in letters:
         old_status, old_id = letter.status, letter.message_id
+        changes: dict[str, list[Any]] = {}
+        if letter.id in new_addresses:
+            changes["to_address"] = [letter.to_address, new_addresses[letter.id]]
+            letter.to_address = new_addresses[letter.id]
+        if old_id:
+            letter.previous_message_ids = [*(letter.previous_message_ids or []), old_id]
         new_domain = domain or (old_id.rsplit("@", 1)[1].rstrip(">") if old_id else None)
         new_domain = ascii_domain(new_domain) if new_domain else None
         # Without a domain the next send makes one from the sender's address
@@ -373,11 +386,43 @@ def resend_letters(
             entity="letter",
             entity_id=letter.id,
             organization_id=letter.organization_id,
-            summary="back to approved for sending again, with a new Message-ID",
+            summary="back to approved for sending again, with a new Message-ID"
+            + (f", to {letter.to_address}" if "to_address" in changes else ""),
             changes={
                 "status": [old_status.value, "approved"],
                 "message_id": [old_id, letter.message_id],
+                **changes,
             },
         )
     session.flush()
     return letters
+
+
+def _corrected_addresses(session: Session, letters: list[Letter]) -> dict[int, str]:
+    """The address each bounced letter of *letters* goes to now (its contact's);
+    a :class:`ValidationError` (nothing changed) if a contact's address still
+    bounces or is gone."""
+    out: dict[int, str] = {}
+    refused = []
+    for letter in letters:
+        if letter.status != LetterStatus.BOUNCED:
+            continue
+        contact = session.get(Contact, letter.contact_id)
+        if contact is None or not contact.email:
+            refused.append(f"letter {letter.id}: the contact has no e-mail address now")
+        elif contact.email_bounced_at is not None:
+            refused.append(
+                f"letter {letter.id}: mail to {contact.email} bounced "
+                f"({contact.email_bounce_reason or 'no reason given'}) and the address has "
+                f"not been corrected since (contact {contact.id})"
+            )
+        else:
+            out[letter.id] = contact.email
+    if refused:
+        raise ValidationError(
+            "a bounced letter is sent again only once its contact's address is corrected; "
+            "nothing was changed",
+            refused,
+            hint="contacts edit",
+        )
+    return out
