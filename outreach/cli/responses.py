@@ -53,8 +53,19 @@ def responses_group() -> None:
 )
 @click.option("--channel", type=click.Choice(CHANNELS), default="email", show_default=True)
 @click.option("--from", "sender", metavar="WHO", help="Who signed or sent it.")
-@click.option("--stance", type=click.Choice(STANCES), default="other", show_default=True)
+@click.option("--stance", type=click.Choice(STANCES), help="[default: other]")
 @click.option("--summary", metavar="TEXT", help="What it says, in a line or two.")
+@click.option(
+    "--message-id",
+    metavar="ID",
+    help="The e-mail's Message-ID: importing that e-mail later adds nothing new.",
+)
+@click.option(
+    "--subject",
+    metavar="TEXT",
+    help="The e-mail's subject: without --message-id, the same reply imported later "
+    "(same organization, letter, day and subject) completes this response.",
+)
 @click.option(
     "--attach",
     "attach",
@@ -74,22 +85,29 @@ def log_cmd(
     received: dt.datetime | None,
     channel: str,
     sender: str | None,
-    stance: str,
+    stance: str | None,
     summary: str | None,
+    message_id: str | None,
+    subject: str | None,
     attach: tuple[str, ...],
     letter_id: int | None,
     fmt: str,
 ) -> None:
-    """Log a response: a reply by post, an e-mail, a phone call."""
+    """Log a response: a reply by post, an e-mail, a phone call.
+
+    An e-mail reply recorded already (imported, or logged before: the same
+    Message-ID, or the same organization, letter, day and subject) is
+    completed rather than recorded twice.
+    """
     from outreach.campaigns import get_campaign
     from outreach.directory.records import get_organization
-    from outreach.responses.records import log_response, response_record
+    from outreach.responses.records import log_or_complete_response, response_record
 
     store = _store(state)
     with state.session(immediate=True) as session:
         org = get_organization(session, acronym)
         campaign = get_campaign(session, campaign_slug) if campaign_slug else None
-        response = log_response(
+        response, new = log_or_complete_response(
             session,
             store=store,
             organization_id=org.id,
@@ -101,10 +119,17 @@ def log_cmd(
             summary=summary,
             attachments=attach,
             letter_id=letter_id,
+            message_id=message_id,
+            subject=subject,
         )
         record = response_record(session, response.id, store=store)
-    if fmt == "table":
+    if fmt == "table" and new:
         echo(f"Logged response {record['id']} from {org.acronym}.")
+    elif fmt == "table":
+        echo(
+            f"Response {record['id']} from {org.acronym} is this reply already; "
+            "completed it with what was given."
+        )
     if record["campaign"] is None:
         # Follow-ups count answers per campaign: say so rather than let a
         # reminder go to an organization that has answered.
@@ -242,6 +267,18 @@ def edit_cmd(
     _show(record, fmt)
 
 
+MESSAGE_COLUMNS = ["msg", "status", "org", "response", "from", "subject", "reason"]
+
+
+def _message_rows(messages: Any) -> list[dict[str, Any]]:
+    """The rows `import` and `fetch` print for the messages they read."""
+    keys = {"msg": "inbound_id", "org": "acronym", "response": "response_id"}
+    keys |= {"from": "from_address", "status": "status", "subject": "subject"}
+    return [
+        {c: getattr(m, keys.get(c, c)) for c in MESSAGE_COLUMNS} for m in messages
+    ]
+
+
 @responses_group.command("import")
 @click.argument("path", type=click.Path(exists=True))
 @click.option(
@@ -270,18 +307,7 @@ def import_cmd(state: AppState, path: str, own_addresses: tuple[str, ...], fmt: 
         report = import_messages(
             session, path, store=store, own_addresses=own_addresses, progress=progress
         )
-    rows = [
-        {
-            "msg": m.inbound_id,
-            "status": m.status,
-            "org": m.acronym,
-            "response": m.response_id,
-            "from": m.from_address,
-            "subject": m.subject,
-            "reason": m.reason,
-        }
-        for m in report.messages
-    ]
+    rows = _message_rows(report.messages)
     if fmt == "table":
         click.echo(
             f"Read {report.read} message(s): {len(report.matched)} matched, "
@@ -301,13 +327,140 @@ def import_cmd(state: AppState, path: str, own_addresses: tuple[str, ...], fmt: 
         emit(rows, ["msg", "status", "org", "response", "from", "subject", "reason"], fmt)
 
 
-@responses_group.command("unmatched")
+@responses_group.command("fetch")
+@click.option("--host", required=True, metavar="HOST", help="The IMAP server.")
+@click.option("--port", type=click.IntRange(1, 65535), help="[default: 993 with --ssl, else 143]")
+@click.option(
+    "--ssl", "security", flag_value="ssl", default=True, help="TLS from the start (the default)."
+)
+@click.option("--starttls", "security", flag_value="starttls", help="Plain, then STARTTLS.")
+@click.option(
+    "--no-tls",
+    "security",
+    flag_value="none",
+    help="No encryption at all: only for a server on this machine or a trusted network.",
+)
+@click.option("--user", required=True, metavar="USER", help="The login.")
+@click.option("--folder", default="INBOX", show_default=True, metavar="FOLDER")
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d"]),
+    metavar="DATE",
+    help="Only messages from this day on, YYYY-MM-DD (older new ones are passed over for good).",
+)
+@click.option(
+    "--move-to",
+    metavar="FOLDER",
+    help="Move each message read to this folder once imported.  [default: leave it]",
+)
+@click.option(
+    "--password-command",
+    metavar="CMD",
+    help="A shell command printing the password.  [default: $OUTREACH_IMAP_PASSWORD, "
+    "else asked]",
+)
+@click.option(
+    "--own",
+    "own_addresses",
+    multiple=True,
+    metavar="ADDRESS",
+    help="An address of the secretariat (besides the campaigns' senders): its mail is "
+    "not a response.",
+)
+@output_options
+@db_option
+@pass_state
+def fetch_cmd(
+    state: AppState,
+    host: str,
+    port: int | None,
+    security: str,
+    user: str,
+    folder: str,
+    since: dt.datetime | None,
+    move_to: str | None,
+    password_command: str | None,
+    own_addresses: tuple[str, ...],
+    fmt: str,
+) -> None:
+    """Fetch replies from a mailbox folder over IMAP and import them.
+
+    Only messages not read before are fetched (the folder's UIDVALIDITY and
+    last UID are remembered per account and folder); they are imported as
+    `responses import` does. The mailbox is left as it was (nothing marked
+    read) unless --move-to is given.
+    """
+    import sys
+    from collections import Counter
+
+    from outreach.responses.imap import ImapAccount, fetch_folder, find_password
+
+    account = ImapAccount(host=host, user=user, port=port, security=security, folder=folder)
+    if security == "none" and host not in ("127.0.0.1", "::1", "localhost"):
+        echo(
+            f"Warning: --no-tls: the password for {user} goes to {account.key} in clear text.",
+            err=True,
+        )
+    prompt = None
+    if sys.stdin.isatty():
+
+        def prompt(text: str) -> str:
+            return click.prompt(safe(text), hide_input=True, err=True)
+
+    password = find_password(account, command=password_command, prompt=prompt)
+    store = _store(state)
+    with progress_bar("Fetching") as progress:
+        report = fetch_folder(
+            state.database(),
+            account,
+            password=password,
+            store=store,
+            since=since.date() if since else None,
+            move_to=move_to,
+            own_addresses=own_addresses,
+            progress=progress,
+        )
+    rows = _message_rows(report.messages)
+    columns = MESSAGE_COLUMNS
+    if fmt != "table":
+        emit(rows, columns, fmt)
+        return
+    counts = Counter(m.status for m in report.messages)
+    parts = [f"{counts.pop(k, 0)} {k}" for k in ("matched", "unmatched", "ignored")]
+    parts += [f"{n} {k}" for k, n in sorted(counts.items())]
+    echo(
+        f"Fetched {report.read} new message(s) from {account.key} {folder}: "
+        + ", ".join(parts)
+        + f", {report.duplicates} already imported"
+        + (f"; moved {report.moved} to {move_to}" if move_to else "")
+        + "."
+        + (" (The folder was read from the start.)" if report.rescanned and report.read else "")
+    )
+    if rows:
+        emit(rows, columns, fmt)
+    for m in report.problems:
+        echo(f"Warning: {m.source}: {m.reason} (message {m.inbound_id})", err=True)
+    if report.unmatched:
+        click.echo(
+            "See `outreach responses unmatched`; `outreach responses assign MSG --org X`.",
+            err=True,
+        )
+
+
+@responses_group.group("unmatched", invoke_without_command=True)
 @click.option("--all", "include_ignored", is_flag=True, help="Include messages set aside.")
 @output_options
 @db_option
 @pass_state
-def unmatched_cmd(state: AppState, include_ignored: bool, fmt: str) -> None:
-    """Imported messages that no letter, contact or organization matched."""
+@click.pass_context
+def unmatched_cmd(ctx: click.Context, state: AppState, include_ignored: bool, fmt: str) -> None:
+    """Imported messages that no letter, contact or organization matched.
+
+    `responses unmatched show MSG` prints one of them: its text and the
+    files it carries.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
     from outreach.responses.inbox import unmatched_messages
 
     with state.session() as session:
@@ -330,11 +483,50 @@ def unmatched_cmd(state: AppState, include_ignored: bool, fmt: str) -> None:
     emit(rows, columns, fmt)
 
 
+@unmatched_cmd.command("show")
+@click.argument("msg")
+@output_options
+@db_option
+@pass_state
+def unmatched_show_cmd(state: AppState, msg: str, fmt: str) -> None:
+    """Show an imported message (MSG: its number or Message-ID): its headers,
+    its text and the files attached to it."""
+    from outreach.responses.queue import message_record
+
+    store = _store(state)
+    with state.session() as session:
+        record = message_record(session, msg, store=store)
+    if fmt != "table":
+        emit_record(record, fmt)
+        return
+    text, attachments = record.pop("text"), record.pop("attachments")
+    if record["problem"] is None:
+        record.pop("problem")
+    emit_record(record, fmt)
+    for a in attachments:
+        click.echo(
+            f"attachment  {safe(a['filename'])} ({safe(a['content_type'])}, {a['size']} bytes)"
+        )
+    click.echo("")
+    echo(text.rstrip() or "(no text)", multiline=True)
+
+
 @responses_group.command("assign")
 @click.argument("msg")
 @click.option("--org", "acronym", required=True, metavar="ACRONYM")
 @click.option("--campaign", "campaign_slug", metavar="SLUG")
 @click.option("--stance", type=click.Choice(STANCES))
+@click.option(
+    "--new-contact",
+    is_flag=True,
+    help="Add the sender to the organization as a new contact first.",
+)
+@click.option(
+    "--name",
+    "contact_name",
+    metavar="NAME",
+    help="The new contact's name.  [default: as the message gives it]",
+)
 @output_options
 @db_option
 @pass_state
@@ -344,28 +536,41 @@ def assign_cmd(
     acronym: str,
     campaign_slug: str | None,
     stance: str | None,
+    new_contact: bool,
+    contact_name: str | None,
     fmt: str,
 ) -> None:
     """Make a response of an unmatched message (MSG: its number or Message-ID)."""
     from outreach.campaigns import get_campaign
     from outreach.directory.records import get_organization
+    from outreach.errors import ValidationError
     from outreach.responses.inbox import assign_message
+    from outreach.responses.queue import assign_to_new_contact
     from outreach.responses.records import response_record
 
+    if contact_name and not new_contact:
+        raise ValidationError("a name is for a new contact", field="name", option="new_contact")
     store = _store(state)
+    contact_id = None
     with state.session(immediate=True) as session:
         org = get_organization(session, acronym)
-        response = assign_message(
-            session,
-            msg,
-            store=store,
-            organization_id=org.id,
-            campaign_id=get_campaign(session, campaign_slug).id if campaign_slug else None,
-            stance=stance,
-        )
+        options = {
+            "store": store,
+            "organization_id": org.id,
+            "campaign_id": get_campaign(session, campaign_slug).id if campaign_slug else None,
+            "stance": stance,
+        }
+        if new_contact:
+            response, contact_id = assign_to_new_contact(
+                session, msg, name=contact_name, **options
+            )
+        else:
+            response = assign_message(session, msg, **options)
         record = response_record(session, response.id, store=store)
     if fmt == "table":
         echo(f"Message {msg} is now response {record['id']} from {org.acronym}.")
+        if contact_id is not None:
+            echo(f"Added {record['contact']} as contact #{contact_id} of {org.acronym}.")
     _show(record, fmt)
 
 

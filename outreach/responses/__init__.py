@@ -8,6 +8,9 @@
   it is an automatic reply; the obvious stance.
 - :mod:`.inbox`: importing mailboxes, and the queue of unmatched messages
   (assign, ignore).
+- :mod:`.imap`: fetching a folder over IMAP (what was read is remembered).
+- :mod:`.duplicates`: one reply, one response (hand-logged and imported).
+- :mod:`.queue`: reading a queued message; assigning it with a new contact.
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from outreach.attachments import AttachmentStore, safe_filename
 from outreach.db.activity import record_activity
 from outreach.directory import find_organization
-from outreach.errors import NotFoundError, ValidationError
+from outreach.errors import ConflictError, NotFoundError, ValidationError
+from outreach.responses.duplicates import normal_message_id, same_response, settle_queued
 from outreach.schema.models import (
     Attachment,
     Campaign,
@@ -147,27 +148,73 @@ def log_response(
     received_at: dt.datetime | None = None,
     channel: Channel | str = Channel.EMAIL,
     sender: str | None = None,
-    stance: Stance | str = Stance.OTHER,
+    stance: Stance | str | None = None,
     summary: str | None = None,
     attachments: Sequence[str | Path] = (),
     letter_id: int | None = None,
     contact_id: int | None = None,
+    message_id: str | None = None,
+    subject: str | None = None,
 ) -> Response:
     """Record a response that came back (a letter by post, a phone call, ...).
 
     Without *letter_id* the response is linked to the latest letter that went
     to the organization in the campaign; without *campaign_id* the campaign is
     that of the latest letter sent to the organization before it was received.
+
+    The same reply recorded already (imported from the mailbox, or logged
+    before; see :func:`same_response`) is completed instead of recorded twice:
+    :func:`log_or_complete_response` says which happened.
     """
+    return log_or_complete_response(
+        session,
+        store=store,
+        organization_id=organization_id,
+        campaign_id=campaign_id,
+        received_at=received_at,
+        channel=channel,
+        sender=sender,
+        stance=stance,
+        summary=summary,
+        attachments=attachments,
+        letter_id=letter_id,
+        contact_id=contact_id,
+        message_id=message_id,
+        subject=subject,
+    )[0]
+
+
+def log_or_complete_response(
+    session: Session,
+    *,
+    store: AttachmentStore,
+    organization_id: int,
+    campaign_id: int | None = None,
+    received_at: dt.datetime | None = None,
+    channel: Channel | str = Channel.EMAIL,
+    sender: str | None = None,
+    stance: Stance | str | None = None,
+    summary: str | None = None,
+    attachments: Sequence[str | Path] = (),
+    letter_id: int | None = None,
+    contact_id: int | None = None,
+    message_id: str | None = None,
+    subject: str | None = None,
+) -> tuple[Response, bool]:
+    """:func:`log_response`, and whether the response is new (``False``: the
+    same reply was recorded already and has been completed with what was
+    given)."""
     received_at = received_at or utcnow()
     if received_at.tzinfo is None:
         raise ValidationError("the received date needs a time zone")
     _check_not_future(received_at)
     try:
         channel = Channel(channel)
-        stance = Stance(stance)
+        stance = Stance(stance) if stance is not None else None
     except ValueError as exc:
         raise ValidationError(str(exc)) from None
+    message_id = normal_message_id(message_id)
+    subject = " ".join((subject or "").split())[:500] or None
     files = _check_files(attachments)
     org = _get_organization(session, organization_id)
     if letter_id is not None:
@@ -189,6 +236,24 @@ def log_response(
             contact_id=contact_id,
             before=received_at,
         )
+    existing = same_response(
+        session,
+        organization_id=organization_id,
+        letter_id=letter_id,
+        received_at=received_at,
+        subject=subject,
+        message_id=message_id,
+    )
+    if existing is not None:
+        if existing.organization_id != organization_id:
+            raise ConflictError(
+                f"message {message_id} is response {existing.id}, from "
+                f"{existing.organization.acronym}",
+                hint=f"responses show {existing.id}",
+            )
+        _complete(session, existing, store, files, stance=stance, summary=summary, sender=sender)
+        return existing, False
+    stance = stance or Stance.OTHER
     response = Response(
         organization_id=organization_id,
         campaign_id=campaign_id,
@@ -199,10 +264,13 @@ def log_response(
         sender=sender,
         stance=stance,
         summary=summary,
+        message_id=message_id,
+        subject=subject,
     )
     session.add(response)
     session.flush()
     _attach_files(session, response, files, store)
+    settle_queued(session, response)
     record_activity(
         session,
         action="create",
@@ -213,7 +281,40 @@ def log_response(
         + (f", {len(files)} attachment(s)" if files else ""),
     )
     session.flush()
-    return response
+    return response, True
+
+
+def _complete(
+    session: Session,
+    response: Response,
+    store: AttachmentStore,
+    files: Sequence[Path],
+    *,
+    stance: Stance | None = None,
+    summary: str | None = None,
+    sender: str | None = None,
+) -> None:
+    """Add what was logged by hand to the response already recorded for it."""
+    diff: dict[str, list[Any]] = {}
+    for key, value in (("stance", stance), ("summary", summary), ("sender", sender)):
+        before = getattr(response, key)
+        if value is not None and value != before:
+            diff[key] = [json_value(before), json_value(value)]
+            setattr(response, key, value)
+    _attach_files(session, response, files, store)
+    if files:
+        diff["attachments"] = [None, [p.name for p in files]]
+    record_activity(
+        session,
+        action="update",
+        entity="response",
+        entity_id=response.id,
+        organization_id=response.organization_id,
+        summary="logged by hand again: the same reply"
+        + (f", {', '.join(diff)} completed" if diff else ""),
+        changes=diff or None,
+    )
+    session.flush()
 
 
 EDITABLE = (
@@ -431,6 +532,7 @@ def response_record(
         "stance": r.stance,
         "summary": r.summary,
         "message_id": r.message_id,
+        "subject": r.subject,
     }
     record["attachments"] = [
         {

@@ -1,0 +1,200 @@
+"""`responses fetch`: replies read over IMAP from a real Dovecot, each
+imported once, the mailbox left as it was (or moved from when asked), and
+the server's refusals said in one line."""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+
+from outreach.schema.models import InboundMessage, MailboxState, Response
+
+from ..conftest import row_counts
+from ._fixtures import PDF, mail, sent_campaign
+
+
+def _replies(mids: dict[str, str]) -> list[bytes]:
+    return [
+        mail(
+            "Office of the Secretary-General <sg@gcc-sg.org>",
+            "Re: Informal interactive dialogue",
+            "The Secretary-General will take part.",
+            mid="<imap-r1@gcc-sg.org>",
+            in_reply_to=mids["GCC"],
+            attachments=[("reply-GCC.pdf", "application/pdf", PDF)],
+        ).as_bytes(),
+        mail(
+            "sg@oas.org",
+            "Diálogo sobre la responsabilidad de proteger",
+            "La Secretaría General participará.",
+            mid="<imap-r2@oas.org>",
+        ).as_bytes(),
+        mail("Prize desk <win@lottery.example>", "You have WON", "Claim now.", mid="<spam@x>")
+        .as_bytes(),
+    ]
+
+
+def _fetch(run, box, *args, expect=0, env=None):
+    return run(
+        "responses", "fetch", "--host", box.host, "--port", box.port, "--no-tls",
+        "--user", box.user, *args,
+        expect=expect,
+        env={"OUTREACH_IMAP_PASSWORD": box.password, **(env or {})},
+    )  # fmt: skip
+
+
+def test_fetch_imports_once_and_leaves_the_mailbox_as_it_was(db, db_url, run, mailbox):
+    seeded = sent_campaign(db)
+    first, second, spam = _replies(seeded["mids"])
+    mailbox.deliver(first, "first")  # as the server's delivery agent leaves it
+    mailbox.append("INBOX", second, flags=("\\Seen",))  # already read in a mail client
+    mailbox.append("INBOX", spam)
+    before = mailbox.state()
+    assert len(before) == 3
+
+    result = _fetch(run, mailbox)
+    assert "Fetched 3 new message(s)" in result.stdout
+    assert "2 matched, 1 unmatched" in result.stdout and "0 already imported" in result.stdout
+    with db.session() as session:
+        responses = {r.message_id: r for r in session.scalars(sa.select(Response))}
+        assert set(responses) == {"<imap-r1@gcc-sg.org>", "<imap-r2@oas.org>"}
+        assert responses["<imap-r1@gcc-sg.org>"].organization.acronym == "GCC"
+        assert [a.filename for a in responses["<imap-r1@gcc-sg.org>"].attachments] == [
+            "reply-GCC.pdf"
+        ]
+        state = session.scalars(sa.select(MailboxState)).one()
+        assert state.account == f"{mailbox.user}@{mailbox.host}:{mailbox.port}"
+        assert (state.folder, state.last_uid) == ("INBOX", 3)
+    # Nothing marked read, nothing moved: the mailbox is as it was.
+    assert mailbox.state() == before
+
+    counts = row_counts(db_url)
+    again = _fetch(run, mailbox)
+    assert "Fetched 0 new message(s)" in again.stdout
+    assert {k: v for k, v in row_counts(db_url).items() if k != "mailbox_state"} == {
+        k: v for k, v in counts.items() if k != "mailbox_state"
+    }
+
+    # A new message arrives: only it is fetched.
+    mailbox.append("INBOX", mail("x@unknown.example", "Later", "Hi.", mid="<later@x>").as_bytes())
+    rows = json.loads(_fetch(run, mailbox, "--format", "json").stdout)
+    assert [r["subject"] for r in rows] == ["Later"]
+    assert mailbox.state() == {**before, b"Message-ID: <later@x>": ()}
+
+
+def test_fetch_moves_imported_messages_when_asked(db, run, mailbox):
+    seeded = sent_campaign(db)
+    for i, data in enumerate(_replies(seeded["mids"])):
+        mailbox.deliver(data, f"m{i}")
+    mailbox.append("Imported", mail("a@b.example", "old", "old", mid="<old@b>").as_bytes())
+
+    result = _fetch(run, mailbox, "--move-to", "Imported")
+    assert "moved 3 to Imported" in result.stdout
+    assert mailbox.state("INBOX") == {}
+    assert len(mailbox.state("Imported")) == 4
+    # A folder that is not there is refused before anything is read.
+    missing = _fetch(run, mailbox, "--move-to", "Nowhere", expect=1)
+    assert "--move-to: no folder 'Nowhere'" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_renumbered_folder_is_read_again_without_importing_twice(db, run, mailbox):
+    seeded = sent_campaign(db)
+    replies = _replies(seeded["mids"])
+    for data in replies:
+        mailbox.append("Replies", data)
+    _fetch(run, mailbox, "--folder", "Replies")
+    with db.session() as session:
+        old_validity = session.scalars(sa.select(MailboxState.uidvalidity)).one()
+
+    # The folder is deleted and made again (as a server migration does):
+    # new UIDVALIDITY, the same messages plus one.
+    client = mailbox.client()
+    client.delete_folder("Replies")
+    client.logout()
+    for data in [*replies, mail("n@new.example", "New", "New.", mid="<new@n>").as_bytes()]:
+        mailbox.append("Replies", data)
+
+    result = _fetch(run, mailbox, "--folder", "Replies")
+    assert "Fetched 4 new message(s)" in result.stdout
+    assert "3 already imported" in result.stdout
+    assert "read from the start" in result.stdout
+    with db.session() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Response)) == 2
+        assert session.scalar(sa.select(sa.func.count()).select_from(InboundMessage)) == 4
+        state = session.scalars(sa.select(MailboxState)).one()
+        assert state.uidvalidity != old_validity and state.last_uid == 4
+
+
+def test_since_passes_older_messages_over(db, run, mailbox):
+    import datetime as dt
+
+    old = mail("a@old.example", "Old", "x", mid="<o@x>").as_bytes()
+    mailbox.append("INBOX", old)
+    client = mailbox.client()
+    client.append("INBOX", mail("b@x.example", "Older", "y", mid="<p@x>").as_bytes(),
+                  msg_time=dt.datetime(2001, 1, 1, tzinfo=dt.UTC))  # fmt: skip
+    client.logout()
+    rows = json.loads(_fetch(run, mailbox, "--since", "2020-01-01", "--format", "json").stdout)
+    assert [r["subject"] for r in rows] == ["Old"]
+
+
+def test_wrong_password_is_one_line(db, run, mailbox):
+    result = _fetch(run, mailbox, expect=1, env={"OUTREACH_IMAP_PASSWORD": "not-it"})
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "refused the login of" in lines[0] and mailbox.user in lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_unreachable_server_is_one_line(db, run):
+    from ..imapserver import free_port
+
+    port = free_port()  # nobody listens there
+    result = run(
+        "responses", "fetch", "--host", "127.0.0.1", "--port", port, "--no-tls",
+        "--user", "u", expect=1, env={"OUTREACH_IMAP_PASSWORD": "x"},
+    )  # fmt: skip
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"--host: cannot reach the IMAP server 127.0.0.1:{port}" in lines[0]
+
+
+def test_no_password_is_one_line(db, run, mailbox):
+    result = run(
+        "responses", "fetch", "--host", mailbox.host, "--port", mailbox.port,
+        "--user", mailbox.user, expect=1, env={"OUTREACH_IMAP_PASSWORD": ""},
+    )  # fmt: skip
+    assert "no IMAP password" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_password_command(db, run, mailbox, tmp_path):
+    mailbox.append("INBOX", mail("a@b.example", "Hi", "x", mid="<pc@x>").as_bytes())
+    script = tmp_path / "pw.sh"
+    script.write_text(f"#!/bin/sh\necho '{mailbox.password}'\n")
+    script.chmod(0o700)
+    result = _fetch(
+        run, mailbox, "--password-command", str(script), env={"OUTREACH_IMAP_PASSWORD": "wrong"}
+    )
+    assert "Fetched 1 new message(s)" in result.stdout
+    failing = _fetch(run, mailbox, "--password-command", "exit 3", expect=1)
+    assert "--password-command: the password command failed (exit status 3)" in failing.stderr
+
+
+def test_starttls_and_implicit_tls(db, run, tls_mailbox):
+    box = tls_mailbox
+    box.append("INBOX", mail("a@b.example", "Over TLS", "x", mid="<tls@x>").as_bytes())
+    base = ["responses", "fetch", "--host", box.host, "--user", box.user]
+    env = {"OUTREACH_IMAP_PASSWORD": box.password, "SSL_CERT_FILE": str(box.server.cert)}
+    result = run(*base, "--port", box.port, "--starttls", env=env)
+    assert "Fetched 1 new message(s)" in result.stdout
+    # Implicit TLS (the default) on the server's other port: another account key.
+    result = run(*base, "--port", box.server.ssl_port, "--format", "json", env=env)
+    assert json.loads(result.stdout) == []  # the same message: already imported
+    # A certificate nobody vouches for is refused, in one line.
+    untrusted = run(*base, "--port", box.server.ssl_port, expect=1,
+                    env={"OUTREACH_IMAP_PASSWORD": box.password})  # fmt: skip
+    assert "certificate is not trusted" in untrusted.stderr
+    assert len(untrusted.stderr.strip().splitlines()) == 1
