@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from outreach import __version__
-from outreach.attachments import AttachmentStore
+from outreach.attachments import ERASED_SHA256, legacy_folder
 from outreach.backup.archive import (
     ATTACHMENTS_DIR,
     BATCH_SIZE,
@@ -35,7 +35,7 @@ from outreach.backup.codec import ColumnCodec, encode, tables_at_current_revisio
 from outreach.db import Database
 from outreach.db.activity import record_activity
 from outreach.db.migrations import known_revisions
-from outreach.errors import ConfigurationError, ConflictError, SchemaError
+from outreach.errors import ConfigurationError, ConflictError, SchemaError, ValidationError
 from outreach.files import keep_mode_of
 from outreach.schema.types import utcnow
 
@@ -48,7 +48,7 @@ class BackupResult:
     attachments: int
     attachment_bytes: int
     #: SHA-256 values named in the database (attachments, raw messages) whose
-    #: file was not found in the store.
+    #: file is neither in the database nor in the attachments folder.
     missing_attachments: list[str]
     size: int
 
@@ -58,9 +58,14 @@ class BackupResult:
 
 
 def attachments_folder(db: Database) -> Path:
-    """The folder holding *db*'s attachment files (which may not exist yet):
-    that of its :class:`AttachmentStore`."""
-    return Path(AttachmentStore.for_database(db).root)
+    """The folder where older versions kept *db*'s attachment files (which may
+    not exist): files still there go into the archive beside the rows of
+    ``stored_files``."""
+    return legacy_folder(db)
+
+
+#: How many missing files an error names one by one.
+_MISSING_SHOWN = 20
 
 
 def _is_stray(name: str) -> bool:
@@ -111,6 +116,7 @@ def backup(
     *,
     overwrite: bool = False,
     progress: Progress | None = None,
+    allow_missing: bool = False,
 ) -> BackupResult:
     """Write every row of every table, and the attachment files, to the zip *path*.
 
@@ -120,6 +126,11 @@ def backup(
     archive. Records a ``backup`` activity. *progress*, if given, is called
     as ``progress(done, total)`` with the rows and files written so far, out
     of all there are.
+
+    A file that a record names (an attachment, a raw mail) but that is
+    neither in the database nor in the attachments folder makes the backup
+    fail, naming the records, unless *allow_missing* (the archive then holds
+    the records without their files; :attr:`BackupResult.missing_attachments`).
     """
     target = Path(path).expanduser()
     if target.is_dir():
@@ -146,7 +157,10 @@ def backup(
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        result = _write_archive(db, tmp, target, folder, progress)
+        result, named_by = _write_archive(db, tmp, target, folder, progress)
+        if result.missing_attachments and not allow_missing:
+            tmp.unlink(missing_ok=True)
+            raise _missing_files_error(result.missing_attachments, named_by)
         keep_mode_of(target, tmp)  # a new backup stays 0600, as mkstemp made it
         os.replace(tmp, target)
     except OSError as exc:
@@ -170,12 +184,26 @@ def backup(
     return dataclasses.replace(result, size=target.stat().st_size)
 
 
+def _missing_files_error(missing: list[str], named_by: dict[str, str]) -> ValidationError:
+    problems = [f"{sha}: named by {named_by.get(sha, 'a record')}" for sha in missing]
+    if len(problems) > _MISSING_SHOWN:
+        problems = [*problems[:_MISSING_SHOWN], f"... and {len(missing) - _MISSING_SHOWN} more"]
+    return ValidationError(
+        f"{len(missing)} file(s) named in the database are neither in the database nor in "
+        "the attachments folder; no backup was written",
+        problems,
+        option="allow_missing",
+    )
+
+
 def _write_archive(
     db: Database, tmp: Path, target: Path, folder: Path, progress: Progress | None
-) -> BackupResult:
+) -> tuple[BackupResult, dict[str, str]]:
     members: dict[str, dict[str, Any]] = {}
     tables: dict[str, dict[str, Any]] = {}
-    referenced: set[str] = set()
+    # SHA-256 named by a record -> the first record naming it ("attachments #3")
+    referenced: dict[str, str] = {}
+    in_database: dict[str, str] = {}
     with (
         zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf,
         db.snapshot() as conn,
@@ -192,9 +220,8 @@ def _write_archive(
             step = counter(progress, rows + len(files))
         for table in at_revision:
             name = f"{TABLES_DIR}{table.name}.jsonl"
-            members[name], tables[table.name] = _write_table(
-                zf, conn, table, name, referenced, step
-            )
+            sink = in_database if table.name == "stored_files" else referenced
+            members[name], tables[table.name] = _write_table(zf, conn, table, name, sink, step)
         stored, n_files, n_bytes = _write_attachments(zf, files, members, step)
         manifest = {
             "format": FORMAT,
@@ -209,15 +236,17 @@ def _write_archive(
             "members": members,
         }
         zf.writestr(_member(MANIFEST), json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
-    return BackupResult(
+    missing = set(referenced) - stored - set(in_database) - {ERASED_SHA256}
+    result = BackupResult(
         path=target,
         schema_revision=revision,
         rows={t: info["rows"] for t, info in tables.items()},
-        attachments=n_files,
-        attachment_bytes=n_bytes,
-        missing_attachments=sorted(referenced - stored),
+        attachments=n_files + len(in_database),
+        attachment_bytes=n_bytes + sum(int(v) for v in in_database.values()),
+        missing_attachments=sorted(missing),
         size=0,
     )
+    return result, referenced
 
 
 def _write_table(
@@ -225,11 +254,13 @@ def _write_table(
     conn: Connection,
     table: sa.Table,
     name: str,
-    referenced: set[str],
+    referenced: dict[str, str],
     progress: Step | None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Write *table*'s rows to the member *name*, adding the SHA-256 values its
-    rows name to *referenced*; ``(member entry, table entry)`` of the manifest."""
+    """Write *table*'s rows to the member *name*, entering the SHA-256 values
+    its rows name in *referenced* (with the row naming them; for
+    ``stored_files``, with the file's size); ``(member entry, table entry)``
+    of the manifest."""
     columns = [ColumnCodec(c) for c in table.columns]
     null_flags = [table.c[c.name].is_(None) for c in columns if c.is_json]
     query = sa.select(table, *null_flags).order_by(*table.primary_key.columns)
@@ -247,6 +278,9 @@ def _write_table(
     sha_cols = [
         i for i, c in enumerate(columns) if c.name == "sha256" or c.name.endswith("_sha256")
     ]
+    names = [c.name for c in columns]
+    id_at = names.index("id") if "id" in names else None
+    size_at = names.index("size") if table.name == "stored_files" else None
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     count = 0
     with zf.open(_member(name), "w", force_zip64=True) as raw:
@@ -263,8 +297,12 @@ def _write_table(
                     value = row[i]
                     obj[col_name] = value if encoder is None or value is None else encoder(value)
                 for i in sha_cols:
-                    if row[i]:
-                        referenced.add(row[i])
+                    if row[i] and row[i] not in referenced:
+                        if size_at is not None:
+                            referenced[row[i]] = str(row[size_at])
+                        else:
+                            ref = f" #{row[id_at]}" if id_at is not None else ""
+                            referenced[row[i]] = f"{table.name}{ref}"
                 lines.append(dumps(obj))
             lines.append("")
             count += len(partition)

@@ -22,8 +22,14 @@ def _size(n: int) -> str:
 @db_option
 @click.argument("file", type=click.Path(dir_okay=True, writable=True))
 @click.option("--overwrite", is_flag=True, help="Replace FILE if it already exists.")
+@click.option(
+    "--allow-missing",
+    is_flag=True,
+    help="Write the backup even when files that records name (attachments, raw mails) are "
+    "missing; without it such a backup fails, naming them.",
+)
 @pass_state
-def backup_cmd(state: AppState, file: str, overwrite: bool) -> None:
+def backup_cmd(state: AppState, file: str, overwrite: bool, allow_missing: bool) -> None:
     """Write every record and attachment file to the zip archive FILE.
 
     FILE may be a folder: the archive is then named after the current time.
@@ -34,7 +40,9 @@ def backup_cmd(state: AppState, file: str, overwrite: bool) -> None:
 
     db = state.database(check_schema=False)
     with progress_bar("Backing up") as progress:
-        result = backup(db, file, overwrite=overwrite, progress=progress)
+        result = backup(
+            db, file, overwrite=overwrite, progress=progress, allow_missing=allow_missing
+        )
     echo(
         f"Backup written to {result.path} ({_size(result.size)}): {result.total_rows} rows "
         f"in {len(result.rows)} tables, {result.attachments} attachment files "
@@ -42,8 +50,8 @@ def backup_cmd(state: AppState, file: str, overwrite: bool) -> None:
     )
     if result.missing_attachments:
         echo(
-            f"Warning: {len(result.missing_attachments)} attachment record(s) have no file in "
-            f"the store (first: {result.missing_attachments[0]}); the archive holds the "
+            f"Warning: {len(result.missing_attachments)} file(s) named by records are "
+            f"missing (first: {result.missing_attachments[0]}); the archive holds the "
             "record(s) without the file.",
             err=True,
         )

@@ -71,7 +71,39 @@ def info_cmd(state: AppState, fmt: str) -> None:
 
 @click.group("db")
 def db_group() -> None:
-    """Schema migrations: upgrade, downgrade, current, history."""
+    """Schema migrations (upgrade, downgrade, current, history) and roles (grant).
+
+    Commands that write queue for one write lock. When another command holds
+    it, a command says so at once on stderr and waits up to 30 s (set
+    OUTREACH_LOCK_TIMEOUT, or --wait SECONDS on any command); if the lock is
+    still held it gives up with exit status 75. Ctrl-C stops a command with
+    exit status 130, keeping only what was already committed.
+    """
+
+
+@db_group.command("grant")
+@db_option
+@click.argument("role")
+@click.option(
+    "--read-only",
+    is_flag=True,
+    required=True,
+    help="Let ROLE read every table (reports, lists) and nothing else.",
+)
+@pass_state
+def db_grant(state: AppState, role: str, read_only: bool) -> None:
+    """Create the PostgreSQL role ROLE if needed and let it only read.
+
+    For members who read reports but change nothing: their writes are
+    refused. The role can log in once it has a password (ALTER ROLE ... PASSWORD).
+    """
+    from outreach.db.roles import grant_read_only
+
+    created = grant_read_only(state.database(), role)
+    echo(
+        f"Role {role} {'created; it ' if created else ''}may read every table of "
+        f"{state.database().safe_url} and write none."
+    )
 
 
 @db_group.command("upgrade")

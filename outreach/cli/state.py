@@ -42,10 +42,20 @@ class CLIError(click.ClickException):
         click.echo(f"Error: {for_terminal(self.format_message(), multiline=True)}", err=True)
 
 
+#: Said on stderr as soon as a write finds another command's lock held.
+WAITING_MESSAGE = "waiting for another outreach command to finish (up to {seconds:g} s)..."
+
+
+def say_waiting(seconds: float) -> None:
+    click.echo(WAITING_MESSAGE.format(seconds=seconds), err=True)
+
+
 @dataclass
 class AppState:
     db_url: str | None = None
     actor: str | None = None
+    #: Seconds a write waits for another command's lock (``--wait``); None: the default.
+    lock_timeout: float | None = None
     _db: Database | None = field(default=None, repr=False)
 
     def database(self, ctx: click.Context | None = None, *, check_schema: bool = True) -> Database:
@@ -55,7 +65,11 @@ class AppState:
 
             resume_gc()
 
-            db = Database(self.db_url, actor=self.actor, check_schema=check_schema)
+            from outreach.db.locks import LockWait
+
+            lock = LockWait.from_env() if self.lock_timeout is None else LockWait(self.lock_timeout)
+            lock.on_wait = say_waiting
+            db = Database(self.db_url, actor=self.actor, check_schema=check_schema, lock=lock)
             ctx = ctx or click.get_current_context()
             ctx.find_root().call_on_close(db.dispose)
             self._db = db
@@ -105,7 +119,7 @@ def resume_gc() -> None:
 
 
 def db_option(fn: F) -> F:
-    """Accept ``--db`` after the subcommand as well as before it."""
+    """Accept ``--db`` after the subcommand as well as before it, and ``--wait``."""
 
     def callback(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
         if value:
@@ -113,6 +127,31 @@ def db_option(fn: F) -> F:
             state.db_url = value
             state._db = None
 
+    def wait_callback(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+        if value is not None:
+            from outreach.db.locks import check_timeout
+
+            try:
+                seconds = check_timeout(value)
+            except OutreachError as exc:
+                raise click.BadParameter(exc.message) from None
+            state = ctx.ensure_object(AppState)
+            state.lock_timeout = seconds
+            if state._db is not None:
+                state._db.lock.timeout = seconds
+
+    fn = click.option(
+        "--wait",
+        "_lock_wait",
+        metavar="SECONDS",
+        expose_value=False,
+        callback=wait_callback,
+        # on every command that opens the database: kept out of each --help
+        # (the root group and `outreach db --help` say it once)
+        hidden=True,
+        help="How long a write waits for another outreach command's lock before giving up "
+        "(exit status 75).  [env var: OUTREACH_LOCK_TIMEOUT; default: 30]",
+    )(fn)
     return click.option(
         "--db",
         "_db_override",
@@ -145,15 +184,36 @@ def _is_database_exception(exc: BaseException) -> bool:
     return type(exc).__module__.split(".")[0] in ("sqlalchemy", "sqlite3", "psycopg")
 
 
+def _cli_error(exc: OutreachError, problems: list[str] | None = None) -> CLIError:
+    err = CLIError(error_text(exc), problems)
+    err.exit_code = exc.exit_code
+    return err
+
+
+#: What a Ctrl-C says when the command had nothing more precise to tell.
+STOPPED_MESSAGE = (
+    "stopped (Ctrl-C): the unfinished change was rolled back; everything saved before it is kept"
+)
+
+
 @contextlib.contextmanager
 def handle_errors(ctx: click.Context) -> Iterator[None]:
-    """Turn library errors into one-line messages and a non-zero exit."""
+    """Turn library errors into one-line messages and a non-zero exit; Ctrl-C
+    into one line and exit status 130 (what was committed stays committed:
+    every unit of work rolls back what it had not finished)."""
     try:
         yield
+    except KeyboardInterrupt:
+        from outreach.db.locks import INTERRUPTED_EXIT
+
+        click.echo(err=True)
+        err = CLIError(STOPPED_MESSAGE)
+        err.exit_code = INTERRUPTED_EXIT
+        raise err from None
     except ValidationError as exc:
-        raise CLIError(error_text(exc), exc.problems) from None
+        raise _cli_error(exc, exc.problems) from None
     except OutreachError as exc:
-        raise CLIError(error_text(exc)) from None
+        raise _cli_error(exc) from None
     except FileNotFoundError as exc:
         raise CLIError(f"{exc.filename}: no such file") from None
     except (PermissionError, IsADirectoryError, NotADirectoryError) as exc:
@@ -167,6 +227,10 @@ def handle_errors(ctx: click.Context) -> Iterator[None]:
         if not _is_database_exception(exc):
             raise
         from outreach.config import redact
+        from outreach.db.locks import is_read_only_refusal, read_only_error
+
+        if is_read_only_refusal(exc):
+            raise _cli_error(read_only_error()) from None
 
         state = ctx.find_object(AppState)
         url = state._db.url if state and state._db else None

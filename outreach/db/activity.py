@@ -1,5 +1,9 @@
 """The activity log's one writer: every change made through outreach leaves
-a row, whether it was made in an ORM session or on a Core connection."""
+a row, whether it was made in an ORM session or on a Core connection.
+
+On PostgreSQL every row also records the role the database authenticated
+(``db_role``, :func:`outreach.db.roles.db_role_of`) beside the declared actor,
+so that a name given with the actor option cannot pass for someone else."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import sqlalchemy as sa
 
 from outreach.config import ACTOR_KEY, current_user
 from outreach.db.bulk import insert_rows
+from outreach.db.roles import db_role_of
 from outreach.schema import tables
 from outreach.schema.types import utcnow
 
@@ -59,6 +64,9 @@ def record_activity(
         "summary": summary,
         "changes": changes,
     }
+    role = db_role_of(session)
+    if role is not None:  # (left out on SQLite: a backup may write to an older schema)
+        values["db_role"] = role
     if isinstance(session, sa.Connection):
         session.execute(_INSERT, {"at": at or utcnow(), **values})
         return None
@@ -74,4 +82,9 @@ def record_activities(conn: sa.Connection, rows: Iterable[Sequence[Any]]) -> int
     """Log many changes at once (a bulk import's), in *conn*'s transaction:
     each row holds the values of :data:`COLUMNS`, in that order. Returns how
     many were written."""
-    return insert_rows(conn, tables.activity, COLUMNS, list(rows))
+    role = db_role_of(conn)
+    if role is None:
+        return insert_rows(conn, tables.activity, COLUMNS, list(rows))
+    return insert_rows(
+        conn, tables.activity, (*COLUMNS, "db_role"), [(*row, role) for row in rows]
+    )

@@ -15,6 +15,7 @@ Service functions take that ``session`` and never commit; whoever opened it
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,12 @@ from sqlalchemy.engine import Connection, Engine
 
 from outreach.config import ACTOR_KEY, current_user, database_url, mask_url, redact
 from outreach.db import migrations
+from outreach.db.locks import (
+    LockWait,
+    deferred_interrupt,
+    is_read_only_refusal,
+    read_only_error,
+)
 from outreach.errors import DatabaseError, SchemaError
 from outreach.schema import tables
 
@@ -33,6 +40,8 @@ if TYPE_CHECKING:  # the ORM loads on the first session, not on import
     from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: What a postgresql:// URL says when the driver is not installed.
+PG_DRIVER_MISSING = "PostgreSQL needs the driver: pip install 'outreach[pg]'"
 #: Page size of new SQLite databases. A stored letter is about 2 KB: with
 #: SQLite's default 4 KB pages each takes a page of its own, half empty, so a
 #: batch of letters writes twice its size (and twice again when the WAL is
@@ -47,6 +56,9 @@ SQLITE_PAGE_SIZE = 16_384
 #: (Advisory locks are per database; the number spells "outreach".)
 PG_WRITE_LOCK_KEY = 0x6F75747265616368
 
+#: Where a session opened by :meth:`Database.session` keeps its :class:`Database`.
+DATABASE_KEY = "outreach.database"
+
 
 @dataclass(frozen=True)
 class DatabaseInfo:
@@ -57,11 +69,22 @@ class DatabaseInfo:
     counts: dict[str, int]
 
 
-def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+def _busy_ms(lock: LockWait | None) -> int:
+    return SQLITE_BUSY_TIMEOUT_MS if lock is None else int(lock.timeout * 1000)
+
+
+def _sqlite_on_connect(lock: LockWait | None) -> Any:
+    def on_connect(dbapi_conn: Any, record: Any) -> None:
+        _sqlite_connect_settings(dbapi_conn, _busy_ms(lock))
+
+    return on_connect
+
+
+def _sqlite_connect_settings(dbapi_conn: Any, busy_ms: int) -> None:
     # Let SQLAlchemy (not the driver) decide when transactions begin.
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
-    cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cur.execute(f"PRAGMA busy_timeout = {busy_ms}")
     cur.execute("PRAGMA foreign_keys = ON")
     # before WAL is switched on, which fixes the page size of a new file
     cur.execute(f"PRAGMA page_size = {SQLITE_PAGE_SIZE}")
@@ -85,13 +108,52 @@ def _sqlite_private_file(path: Path) -> Any:
     return do_connect
 
 
-def _sqlite_on_begin(conn: Connection) -> None:
-    mode = conn.get_execution_options().get("outreach_begin", "")
-    conn.exec_driver_sql(f"BEGIN {mode}".strip())
+def _is_busy(exc: BaseException) -> bool:
+    import sqlite3
+
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code == sqlite3.SQLITE_BUSY or (code is None and "locked" in str(exc))
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine for *url* with outreach's settings for its backend."""
+def _sqlite_on_begin(lock: LockWait | None) -> Any:
+    """``BEGIN`` as the execution options ask; an ``IMMEDIATE`` one first tries
+    the write lock without waiting, so that *lock* can say at once that it waits."""
+
+    def on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("outreach_begin", "")
+        if mode != "IMMEDIATE" or lock is None:
+            conn.exec_driver_sql(f"BEGIN {mode}".strip())
+            return
+        import sqlite3
+
+        raw = conn.connection.driver_connection
+        raw.execute("PRAGMA busy_timeout = 0")
+        try:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc):
+                    raise
+            if lock.timeout <= 0:
+                raise lock.timed_out()
+            lock.waiting()
+            raw.execute(f"PRAGMA busy_timeout = {_busy_ms(lock)}")
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if _is_busy(exc):
+                    raise lock.timed_out() from None
+                raise
+        finally:
+            raw.execute(f"PRAGMA busy_timeout = {_busy_ms(lock)}")
+
+    return on_begin
+
+
+def make_engine(url: str, *, lock: LockWait | None = None, **kwargs: Any) -> Engine:
+    """Create an engine for *url* with outreach's settings for its backend;
+    *lock* says how writes wait for another command's write lock."""
     sa_url = sa.make_url(url)
     if sa_url.get_backend_name() == "sqlite":
         database = sa_url.database or ""
@@ -103,16 +165,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
                     "choose another path",
                     field="db",
                 )
-        kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+        kwargs.setdefault("connect_args", {}).setdefault("timeout", _busy_ms(lock) / 1000)
         engine = sa.create_engine(sa_url, **kwargs)
         if database and database != ":memory:" and not database.startswith("file:"):
             event.listen(engine, "do_connect", _sqlite_private_file(Path(database)))
-        event.listen(engine, "connect", _sqlite_on_connect)
-        event.listen(engine, "begin", _sqlite_on_begin)
+        event.listen(engine, "connect", _sqlite_on_connect(lock))
+        event.listen(engine, "begin", _sqlite_on_begin(lock))
         return engine
     if sa_url.get_backend_name() == "postgresql":
         kwargs.setdefault("pool_pre_ping", True)
-        return sa.create_engine(sa_url, **kwargs)
+        try:
+            return sa.create_engine(sa_url, **kwargs)
+        except ImportError:
+            raise DatabaseError(PG_DRIVER_MISSING) from None
     raise DatabaseError(f"unsupported database {mask_url(url)}: use SQLite or PostgreSQL")
 
 
@@ -126,6 +191,7 @@ class Database:
         actor: str | None = None,
         engine: Engine | None = None,
         check_schema: bool = True,
+        lock: LockWait | None = None,
     ) -> None:
         if engine is not None:
             self.url = engine.url.render_as_string(hide_password=False)
@@ -137,6 +203,12 @@ class Database:
         self._check_schema = check_schema
         self._schema_checked = False
         self._may_create = False
+        #: How writes wait for another command's write lock (set ``on_wait`` to hear of it).
+        self.lock = lock if lock is not None else LockWait.from_env()
+        # The session or connection this context has open (see current_unit).
+        self._unit: contextvars.ContextVar[Any] = contextvars.ContextVar(
+            f"outreach-unit-{id(self)}", default=None
+        )
 
     # -- plumbing ------------------------------------------------------------
 
@@ -171,8 +243,22 @@ class Database:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = make_engine(self.url)
+            self._engine = make_engine(self.url, lock=self.lock)
         return self._engine
+
+    def current_unit(self) -> Session | Connection | None:
+        """The session or connection a ``session()``, ``write()`` or ``read()``
+        block has open in this context, if any (where the attachments store
+        writes a file it is given without one)."""
+        return self._unit.get()
+
+    @contextlib.contextmanager
+    def _as_unit(self, unit: Any) -> Iterator[None]:
+        token = self._unit.set(unit)
+        try:
+            yield
+        finally:
+            self._unit.reset(token)
 
     def dispose(self) -> None:
         if self._engine is not None:
@@ -215,15 +301,20 @@ class Database:
             self._sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         session = self._sessionmaker()
         session.info[ACTOR_KEY] = self.actor
+        session.info[DATABASE_KEY] = self
         try:
             if immediate and self.is_sqlite:
                 session.connection(execution_options={"outreach_begin": "IMMEDIATE"})
             elif immediate:
-                _pg_write_lock(session.connection())
-            yield session
-            session.commit()
-        except BaseException:
+                _pg_write_lock(session.connection(), self.lock)
+            with self._as_unit(session):
+                yield session
+            with deferred_interrupt():
+                session.commit()
+        except BaseException as exc:
             session.rollback()
+            if is_read_only_refusal(exc):
+                raise read_only_error() from None
             raise
         finally:
             session.close()
@@ -244,10 +335,17 @@ class Database:
                 conn.execution_options(outreach_begin="IMMEDIATE")
             conn.info[ACTOR_KEY] = self.actor
             try:
-                with conn.begin():
+                with conn.begin() as trans:
                     if not self.is_sqlite:
-                        _pg_write_lock(conn)
-                    yield conn
+                        _pg_write_lock(conn, self.lock)
+                    with self._as_unit(conn):
+                        yield conn
+                    with deferred_interrupt():
+                        trans.commit()
+            except BaseException as exc:
+                if is_read_only_refusal(exc):
+                    raise read_only_error() from None
+                raise
             finally:
                 conn.info.pop(ACTOR_KEY, None)
 
@@ -259,7 +357,8 @@ class Database:
             self.check_schema()
         with self.connect() as conn, conn.begin() as trans:
             try:
-                yield conn
+                with self._as_unit(conn):
+                    yield conn
             finally:
                 trans.rollback()
 
@@ -311,12 +410,16 @@ class Database:
     def step(conn: Connection) -> Iterator[Connection]:
         """One short unit of work on a :meth:`durable` connection: committed
         when the block ends, rolled back on error (the transaction begins
-        with the block's first statement)."""
+        with the block's first statement). A Ctrl-C during the step is held
+        back until it has committed: a durable step is never cut in half."""
         try:
-            yield conn
-            conn.commit()
-        except BaseException:
+            with deferred_interrupt():
+                yield conn
+                conn.commit()
+        except BaseException as exc:
             conn.rollback()
+            if is_read_only_refusal(exc):
+                raise read_only_error() from None
             raise
 
     # -- schema --------------------------------------------------------------
@@ -382,6 +485,10 @@ class Database:
         Returns True if anything changed.
         """
         self._may_create = True
+        if not self.is_sqlite:
+            from outreach.db.roles import create_database_if_missing
+
+            create_database_if_missing(self)
         before = self.current_revision()
         if before is None:
             with self.connect() as conn:
@@ -416,19 +523,22 @@ class Database:
         )
 
 
-def _pg_write_lock(conn: Connection) -> None:
-    """Wait (at most as long as SQLite's busy timeout) for the write lock; it is
-    released when the transaction ends."""
-    conn.exec_driver_sql(f"SET LOCAL lock_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+def _pg_write_lock(conn: Connection, lock: LockWait) -> None:
+    """Take the write lock, released when the transaction ends: at once if it
+    is free, else after telling *lock* and waiting at most its timeout."""
+    key = {"key": PG_WRITE_LOCK_KEY}
+    if conn.execute(sa.text("SELECT pg_try_advisory_xact_lock(:key)"), key).scalar():
+        return
+    if lock.timeout <= 0:
+        raise lock.timed_out()
+    lock.waiting()
+    conn.exec_driver_sql(f"SET LOCAL lock_timeout = {max(1, int(lock.timeout * 1000))}")
     try:
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_WRITE_LOCK_KEY})
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), key)
     except sa.exc.OperationalError as exc:
         if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
             raise
-        raise DatabaseError(
-            "the database is locked: another outreach command is busy with it; "
-            "try again in a moment"
-        ) from None
+        raise lock.timed_out() from None
     conn.exec_driver_sql("SET LOCAL lock_timeout = DEFAULT")
 
 

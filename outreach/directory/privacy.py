@@ -10,10 +10,20 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from outreach.attachments import ERASED_SHA256, AttachmentStore
 from outreach.db.activity import record_activity
+from outreach.db.database import DATABASE_KEY
 from outreach.directory.records import contact_record
 from outreach.errors import ConflictError
-from outreach.schema.models import Activity, Contact, InboundMessage, Letter, Response
+from outreach.schema.models import (
+    Activity,
+    Attachment,
+    Contact,
+    InboundMessage,
+    Letter,
+    Response,
+)
+from outreach.schema.tables import stored_files
 from outreach.schema.types import json_value, utcnow
 
 #: Name given to a contact whose personal data was erased.
@@ -30,13 +40,18 @@ def forget_contact(contact: Contact, *, session: Session) -> dict[str, int]:
     salutation, notes and tags are cleared; the contact is marked
     do-not-contact and archived. Their name and address are also blanked out
     of the letters and responses that mention them and out of the activity
-    log's earlier records about them. Returns how many rows were touched.
+    log's earlier records about them. The raw mails received from their
+    address and the attachments of their responses are erased (the files
+    from the database and from an older attachments folder, unless another
+    record still names the same content). Returns how many rows were touched
+    (``files``: how many stored files were erased).
     """
     if contact.forgotten_at is not None:
         raise ConflictError(f"contact #{contact.id} was already forgotten")
     secrets = [s for s in (contact.name, contact.email) if s and len(s) >= 3]
     now = utcnow()
-    touched = {"letters": 0, "responses": 0, "activity": 0}
+    touched = {"letters": 0, "responses": 0, "activity": 0, "files": 0}
+    files: set[str] = set()
     for letter in session.scalars(sa.select(Letter).where(Letter.contact_id == contact.id)):
         letter.to_address = None
         letter.subject = _redact(letter.subject, secrets)
@@ -52,6 +67,9 @@ def forget_contact(contact: Contact, *, session: Session) -> dict[str, int]:
         response.sender = None
         if response.summary:
             response.summary = _redact(response.summary, secrets)
+        for attachment in list(response.attachments):
+            files.add(attachment.sha256)
+            session.delete(attachment)
         touched["responses"] += 1
     if contact.email_key:
         for message in session.scalars(
@@ -62,6 +80,9 @@ def forget_contact(contact: Contact, *, session: Session) -> dict[str, int]:
             )
         ):
             message.from_address = None
+            if message.raw_sha256 != ERASED_SHA256:
+                files.add(message.raw_sha256)
+                message.raw_sha256 = ERASED_SHA256
             if message.subject:
                 message.subject = _redact(message.subject, secrets)
             if message.to_address:
@@ -72,6 +93,7 @@ def forget_contact(contact: Contact, *, session: Session) -> dict[str, int]:
         row.summary = _redact(row.summary or "", secrets) or None
         row.changes = {k: ["(erased)", "(erased)"] for k in (row.changes or {})} or None
         touched["activity"] += 1
+    touched["files"] = _erase_files(session, files)
     contact.name = FORGOTTEN_NAME
     contact.email = None
     contact.phone = None
@@ -94,6 +116,26 @@ def forget_contact(contact: Contact, *, session: Session) -> dict[str, int]:
         changes={f: ["(erased)", None] for f in _PERSONAL_FIELDS},
     )
     return touched
+
+
+def _erase_files(session: Session, shas: set[str]) -> int:
+    """Erase the stored files *shas* that no record names any more."""
+    if not shas:
+        return 0
+    session.flush()
+    still = set(
+        session.scalars(sa.select(Attachment.sha256).where(Attachment.sha256.in_(shas)))
+    ) | set(
+        session.scalars(
+            sa.select(InboundMessage.raw_sha256).where(InboundMessage.raw_sha256.in_(shas))
+        )
+    )
+    gone = shas - still
+    db = session.info.get(DATABASE_KEY)
+    if db is not None:
+        return AttachmentStore.for_database(db).erase(gone, session=session)
+    result = session.execute(sa.delete(stored_files).where(stored_files.c.sha256.in_(gone)))
+    return result.rowcount or 0
 
 
 def _redact(text: str, secrets: Sequence[str]) -> str:

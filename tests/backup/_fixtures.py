@@ -43,14 +43,15 @@ def pg_url() -> Iterator[str]:
         yield url.render_as_string(hide_password=False)
 
 
-def _store_file(db: Database, data: bytes) -> str:
-    """Put *data* in *db*'s attachment store; return its SHA-256."""
+def _store_file(db: Database, data: bytes, *, legacy: bool = False) -> str:
+    """Put *data* in *db*'s attachment store (the database), or with *legacy*
+    in the folder where older versions kept files; return its SHA-256."""
     digest = hashlib.sha256(data).hexdigest()
     try:
         from outreach.attachments import AttachmentStore
     except ImportError:  # pragma: no cover - the store module is optional here
         AttachmentStore = None
-    if AttachmentStore is not None:
+    if AttachmentStore is not None and not legacy:
         assert AttachmentStore.for_database(db).put_bytes(data).sha256 == digest
         return digest
     folder = attachments_folder(db)
@@ -67,7 +68,7 @@ def fill(db: Database) -> None:
     pdf = b"%PDF-1.4\n" + bytes(range(256)) + "رسالة".encode()
     scan = b"\x00\xff" * 500
     sha_pdf = _store_file(db, pdf)
-    sha_scan = _store_file(db, scan)
+    sha_scan = _store_file(db, scan, legacy=True)  # a file from an older version
     with db.session() as s:
         las = m.Organization(
             acronym="LAS",
@@ -201,7 +202,9 @@ def fill(db: Database) -> None:
             )
         if hasattr(m, "StoredFile"):
             # every byte value and a NUL: the database keeps files as they are
-            s.add(m.StoredFile(sha256=sha_scan, size=len(scan), data=scan + bytes(range(256))))
+            # (the store already keeps the pdf and the scan there; one more of its own)
+            raw = scan + bytes(range(256))
+            s.add(m.StoredFile(sha256=hashlib.sha256(raw).hexdigest(), size=len(raw), data=raw))
             s.add(
                 m.MailboxState(
                     account="secretariat@imap.example:993", folder="INBOX/Réponses",

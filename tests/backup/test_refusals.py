@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from outreach.backup.archive import ArchiveError, safe_relpath
 from outreach.backup.restore import restore
@@ -15,6 +16,7 @@ from outreach.backup.write import attachments_folder, backup
 from outreach.db import Database
 from outreach.errors import ConflictError
 from outreach.schema import models as m
+from outreach.schema.tables import stored_files
 
 from ..conftest import BACKEND, table_dump
 from ._fixtures import (
@@ -250,13 +252,37 @@ def test_backup_restore_help_and_bad_file(run, tmp_path: Path) -> None:
     assert BACKEND in ("sqlite", "postgresql")
 
 
-def test_backup_warns_about_attachment_files_missing_from_the_store(
+def test_backup_fails_on_a_missing_file_unless_allowed(
     run, db: Database, tmp_path: Path
 ) -> None:
     fill(db)
-    folder = attachments_folder(db)
-    victim = next(p for p in folder.rglob("*") if p.is_file())
-    victim.unlink()
-    result = run("backup", str(tmp_path / "b.zip"))
+    with db.session() as s:
+        victim = s.scalars(sa.select(m.Attachment)).first()
+        s.execute(sa.delete(stored_files).where(stored_files.c.sha256 == victim.sha256))
+    result = run("backup", str(tmp_path / "b.zip"), expect=1)
+    assert victim.sha256 in result.stderr and f"attachments #{victim.id}" in result.stderr
+    assert "--allow-missing" in result.stderr and "no backup was written" in result.stderr
+    assert not (tmp_path / "b.zip").exists()
+    result = run("backup", str(tmp_path / "b.zip"), "--allow-missing")
     assert "Backup written to" in result.stdout
-    assert "Warning:" in result.stderr and victim.name in result.stderr
+    assert "Warning:" in result.stderr and victim.sha256 in result.stderr
+
+
+def test_backup_reads_files_still_in_an_older_attachments_folder(
+    run, db: Database, tmp_path: Path
+) -> None:
+    """A database from before files were kept in it: its files are in the folder."""
+    fill(db)
+    folder = attachments_folder(db)
+    with db.session() as s:
+        victim = s.scalars(sa.select(m.Attachment)).first()
+        data = s.execute(
+            sa.select(stored_files.c.data).where(stored_files.c.sha256 == victim.sha256)
+        ).scalar_one()
+        s.execute(sa.delete(stored_files).where(stored_files.c.sha256 == victim.sha256))
+    path = folder / victim.sha256[:2] / victim.sha256
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    run("backup", str(tmp_path / "b.zip"))
+    with zipfile.ZipFile(tmp_path / "b.zip") as zf:
+        assert zf.read(f"attachments/{victim.sha256[:2]}/{victim.sha256}") == data
