@@ -200,11 +200,17 @@ def list_cmd(
 @pass_state
 def show_cmd(state: AppState, response_id: int, fmt: str) -> None:
     """Show one response with its attachments (and where they are stored)."""
+    from outreach.attachments import IN_DATABASE
     from outreach.responses.records import response_record
 
     store = _store(state)
     with state.session() as session:
         record = response_record(session, response_id, store=store)
+        found = store.locate([a["sha256"] for a in record["attachments"]], session=session)
+    for a in record["attachments"]:
+        where = found.get(a["sha256"])
+        a["missing"] = where is None
+        a["path"] = "(in the database)" if where == IN_DATABASE else where or "MISSING: no file"
     _show(record, fmt)
 
 
