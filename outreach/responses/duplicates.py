@@ -135,7 +135,7 @@ def claim_logged_response(
     response.contact_id = response.contact_id or contact_id
     names = []
     for name, content_type, payload in attachments_of(msg):
-        stored = store.put_bytes(payload)
+        stored = store.put_bytes(payload, session=session)
         session.add(
             Attachment(
                 response_id=response.id,
