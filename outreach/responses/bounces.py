@@ -57,6 +57,14 @@ class Bounce:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """A report that is neither a failure nor a reply: a delivery report saying
+    the letter arrived, or a read receipt (RFC 8098)."""
+
+    what: str
+
+
+@dataclass(frozen=True)
 class AutoReply:
     #: The subject and first lines of the reply.
     note: str
@@ -88,14 +96,22 @@ _AUTO_SUBJECT = re.compile(
 )
 
 
-def classify(msg: EmailMessage, from_address: str) -> Bounce | AutoReply | None:
+def classify(msg: EmailMessage, from_address: str) -> Bounce | AutoReply | Notice | None:
     """What *msg* (sent by *from_address*, casefolded) is, if not an answer."""
-    bounce = delivery_report(msg)
-    if bounce is None and _looks_bounced(msg, from_address):
-        bounce = _nonstandard_bounce(msg)
-    if bounce is not None:
-        return bounce
+    if msg.get_content_type() == "multipart/report":
+        kind = str(msg.get_param("report-type", "") or "").lower()
+        if kind == "disposition-notification":
+            return Notice("a read receipt")
+        if _has_part(msg, "message/delivery-status"):
+            # A standard report: what it says is final (delivered, relayed: no failure).
+            return delivery_report(msg) or Notice("a delivery report without a failure")
+    if _looks_bounced(msg, from_address):
+        return _nonstandard_bounce(msg)
     return auto_reply(msg)
+
+
+def _has_part(msg: EmailMessage, content_type: str) -> bool:
+    return any(part.get_content_type() == content_type for part in msg.walk())
 
 
 # --- delivery reports --------------------------------------------------------------------

@@ -33,6 +33,7 @@ from outreach.errors import ConflictError, NotFoundError
 from outreach.responses.bounces import (
     AutoReply,
     Bounce,
+    Notice,
     bounced_letter,
     classify,
     note_auto_reply,
@@ -335,6 +336,8 @@ def _no_answer(
     if from_address in matcher.own_addresses:
         return InboundStatus.IGNORED, "sent by the secretariat", None
     found = classify(msg, from_address)
+    if isinstance(found, Notice):
+        return InboundStatus.IGNORED, f"{found.what}: not an answer", None
     if isinstance(found, Bounce):
         letter, known_as = bounced_letter(session, matcher.letters, found)
         if letter is None:

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from outreach.responses.bounces import AutoReply, Bounce, classify
+from outreach.responses.bounces import AutoReply, Bounce, Notice, classify
 from outreach.responses.mailbox import MESSAGE_ID, header
 from outreach.responses.records import answered_letter
 from outreach.schema.models import Campaign, Contact, Letter, Organization, Response, Stance
@@ -78,6 +78,8 @@ def automatic_kind(msg: EmailMessage, from_address: str) -> str | None:
     found = classify(msg, from_address)
     if isinstance(found, Bounce):
         return "delivery delay report" if found.delayed else "delivery failure report"
+    if isinstance(found, Notice):
+        return found.what
     return "automatic reply" if isinstance(found, AutoReply) else None
 
 

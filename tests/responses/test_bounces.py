@@ -48,16 +48,17 @@ def _original(mid: str, to: str, subject: str = "Informal interactive dialogue")
 def postfix_dsn(mid: str, to: str, *, action: str = "failed") -> bytes:
     """A Postfix-style report: multipart/report with message/delivery-status
     and the returned message (message/rfc822)."""
-    failed = action == "failed"
-    status, code = (
-        ("5.1.1", "smtp; 550 5.1.1 <{to}>: Recipient address rejected: User unknown")
-        if failed
-        else ("4.4.1", "smtp; 451 4.4.1 connect to mx.example.org: Connection timed out")
-    )
+    status, code = {
+        "failed": ("5.1.1", "smtp; 550 5.1.1 <{to}>: Recipient address rejected: User unknown"),
+        "delayed": ("4.4.1", "smtp; 451 4.4.1 connect to mx.example.org: Connection timed out"),
+        "delivered": ("2.0.0", "smtp; 250 2.0.0 Ok: queued as 9F8E7D"),
+    }[action]
     code = code.format(to=to)
-    subject = (
-        "Undelivered Mail Returned to Sender" if failed else "Delayed Mail (still being retried)"
-    )
+    subject = {
+        "failed": "Undelivered Mail Returned to Sender",
+        "delayed": "Delayed Mail (still being retried)",
+        "delivered": "Successful Mail Delivery Report",
+    }[action]
     return f"""Return-Path: <>
 From: MAILER-DAEMON@mail.coalition.example (Mail Delivery System)
 To: {SENDER}
@@ -333,6 +334,27 @@ def test_bounces_mark_letters_and_flag_addresses_delays_only_noted(db, tmp_path)
     assert (totals.sent, totals.bounced, totals.not_sent) == (1, 3, 0)
     assert [r.acronym for r in totals.overdue] == ["ASEAN"]
     assert "3 bounced" in figures_text(totals)
+
+
+def test_success_reports_and_read_receipts_are_set_aside(db, tmp_path):
+    seeded = sent_campaign(db)
+    receipt = mail(
+        "sg@oas.org",
+        "Read: Diálogo interactivo",
+        "Your message was read on 22 March 2012.",
+        mid="<mdn@oas.org>",
+        in_reply_to=seeded["mids"]["OAS"],
+    )
+    receipt.make_mixed()
+    receipt.set_type("multipart/report")
+    receipt.set_param("report-type", "disposition-notification")
+    delivered = postfix_dsn(seeded["mids"]["GCC"], "sg@gcc-sg.org", action="delivered")
+    report = _import(db, tmp_path, [delivered, receipt.as_bytes()])
+    assert [m.status for m in report.messages] == ["ignored", "ignored"]
+    assert "delivery report without a failure" in report.messages[0].reason
+    assert "read receipt" in report.messages[1].reason
+    with db.session() as session:
+        assert set(session.scalars(sa.select(Letter.status))) == {LetterStatus.SENT}
 
 
 def test_a_bounce_naming_no_letter_is_queued(db, tmp_path):
