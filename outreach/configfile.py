@@ -209,7 +209,19 @@ def _parse(path: Path, data: Mapping[str, Any]) -> dict[str, Any]:
                 values[key] = _check(key, value, path.parent)
             except ValueError as exc:
                 raise _problem(path, f"{key} {exc}", "correct the value") from None
+            if key == "database.url" and _url_has_password(values[key]):
+                raise _problem(
+                    path,
+                    "database.url holds a password, which is never read from a settings file",
+                    "take it out of the URL and keep it in ~/.pgpass or $PGPASSWORD",
+                )
     return values
+
+
+def _url_has_password(url: str) -> bool:
+    from outreach.config import url_password
+
+    return url_password(url) is not None
 
 
 def _known(key: str) -> str:
@@ -323,6 +335,11 @@ def set_value(key: str, value: str, path: Path) -> Any:
         checked = _check(key, value, Path.cwd())
     except ValueError as exc:
         raise ConfigurationError(f"{key} {exc}") from None
+    if key == "database.url" and _url_has_password(checked):
+        raise ConfigurationError(
+            "database.url: passwords are never written to a settings file; give the URL "
+            "without it and keep the password in ~/.pgpass or $PGPASSWORD"
+        )
     section, _, name = key.partition(".")
 
     def change(doc: dict[str, Any]) -> bool:

@@ -35,6 +35,7 @@ def config_group() -> None:
 def show_cmd() -> None:
     """The settings in effect and where each comes from."""
     from outreach import configfile
+    from outreach.config import mask_url
 
     settings = configfile.load()
     for path in settings.files:
@@ -48,6 +49,8 @@ def show_cmd() -> None:
             rows.append((key, "(bad value)", str(exc)))
             continue
         value = "(not set)" if found.value is None else str(found.value)
+        if key == "database.url":
+            value = mask_url(value)
         rows.append((key, value, found.source))
         section, _, name = key.partition(".")
         if name == "user" and section in configfile.SECRET_SECTIONS:

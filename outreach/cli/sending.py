@@ -221,7 +221,7 @@ def send_cmd(
                 "unless the network to the server is trusted.",
                 err=True,
             )
-        if settings.user and not settings.password:
+        if settings.user and not settings.password and not settings.oauth_token_command:
             from dataclasses import replace
 
             settings = replace(

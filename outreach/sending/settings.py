@@ -1,8 +1,11 @@
 """What a send needs to know: the SMTP server (:class:`SmtpSettings`), who
 the letters come from (:class:`MailIdentity`), how fast (:class:`Rate`,
 :func:`parse_rate`) and how patiently (:class:`RetryPolicy`); and the
-environment variables they are read from. The SMTP password is read from
-the environment (or prompted for) and never stored."""
+environment variables they are read from. The settings files
+(:mod:`outreach.configfile`) sit between the defaults and the environment.
+The SMTP password comes from the environment, ``smtp.password_command`` or
+the system keyring (or is prompted for) and is never stored; with
+``smtp.oauth_token_command`` the login is OAuth2 (XOAUTH2) instead."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from outreach import configfile
 from outreach.addresses import ascii_domain
 from outreach.errors import ConfigurationError, ValidationError
 from outreach.safetext import text_problem
@@ -47,6 +51,9 @@ class SmtpSettings:
     user: str | None = None
     password: str | None = field(default=None, repr=False)
     timeout: float = 30.0
+    #: A command printing an OAuth2 access token: the login is then XOAUTH2,
+    #: with a token fetched for each connection.
+    oauth_token_command: str | None = None
 
     def __post_init__(self) -> None:
         if self.security not in SECURITY_MODES:
@@ -70,18 +77,34 @@ class SmtpSettings:
         return f"{who}{self.host}:{self.effective_port} ({self.security})"
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> SmtpSettings:
-        """Settings from ``OUTREACH_SMTP_*`` variables, with *overrides* (not None) on top."""
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        config: configfile.Settings | None = None,
+        **overrides: Any,
+    ) -> SmtpSettings:
+        """Settings from the ``[smtp]`` section of the settings files (*config*,
+        read with *environ* when not given), the ``OUTREACH_SMTP_*`` variables
+        over them and *overrides* (not None) on top. Without a password given,
+        one from ``smtp.password_command`` or the keyring is looked up (unless
+        the login is OAuth2)."""
         env = os.environ if environ is None else environ
+        conf = config if config is not None else configfile.load(env)
         values: dict[str, Any] = {
-            "host": env.get(ENV_SMTP_HOST) or "localhost",
-            "port": env.get(ENV_SMTP_PORT) or None,
-            "security": env.get(ENV_SMTP_SECURITY) or "starttls",
-            "user": env.get(ENV_SMTP_USER) or None,
+            "host": conf.get("smtp.host") or "localhost",
+            "port": conf.get("smtp.port"),
+            "security": conf.get("smtp.security") or "starttls",
+            "user": conf.get("smtp.user"),
             "password": env.get(ENV_SMTP_PASSWORD) or None,
             "timeout": env.get(ENV_SMTP_TIMEOUT) or None,
+            "oauth_token_command": conf.get("smtp.oauth_token_command"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if values["user"] and not values["password"] and not values["oauth_token_command"]:
+            values["password"] = configfile.password(
+                "smtp", conf, env, user=values["user"], host=values["host"]
+            )
         if values["port"] is not None:
             try:
                 values["port"] = int(values["port"])
@@ -152,10 +175,16 @@ class MailIdentity:
         ``OUTREACH_MAIL_FROM`` / ``_REPLY_TO`` / ``_BCC``."""
         env = os.environ if environ is None else environ
         details = campaign.sender or {}
-        address = from_address or details.get("email") or env.get(ENV_MAIL_FROM)
+        address = (
+            from_address
+            or details.get("email")
+            or env.get(ENV_MAIL_FROM)
+            or configfile.load(env).get("smtp.from")
+        )
         if not address:
             raise ConfigurationError(
-                f"campaign {campaign.slug} has no sender address: give one or set {ENV_MAIL_FROM}",
+                f"campaign {campaign.slug} has no sender address: give one, set {ENV_MAIL_FROM} "
+                "or smtp.from in the settings",
                 field="from",
             )
         return cls.from_details(

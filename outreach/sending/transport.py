@@ -146,12 +146,19 @@ class SmtpTransport:
                     )
                 smtp.starttls(context=ssl.create_default_context())
                 smtp.ehlo()
-            if s.user:
+            if s.oauth_token_command:
+                self._login_oauth(smtp)
+            elif s.user:
                 self._login(smtp)
         except smtplib.SMTPAuthenticationError as exc:
+            secret = (
+                "the token smtp.oauth_token_command prints"
+                if s.oauth_token_command
+                else f"the password ({ENV_SMTP_PASSWORD}, smtp.password_command or the keyring)"
+            )
             raise FatalTransportError(
                 f"{s.describe()} refused the login: {_reply(exc.smtp_code, exc.smtp_error)}; "
-                f"check the user and {ENV_SMTP_PASSWORD}"
+                f"check the user and {secret}"
             ) from None
         except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
             raise TransientFailure(f"cannot connect to {s.describe()}: {exc}") from None
@@ -175,6 +182,42 @@ class SmtpTransport:
         smtp.user, smtp.password = s.user or "", s.password or ""
         method = getattr(smtp, "auth_" + mechanism.lower().replace("-", "_"))
         smtp.auth(mechanism, method, initial_response_ok=mechanism != "CRAM-MD5")
+
+    def _login_oauth(self, smtp: smtplib.SMTP) -> None:
+        """Log in with OAuth2 (SASL XOAUTH2), a fresh token from the token command."""
+        from outreach import configfile
+        from outreach.errors import ConfigurationError
+
+        s = self.settings
+        offered = smtp.esmtp_features.get("auth", "").upper().split()
+        if "XOAUTH2" not in offered:
+            smtp.close()
+            raise FatalTransportError(
+                f"{s.describe()} does not offer OAuth2 login (XOAUTH2; it offers "
+                f"{' '.join(offered) or 'none'}); remove smtp.oauth_token_command to log in "
+                "with a password"
+            )
+        if not s.user or not s.user.isascii():
+            smtp.close()
+            raise FatalTransportError("an OAuth2 login needs the account's address as smtp.user")
+        try:
+            token = configfile.run_secret_command(
+                "smtp.oauth_token_command", s.oauth_token_command or ""
+            )
+        except ConfigurationError as exc:
+            smtp.close()
+            raise FatalTransportError(str(exc)) from None
+        if not token.isascii() or any(c in token for c in "\x00\x01 "):
+            smtp.close()
+            raise FatalTransportError("smtp.oauth_token_command printed something not a token")
+        initial = f"user={s.user}\x01auth=Bearer {token}\x01\x01"
+
+        def xoauth2(challenge: bytes | None = None) -> str:
+            # After a refusal the server sends its error details as a
+            # challenge; an empty answer ends the exchange (with a 535).
+            return initial if challenge is None else ""
+
+        smtp.auth("XOAUTH2", xoauth2, initial_response_ok=True)
 
     def close(self) -> None:
         smtp, self._smtp = self._smtp, None

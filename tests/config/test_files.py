@@ -188,3 +188,19 @@ def test_the_local_file_from_the_working_folder(tmp_path):
     ).stdout
     assert f"identity.name             Ana  [{work / 'outreach.toml'}]" in shown
     assert Path(work / "outreach.toml").read_text() == '[identity]\nname = "Ana"\n'
+
+
+def test_a_database_password_stays_out_of_the_files_and_of_show(user_file, outreach, monkeypatch):
+    url = "postgresql://maria:hunter2@db.coalition.example/outreach"
+    refused = outreach("config", "set", "database.url", url, expect=1)
+    assert "passwords are never written to a settings file" in refused.stderr
+    assert "hunter2" not in refused.stderr and not user_file.exists()
+    write(user_file, f'[database]\nurl = "{url}"\n')
+    with pytest.raises(ConfigurationError, match=r"database\.url holds a password") as caught:
+        configfile.load({})
+    assert "hunter2" not in str(caught.value)
+    user_file.unlink()
+    monkeypatch.setenv("OUTREACH_DATABASE_URL", url)
+    shown = outreach("config", "show").stdout
+    assert "postgresql://maria:***@db.coalition.example/outreach" in shown
+    assert "hunter2" not in shown
