@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from outreach.attachments import AttachmentStore
 from outreach.letters.followups import bounced_letters, due_followups
+from outreach.reports import render_status
 from outreach.reports.status import status_report
 from outreach.reports.text.figures import figures_text
 from outreach.responses.bounces import AutoReply, Bounce, classify
@@ -334,6 +335,12 @@ def test_bounces_mark_letters_and_flag_addresses_delays_only_noted(db, tmp_path)
     assert (totals.sent, totals.bounced, totals.not_sent) == (1, 3, 0)
     assert [r.acronym for r in totals.overdue] == ["ASEAN"]
     assert "3 bounced" in figures_text(totals)
+    assert "| bounced |" in render_status(status, "md").replace("  ", " ")
+    french = render_status(status, "md", language="fr")
+    assert "| non distribuée |" in french and "| Lettres non distribuées | 3 |" in french
+    assert "не доставлено: 3" in render_status(status, "table", language="ru")
+    html = render_status(status, "html", language="es")
+    assert "rebotada" in html
 
 
 def test_success_reports_and_read_receipts_are_set_aside(db, tmp_path):

@@ -229,6 +229,7 @@ MESSAGES = {
     "bounced": "مرتدة",
     "{n} bounced": "{n} مرتدة",
     "Letter bounced": "رسالة مرتدة",
+    "Letters bounced": "رسائل مرتدة",
     "none": "لا شيء",
     "active": "جارية",
     "closed": "مغلقة",

@@ -232,6 +232,7 @@ MESSAGES = {
     "bounced": "rebotada",
     "{n} bounced": "{n} rebotadas",
     "Letter bounced": "Carta rebotada",
+    "Letters bounced": "Cartas rebotadas",
     "none": "ninguna",
     "active": "activa",
     "closed": "cerrada",

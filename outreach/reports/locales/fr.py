@@ -229,6 +229,7 @@ MESSAGES = {
     "bounced": "non distribuée",
     "{n} bounced": "{n} non distribuées",
     "Letter bounced": "Lettre non distribuée",
+    "Letters bounced": "Lettres non distribuées",
     "none": "aucune",
     "active": "active",
     "closed": "close",

@@ -225,6 +225,7 @@ MESSAGES = {
     "bounced": "devolvida",
     "{n} bounced": "{n} devolvidas",
     "Letter bounced": "Carta devolvida",
+    "Letters bounced": "Cartas devolvidas",
     "none": "nenhuma",
     "active": "ativa",
     "closed": "encerrada",

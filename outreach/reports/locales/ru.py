@@ -246,6 +246,7 @@ MESSAGES = {
     "bounced": "не доставлено",
     "{n} bounced": "не доставлено: {n}",
     "Letter bounced": "Письмо не доставлено",
+    "Letters bounced": "Писем не доставлено",
     "none": "нет",
     "active": "активна",
     "closed": "закрыта",

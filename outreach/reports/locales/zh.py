@@ -211,6 +211,7 @@ MESSAGES = {
     "bounced": "被退回",
     "{n} bounced": "{n} 封被退回",
     "Letter bounced": "信件被退回",
+    "Letters bounced": "被退回的信件",
     "none": "无",
     "active": "进行中",
     "closed": "已结束",

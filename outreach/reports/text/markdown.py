@@ -96,6 +96,7 @@ def _status_summary(report: StatusReport) -> list[str]:
             (tr("Recipients"), t.recipients),
             (tr("Letters sent"), t.sent),
             (tr("Not sent yet"), t.not_sent),
+            *([(tr("Letters bounced"), t.bounced)] if t.bounced else []),
             (tr("Answered"), t.answered),
             (tr("Response rate (of sent)"), percent(t.response_rate)),
             (tr("Median days to answer"), days_text(t.median_days_to_answer)),
