@@ -330,11 +330,18 @@ def note_bounce(
         )
     if letter.status not in (LetterStatus.SENT, LetterStatus.SENDING, LetterStatus.BOUNCED):
         return f"letter {letter.id} bounced ({reason}); it is {letter.status.value} now"
+    contact = session.get(Contact, letter.contact_id)
+    to = {(letter.to_address or "").strip().casefold(), (contact and contact.email_key) or ""}
+    if bounce.addresses and not to & set(bounce.addresses):
+        # Only someone copied could not be reached: the letter itself arrived.
+        return (
+            f"mail to {', '.join(bounce.addresses)} (copied on letter {letter.id}) bounced "
+            f"({reason}); the letter itself was not reported undelivered"
+        )
     before = letter.status.value
     letter.status = LetterStatus.BOUNCED
     letter.bounced_at = when
     letter.bounce_reason = reason
-    contact = session.get(Contact, letter.contact_id)
     flagged = ""
     if contact is not None and contact.email_key and (
         contact.email_key in bounce.addresses

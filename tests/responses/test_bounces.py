@@ -364,6 +364,16 @@ def test_success_reports_and_read_receipts_are_set_aside(db, tmp_path):
         assert set(session.scalars(sa.select(Letter.status))) == {LetterStatus.SENT}
 
 
+def test_a_copied_address_bouncing_leaves_the_letter_sent(db, tmp_path):
+    seeded = sent_campaign(db)
+    report = _import(db, tmp_path, [postfix_dsn(seeded["mids"]["GCC"], "deputy@gcc-sg.org")])
+    (only,) = report.bounces
+    assert "deputy@gcc-sg.org (copied on letter" in only.reason
+    with db.session() as session:
+        assert set(session.scalars(sa.select(Letter.status))) == {LetterStatus.SENT}
+        assert set(session.scalars(sa.select(Contact.email_bounced_at))) == {None}
+
+
 def test_a_bounce_naming_no_letter_is_queued(db, tmp_path):
     sent_campaign(db)
     report = _import(db, tmp_path, [qmail_bounce("nobody@unknown.example")])
