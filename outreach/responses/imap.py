@@ -99,13 +99,22 @@ def find_password(
     env: dict[str, str] | None = None,
 ) -> str:
     """The password for *account*: the output of *command* (its first line),
-    else the environment's ``OUTREACH_IMAP_PASSWORD``, else what *prompt*
-    returns when asked. The one place credentials are looked up."""
+    else the environment's ``OUTREACH_IMAP_PASSWORD``, else the settings'
+    ``imap.password_command``, else the system keyring's entry for the
+    account (:mod:`outreach.configfile`), else what *prompt* returns when
+    asked. The one place credentials are looked up."""
     if command:
         return _password_from_command(command)
     env = os.environ if env is None else env
     if env.get(ENV_IMAP_PASSWORD):
         return env[ENV_IMAP_PASSWORD]
+    from outreach import configfile
+
+    found = configfile.password(
+        "imap", configfile.load(env), env, user=account.user, host=account.host
+    )
+    if found:
+        return found
     if prompt is not None:
         return prompt(f"IMAP password for {account.user} at {account.host}")
     raise ConfigurationError(

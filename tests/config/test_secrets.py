@@ -107,3 +107,19 @@ def test_set_password_without_a_keyring_or_an_account(user_file, outreach):
     user_file.unlink()
     result = outreach("config", "set-password", "imap", expect=1)
     assert "imap.user and imap.host must be set before a password can be stored" in result.stderr
+
+
+def test_the_imap_password_from_the_settings_command_or_the_keyring(user_file, memory_keyring):
+    from outreach.responses.imap import ImapAccount, find_password
+
+    account = ImapAccount(host="imap.coalition.example", user="maria")
+    write(user_file, '[imap]\nhost = "imap.coalition.example"\nuser = "maria"\n')
+    configfile.store_password("imap", "from-the-keyring", configfile.load({}))
+    assert find_password(account, env={}) == "from-the-keyring"
+    write(
+        user_file,
+        '[imap]\nhost = "imap.coalition.example"\nuser = "maria"\n'
+        f"password_command = {json.dumps(echo_command('from-the-command'))}\n",
+    )
+    assert find_password(account, env={}) == "from-the-command"
+    assert find_password(account, env={"OUTREACH_IMAP_PASSWORD": "env"}) == "env"
