@@ -123,3 +123,12 @@ def test_the_imap_password_from_the_settings_command_or_the_keyring(user_file, m
     )
     assert find_password(account, env={}) == "from-the-command"
     assert find_password(account, env={"OUTREACH_IMAP_PASSWORD": "env"}) == "env"
+
+
+def test_only_the_first_line_a_password_command_prints_is_the_password():
+    import shlex
+    import sys
+
+    code = "print('  first-line  '); print('url: https://example.org')"
+    command = shlex.join([sys.executable, "-c", code])
+    assert configfile.run_secret_command("smtp.password_command", command) == "first-line"
