@@ -1,7 +1,7 @@
 """Output formats for letters: Markdown, plain text, HTML, PDF and DOCX.
 
 Each format turns a :class:`~outreach.render.doc.LetterDoc` into bytes; heavy
-libraries (ReportLab, python-docx) are imported only when their format is
+libraries (Typst, python-docx) are imported only when their format is
 asked for. Formats made above the engines (the ``.eml`` message, built by
 ``outreach.sending``) come in as *writers*: a format name and a function of
 one letter.
@@ -86,6 +86,10 @@ def render_one(doc: LetterDoc, fmt: str) -> bytes:
 PARALLEL_FORMATS = frozenset({"pdf", "docx"})
 #: Below this many letters a worker pool costs more than it saves.
 PARALLEL_MIN = 200
+#: Formats whose engine cannot be forked once it has run (Typst's thread pool
+#: does not survive a fork: the child waits for threads it does not have).
+#: Their workers start from a fresh process (a fork server) instead.
+FRESH_PROCESS_FORMATS = frozenset({"pdf"})
 
 
 def _render_chunk(args: tuple[list[LetterDoc], Writer]) -> list[bytes]:
@@ -102,12 +106,16 @@ def _render_many(docs: Sequence[LetterDoc], fmt: str, write: Writer) -> list[byt
     from concurrent.futures import ProcessPoolExecutor
 
     methods = multiprocessing.get_all_start_methods()
-    forking = "fork" in methods
-    context = multiprocessing.get_context("fork" if forking else None)
+    forking = "fork" in methods and fmt not in FRESH_PROCESS_FORMATS
+    if forking:
+        context = multiprocessing.get_context("fork")
+    else:
+        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
+        if "forkserver" in methods:
+            context.set_forkserver_preload(["outreach.render", f"outreach.render.{fmt}"])
     # The first letter in each language is made here, before the workers are
-    # forked: they then start with the fonts loaded and the font subsets and
-    # text layout of each language cached (see outreach.render.pdf) instead of
-    # each building them again.
+    # forked: they then start with the fonts loaded and the text layout of each
+    # language cached instead of each building them again.
     first: dict[int, bytes] = {}
     if forking:
         languages: dict[str, int] = {}

@@ -7,7 +7,7 @@ stored letter; the formats in this package only read them.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -38,3 +38,19 @@ class LetterDoc:
     #: Fields the letter used that had no text in its language and came from
     #: another one: ("organization.name", "en"), ...
     fallbacks: tuple[tuple[str, str], ...] = ()
+    #: The paper the letter is printed on: "a4" or "letter" (US Letter).
+    paper: str = "a4"
+    # -- what the e-mail of the letter needs besides the letter (all optional) --
+    #: Message-ID of the letter this one follows up: a reminder's e-mail threads to it.
+    in_reply_to: str | None = None
+    #: Who the letter is copied to: ({"contact_id", "name", "email", "position"}, ...).
+    cc: tuple[dict[str, Any], ...] = ()
+    #: The campaign's templates folder (None: the shipped ``letters/``): the cover note's.
+    templates: str | None = None
+    #: The campaign's default language (the one the sender's base details are in).
+    default_language: str = "en"
+    #: The contact's form of address (``kind``, ``honorific``, ``salutation``...),
+    #: for the cover note's salutation.
+    contact_details: dict[str, Any] = field(default_factory=dict)
+    #: The campaign's e-mail settings (``email_attachments`` and the like).
+    variables: dict[str, Any] = field(default_factory=dict)
