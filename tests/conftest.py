@@ -31,6 +31,18 @@ from outreach.schema.models import Base
 TEST_URL_ENV = "OUTREACH_TEST_DATABASE_URL"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the developer's own settings out of the tests: a config folder of
+    the run's own (no ~/.config/outreach/config.toml), no OS keyring, and no
+    ./outreach.toml picked up from wherever pytest was started."""
+    import tempfile
+
+    home = Path(tempfile.mkdtemp(prefix="outreach-test-config-"))
+    os.environ["XDG_CONFIG_HOME"] = str(home)
+    os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+    config.add_cleanup(lambda: shutil.rmtree(home, ignore_errors=True))
+
+
 def _pg_base_url() -> str | None:
     raw = os.environ.get(TEST_URL_ENV, "").strip()
     if not raw:
