@@ -26,7 +26,6 @@ import datetime as dt
 import os
 import socket
 import ssl
-import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -125,23 +124,16 @@ def find_password(
 
 
 def _password_from_command(command: str) -> str:
+    """The first line *command* prints, run as the settings' password
+    commands are: split into words, no shell, its output never shown."""
+    from outreach import configfile
+
+    if not command.strip():
+        raise ConfigurationError("the password command is empty", field="password_command")
     try:
-        done = subprocess.run(
-            command, shell=True, capture_output=True, text=True, timeout=60, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ConfigurationError(
-            f"the password command did not run: {exc}", field="password_command"
-        ) from None
-    if done.returncode != 0:
-        raise ConfigurationError(
-            f"the password command failed (exit status {done.returncode})",
-            field="password_command",
-        )
-    lines = done.stdout.splitlines()
-    if not lines or not lines[0]:
-        raise ConfigurationError("the password command printed nothing", field="password_command")
-    return lines[0]
+        return configfile.run_secret_command("the password command", command)
+    except ConfigurationError as exc:
+        raise ConfigurationError(exc.message, field="password_command") from None
 
 
 # --- the connection ------------------------------------------------------------------------

@@ -179,8 +179,9 @@ def test_password_command(db, run, mailbox, tmp_path):
         run, mailbox, "--password-command", str(script), env={"OUTREACH_IMAP_PASSWORD": "wrong"}
     )
     assert "Fetched 1 new message(s)" in result.stdout
-    failing = _fetch(run, mailbox, "--password-command", "exit 3", expect=1)
-    assert "--password-command: the password command failed (exit status 3)" in failing.stderr
+    # run as a program with its words, never through a shell
+    failing = _fetch(run, mailbox, "--password-command", "sh -c 'exit 3'", expect=1)
+    assert "--password-command: the password command: sh failed (exit status 3)" in failing.stderr
 
 
 def test_starttls_and_implicit_tls(db, run, tls_mailbox):
