@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from outreach.cli.options import output_options, parse_days
-from outreach.cli.output import emit
+from outreach.cli.output import echo, emit
 from outreach.cli.state import AppState, db_option, pass_state
 
 
@@ -28,11 +28,12 @@ def followups_cmd(state: AppState, campaign_slug: str, after: str, fmt: str) -> 
     """
     import datetime as dt
 
-    from outreach.letters.followups import due_followups
+    from outreach.letters.followups import bounced_letters, due_followups
 
     days = parse_days(after)
     with state.read() as conn:
         due = due_followups(conn, campaign=campaign_slug, after=dt.timedelta(days=days))
+        bounced = bounced_letters(conn, campaign=campaign_slug)
     rows = [
         {
             "org": d.acronym,
@@ -56,3 +57,17 @@ def followups_cmd(state: AppState, campaign_slug: str, after: str, fmt: str) -> 
         click.echo(
             f"{len(rows)} recipient(s) to follow up (no answer after {days} days).", err=True
         )
+    if fmt == "table" and bounced:
+        # not chased: the letter never arrived; correct the address, then resend
+        echo(f"{len(bounced)} letter(s) bounced, not chased:", err=True)
+        for b in bounced:
+            state_of = (
+                "address corrected: `outreach letters resend " + str(b.letter_id) + "`"
+                if b.address_corrected
+                else "correct the address with `outreach contacts edit`"
+            )
+            echo(  # the reason is the remote server's words: neutralised
+                f"  {b.acronym} ({b.contact_name}), letter {b.letter_id} to {b.to_address}: "
+                f"{b.reason or 'undeliverable'}; {state_of}",
+                err=True,
+            )

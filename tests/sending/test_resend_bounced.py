@@ -47,6 +47,11 @@ def test_bounced_letter_resent_to_the_corrected_address(db, run, smtp, tmp_path)
     bounced = _letter(db, gcc)
     assert bounced["status"] == LetterStatus.BOUNCED and bounced["flagged"]
 
+    # The follow-up list does not chase it; it says it bounced and what to do.
+    listed = run("followups", "--campaign", "iid-2012", "--after", "0").stderr
+    assert f"letter {gcc} to sg@gcc-sg.org" in listed and "bounced, not chased" in listed
+    assert "correct the address" in listed
+
     # The address still bounces: refused, nothing changed.
     refused = run("letters", "resend", gcc, expect=1)
     assert "bounced" in refused.stderr and "corrected" in refused.stderr
@@ -56,6 +61,8 @@ def test_bounced_letter_resent_to_the_corrected_address(db, run, smtp, tmp_path)
     run("contacts", "edit", "sg@gcc-sg.org", "--email", "protocol@gcc-sg.org")
     assert not _letter(db, gcc)["flagged"]
 
+    listed = run("followups", "--campaign", "iid-2012", "--after", "0").stderr
+    assert f"address corrected: `outreach letters resend {gcc}`" in listed
     run("letters", "resend", gcc)
     again = _letter(db, gcc)
     assert again["status"] == LetterStatus.APPROVED
