@@ -182,6 +182,8 @@ def old_engine(folder: Path) -> Callable[[list[LetterDoc]], list[tuple[str, byte
     except ImportError:
         return None
 
+    _OLD[:] = [module]
+
     def render(docs: list[LetterDoc]) -> list[tuple[str, bytes]]:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -192,16 +194,19 @@ def old_engine(folder: Path) -> Callable[[list[LetterDoc]], list[tuple[str, byte
         made: list[bytes] = []
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            for part in pool.map(_old_chunk, [(module, chunk) for chunk in chunks]):
+            for part in pool.map(_old_chunk, chunks):
                 made.extend(part)
         return [(f"{doc.acronym}.pdf", data) for doc, data in zip(docs, made, strict=True)]
 
     return render
 
 
-def _old_chunk(args: tuple[object, list[LetterDoc]]) -> list[bytes]:
-    module, docs = args
-    return [module.to_pdf([doc]) for doc in docs]  # type: ignore[attr-defined]
+#: The loaded ReportLab module, inherited by the forked workers.
+_OLD: list[object] = []
+
+
+def _old_chunk(docs: list[LetterDoc]) -> list[bytes]:
+    return [_OLD[0].to_pdf([doc]) for doc in docs]  # type: ignore[attr-defined]
 
 
 def main() -> int:

@@ -113,6 +113,8 @@ def _roles(parts: list[Block]) -> list[str]:
         else:
             role = "lines"
         roles.append(role)
+    if len(roles) > 3 and roles[-1] == "lines":
+        roles[-1] = "signature"  # the last block: signatory, title, organization
     return roles
 
 
