@@ -362,29 +362,21 @@ def test_locked_database_message_is_one_clean_line(db, db_url, monkeypatch):
     """The CLI reports a busy database as one line with what to do."""
     from click.testing import CliRunner
 
-    import outreach.db.database as db_module
     from outreach.cli import cli
 
-    monkeypatch.setattr(db_module, "SQLITE_BUSY_TIMEOUT_MS", 300)
-    if BACKEND == "sqlite":
-        real = db_module.make_engine
-
-        def quick(url, **kw):
-            kw.setdefault("connect_args", {})["timeout"] = 0.3
-            return real(url, **kw)
-
-        monkeypatch.setattr(db_module, "make_engine", quick)
+    monkeypatch.setenv("OUTREACH_LOCK_TIMEOUT", "0.3")
     with db.session(immediate=True) as holder:
         holder.add(Organization(acronym="AU", name="African Union"))
         holder.flush()
         result = CliRunner().invoke(
             cli, ["--db", db_url, "orgs", "add", "OAS", "Organization of American States"]
         )
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 75, result.output  # its own exit status
     assert result.exception is None or isinstance(result.exception, SystemExit)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
-    assert "locked" in lines[0] and "try again" in lines[0]
+    assert len(lines) == 2 and lines[1].startswith("Error: "), result.stderr
+    assert lines[0] == "waiting for another outreach command to finish (up to 0.3 s)..."
+    assert "write lock" in lines[1] and "try again" in lines[1]
     assert "Traceback" not in result.output
 
 
