@@ -24,9 +24,9 @@ def db_role_of(unit: Any) -> str | None:
     """The PostgreSQL role *unit* (a session or connection) authenticated as
     (``session_user``: a ``SET ROLE`` cannot change it), ``None`` on SQLite;
     asked once and kept in the connection's info."""
-    from sqlalchemy.orm import Session
-
-    conn = unit.connection() if isinstance(unit, Session) else unit
+    # a Core connection as it is, an ORM session's own (the ORM is not loaded
+    # for a Core connection: generation and reports never import it)
+    conn = unit if isinstance(unit, sa.Connection) else unit.connection()
     if conn.dialect.name != "postgresql":
         return None
     info = conn.info
