@@ -32,7 +32,6 @@ import pytest
 import sqlalchemy as sa
 
 from outreach.db import Database
-from outreach.errors import DatabaseError
 from outreach.schema.models import (
     Activity,
     Contact,
@@ -327,30 +326,28 @@ def _inbound(message_id: str) -> dict:
     )
 
 
-def test_a_writer_waits_for_the_write_lock_then_gives_up_cleanly(db, monkeypatch):
+def test_a_writer_waits_for_the_write_lock_then_gives_up_cleanly(db):
     """While one command holds the write lock another waits for it, and after
     the busy timeout it stops with a clean DatabaseError (the CLI prints it as
     one line), never a raw driver error."""
-    import outreach.db.database as db_module
+    from outreach.db.locks import LockTimeoutError, LockWait
 
-    monkeypatch.setattr(db_module, "SQLITE_BUSY_TIMEOUT_MS", 300)
-    other = Database(db.url, actor="other")
-    if other.is_sqlite:
-        # The busy timeout is set per connection when it opens.
-        other._engine = db_module.make_engine(other.url, connect_args={"timeout": 0.3})
+    heard: list[float] = []
+    other = Database(db.url, actor="other", lock=LockWait(0.3, heard.append))
     try:
         with db.session(immediate=True) as holder:
             holder.add(Organization(acronym="AU", name="African Union"))
             holder.flush()
             started = time.monotonic()
             with (
-                pytest.raises((DatabaseError, sa.exc.OperationalError)) as caught,
+                pytest.raises(LockTimeoutError) as caught,
                 other.session(immediate=True) as s,
             ):
                 s.add(Organization(acronym="OAS", name="Organization of American States"))
             waited = time.monotonic() - started
         assert 0.2 < waited < 10
-        assert "locked" in str(caught.value)
+        assert heard == [0.3]  # told at once that it waits
+        assert "write lock" in str(caught.value) and caught.value.exit_code == 75
     finally:
         other.dispose()
     with db.session(immediate=True) as s:  # the lock is free again
