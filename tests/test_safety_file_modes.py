@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 
 from outreach.db import Database
-from outreach.files import PRIVATE_DIR, PRIVATE_FILE, PRIVATE_READ_ONLY
+from outreach.files import PRIVATE_DIR, PRIVATE_FILE
 
 from ._letters_fixtures import seed
 from .conftest import BACKEND
