@@ -65,11 +65,16 @@ def _campaign_id(session: Any, slug: str | None) -> int | None:
 @click.option(
     "--retry-failed", is_flag=True, help="Also send letters that failed in an earlier run."
 )
-@click.option("--show", is_flag=True, help="Dry run: print every message in full.")
+@click.option(
+    "--show",
+    is_flag=True,
+    help="Dry run: print every message as it reads: headers, the cover note, the attachments.",
+)
 @click.option(
     "--html",
     is_flag=True,
-    help="Add an HTML version of each letter (right to left for Arabic) to the plain text.",
+    help="Letters sent without a cover note only: add an HTML version (right to left for "
+    "Arabic). The cover note always has one.",
 )
 @click.option(
     "--failures-csv",
@@ -274,10 +279,12 @@ def _print_report(report: Any, identity: Any, settings: Any, *, show: bool) -> N
             + ". Nothing was sent; add --send to send."
         )
         if show:
+            from outreach.sending.message import readable
+
             for o in report.outcomes:
                 if o.message is not None:
                     echo(f"\n----- letter {o.letter_id} ({o.acronym}) -----")
-                    echo(o.message.as_string())
+                    echo(readable(o.message))
         elif report.outcomes:
             emit(
                 [

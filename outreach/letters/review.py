@@ -152,7 +152,34 @@ def letter_doc(letter: Letter) -> LetterDoc:
         template_name=letter.template_name,
         template_hash=letter.template_hash,
         date=letter.dated or letter.created_at.date(),
+        # what its e-mail needs besides the letter (outreach.sending.compose)
+        in_reply_to=_original_message_id(letter),
+        cc=tuple(letter.cc or ()),
+        templates=campaign.templates_folder,
+        default_language=campaign.default_language or "en",
+        contact_details=_courtesy_fields(letter.contact),
+        variables=dict(campaign.variables or {}),
     )
+
+
+def _original_message_id(letter: Letter) -> str | None:
+    """The Message-ID of the letter a reminder follows up (its e-mail threads to it)."""
+    if not letter.followup_of_id:
+        return None
+    from sqlalchemy.orm import object_session
+
+    session = object_session(letter)
+    original = session.get(Letter, letter.followup_of_id) if session is not None else None
+    return original.message_id if original is not None else None
+
+
+def _courtesy_fields(contact: Any) -> dict[str, Any]:
+    """The contact's form of address, as the cover note's salutation reads it."""
+    out: dict[str, Any] = {}
+    for key in ("kind", "honorific", "salutation", "position", "language", "i18n"):
+        value = getattr(contact, key, None)
+        out[key] = value.value if hasattr(value, "value") else value
+    return out
 
 
 def _select_for_change(

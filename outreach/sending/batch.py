@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ from outreach.schema.models import (
 from outreach.schema.types import utcnow
 from outreach.sending import headers as mailheaders
 from outreach.sending.claims import _RUNNING, PG_SENDING_LOCK_NS, this_process_claim
+from outreach.sending.compose import letter_mail, stored_docs
 from outreach.sending.ledger import _mark, _note_in_doubt
 from outreach.sending.message import (
     LetterMail,
@@ -108,6 +110,8 @@ class Sender:
         self._locked: set[int] = set()
         #: (letters settled, letters to settle) in this run, for *progress*.
         self._done, self._total = 0, 0
+        #: The run's letters as documents, by id (their e-mails are made of them).
+        self._docs: dict[int, Any] = {}
 
     # -- planning -------------------------------------------------------------
 
@@ -147,6 +151,8 @@ class Sender:
             todo, report = self.plan(
                 session, campaign, limit=limit, retry_failed=retry_failed, letter_ids=letter_ids
             )
+            # each letter as its e-mail is made of it (cover note, PDF, attachments, cc)
+            self._docs = stored_docs(session, [row.id for row in todo])
         self._done, self._total = 0, len(todo)
         if self.dry_run:
             for row in todo:
@@ -182,6 +188,15 @@ class Sender:
                     self.transport.close()
 
     def _mail(self, row: sa.Row) -> LetterMail:
+        """The letter's e-mail: its cover note with the letter attached as PDF
+        (:mod:`outreach.sending.compose`), or, for a letter not loaded as a
+        document, the letter itself as the body."""
+        doc = self._docs.get(row.id)
+        if doc is not None:
+            mail = letter_mail(doc, to=row.to_address)
+            if not mail.in_reply_to and row.original_message_id:
+                mail = replace(mail, in_reply_to=row.original_message_id)
+            return mail
         return LetterMail(
             letter_id=row.id,
             organization_id=row.organization_id,
@@ -222,9 +237,9 @@ class Sender:
         return usable or make_msgid(domain=self.identity.domain)
 
     def _dry_one(self, row: sa.Row, report: SendReport) -> None:
-        mail = self._mail(row)
-        message_id = self._message_id(mail)
         try:
+            mail = self._mail(row)
+            message_id = self._message_id(mail)
             msg = build_message(mail, self.identity, message_id=message_id, html=self.html)
         except MessageError as exc:
             self._finish(report, self._outcome(row, WOULD_FAIL, error=str(exc)))
@@ -310,9 +325,9 @@ class Sender:
     ) -> tuple[EmailMessage, str] | None:
         """The letter's message and Message-ID; ``None`` when it cannot be
         built (the letter is then marked failed)."""
-        mail = self._mail(row)
-        message_id = self._message_id(mail)
         try:
+            mail = self._mail(row)
+            message_id = self._message_id(mail)
             return build_message(mail, self.identity, message_id=message_id, html=self.html), (
                 message_id
             )

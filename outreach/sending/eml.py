@@ -1,5 +1,6 @@
-"""Letters as ``.eml`` files: the message a send with HTML hands to the SMTP
-server for the letter, byte for byte but for the Date (when it was made).
+"""Letters as ``.eml`` files: the message a send hands to the SMTP server for
+the letter (cover note, the letter as PDF, attachments, cc, threading), byte
+for byte but for the Date (when it was made).
 There is one message builder, :func:`outreach.sending.message.build_message`;
 this module only turns a :class:`~outreach.render.doc.LetterDoc` into what it
 takes. The sender is the campaign's own ``sender`` details (a send may name
@@ -10,6 +11,7 @@ the letter, while an e-mail message is sending's business."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import TYPE_CHECKING
@@ -34,22 +36,19 @@ def _identity(doc: LetterDoc) -> MailIdentity:
 
 
 def letter_mail(doc: LetterDoc) -> LetterMail:
-    """What the message builder takes of the letter."""
+    """What the message builder takes of the letter: as a send takes it
+    (:func:`outreach.sending.compose.letter_mail`: cover note, the letter as
+    PDF, attachments, cc), to the address the letter is for."""
+    from outreach.sending.compose import letter_mail as composed
+
     to = doc.to_address if doc.channel == "email" and doc.to_address else doc.contact_email
     if not (to or "").strip():
         raise ValidationError(f"{doc.acronym}: no recipient e-mail address for the .eml file")
-    return LetterMail(
-        letter_id=doc.id or 0,
-        organization_id=doc.organization_id or 0,
-        acronym=doc.acronym,
-        contact_name=doc.contact,
-        to_address=to,
-        subject=doc.subject or "",
-        body=doc.body,
-        language=doc.language,
-        round=doc.round,
-        message_id=doc.message_id or None,
-    )
+    try:
+        # the size limit is the send's to enforce: the file shows what it would refuse
+        return replace(composed(doc, to=to), max_size=None)
+    except MessageError as exc:
+        raise ValidationError(f"{doc.acronym}: {exc}") from None
 
 
 def to_message(doc: LetterDoc) -> EmailMessage:

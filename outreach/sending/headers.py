@@ -219,6 +219,45 @@ def mailbox(name: str, display_name: str | None, address: str, what: str) -> str
     return _finish(name, _fold_words(first, [*words, f"<{address}>"]))
 
 
+_PARAM_SAFE = frozenset(
+    b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$&+-.^_`|~"
+)
+
+
+def disposition(filename: str, what: str = "the attachment's file name") -> str:
+    """The folded value of ``Content-Disposition: attachment`` for *filename*:
+    a quoted string when it is short printable ASCII, else RFC 2231
+    (``filename*0*=utf-8''...``) in pieces of one line each."""
+    filename = check(filename, what).strip() or "attachment"
+    first = len("Content-Disposition: attachment; ")
+    if (
+        _plain_ascii(filename)
+        and '"' not in filename
+        and "\\" not in filename
+        and first + len(filename) + len('filename=""') <= MAX_LINE
+    ):
+        return _finish("Content-Disposition", [f'attachment; filename="{filename}"'])
+    encoded = "".join(
+        chr(b) if b in _PARAM_SAFE else f"%{b:02X}" for b in filename.encode("utf-8")
+    )
+    pieces: list[str] = []
+    chunk = "utf-8''"
+    i = 0
+    while i < len(encoded):
+        step = 3 if encoded[i] == "%" else 1
+        if len(chunk) + step > 56:
+            pieces.append(chunk)
+            chunk = ""
+        chunk += encoded[i : i + step]
+        i += step
+    pieces.append(chunk)
+    params = [f"filename*{n}*={piece}" for n, piece in enumerate(pieces)]
+    lines = ["attachment;"] + [
+        f" {param}{';' if n < len(params) - 1 else ''}" for n, param in enumerate(params)
+    ]
+    return _finish("Content-Disposition", lines)
+
+
 def put(msg: EmailMessage, name: str, value: str) -> None:
     """Store the folded *value* (from this module) as header *name*, as it is."""
     _finish(name, value.split("\r\n"))
@@ -230,6 +269,7 @@ __all__ = [
     "HeaderError",
     "addr_spec",
     "check",
+    "disposition",
     "encoded_words",
     "mailbox",
     "message_id",

@@ -17,7 +17,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from email.headerregistry import HeaderRegistry
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.policy import SMTP
 from email.utils import format_datetime
 from typing import Any
@@ -68,6 +68,15 @@ def _mailbox(header: str, display_name: str | None, address: str, what: str) -> 
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with the message: its name, MIME type and bytes."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class LetterMail:
     """What :func:`build_message` needs of a letter (a plain snapshot, no ORM)."""
 
@@ -83,6 +92,15 @@ class LetterMail:
     #: Message-ID of the letter this one follows up (threads the reminder).
     in_reply_to: str | None = None
     message_id: str | None = None
+    #: The cover note (Markdown). With one, the message is the cover note
+    #: (text and HTML) with the letter and the other files attached; without,
+    #: the letter itself is the body.
+    cover: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    #: (display name, address) of each cc recipient.
+    cc: tuple[tuple[str | None, str], ...] = ()
+    #: The largest message that may be sent, in bytes (None: no limit).
+    max_size: int | None = None
 
 
 class _HeaderClasses(HeaderRegistry):
@@ -200,8 +218,12 @@ def build_message(
     if mailheaders.usable_message_id(mail.in_reply_to):
         mailheaders.put(msg, "In-Reply-To", mail.in_reply_to)
         mailheaders.put(msg, "References", mail.in_reply_to)
+    if mail.cc:
+        mailheaders.put(msg, "Cc", _cc_header(mail.cc))
     language = mail.language if mail.language and _LANGUAGE_TAG.fullmatch(mail.language) else None
-    if html:
+    if mail.cover is not None:
+        _cover_and_attachments(msg, mail, message_id, language)
+    elif html:
         plain = plain_text(mail.body)
         page = html_document(mail.body, language=language, title=mail.subject.strip())
         msg.set_content(plain, subtype="plain", charset="utf-8")
@@ -215,7 +237,102 @@ def build_message(
         msg.set_payload(payload)
     if language:
         msg["Content-Language"] = _header("Content-Language", language)
+    if mail.max_size is not None:
+        check_size(msg, mail)
     return msg
+
+
+def _cc_header(cc: tuple[tuple[str | None, str], ...]) -> str:
+    """The Cc header's folded value: each mailbox checked and built as To's is,
+    one per line."""
+    return ",\r\n ".join(
+        _mailbox("Cc", name, address, f"the cc address {i}") for i, (name, address) in
+        enumerate(cc, 1)
+    )
+
+
+def _cover_and_attachments(
+    msg: EmailMessage, mail: LetterMail, message_id: str, language: str | None
+) -> None:
+    """multipart/mixed: the cover note as multipart/alternative (text, then
+    HTML), then each attachment (the letter's PDF first)."""
+    cover = mail.cover or ""
+    plain = plain_text(cover)
+    page = html_document(cover, language=language, title=mail.subject.strip())
+    msg.set_content(plain, subtype="plain", charset="utf-8")
+    msg.add_alternative(page, subtype="html", charset="utf-8")
+    msg.set_boundary(_boundary(message_id, plain, page))
+    msg.make_mixed()
+    digests = []
+    for attachment in mail.attachments:
+        part = _attachment_part(attachment)
+        digests.append(hashlib.sha256(attachment.data).hexdigest())
+        msg.attach(part)
+    msg.set_boundary(_boundary(message_id, "mixed", plain, page, *digests))
+
+
+_MIME_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
+
+
+def _attachment_part(attachment: Attachment) -> MIMEPart:
+    """One attached file, base64, its name in the header as literal text
+    (RFC 2231 when it is not plain ASCII)."""
+    ctype = attachment.content_type.lower()
+    if not _MIME_TYPE.fullmatch(ctype):
+        ctype = "application/octet-stream"
+    name = attachment.filename
+    try:
+        mailheaders.check(name, "the attachment's file name")
+    except mailheaders.HeaderError as exc:
+        raise MessageError(str(exc)) from None
+    part = MIMEPart(policy=LETTER_POLICY)
+    mailheaders.put(part, "Content-Type", ctype)
+    mailheaders.put(part, "Content-Transfer-Encoding", "base64")
+    mailheaders.put(part, "Content-Disposition", mailheaders.disposition(name))
+    part.set_payload(email.base64mime.body_encode(attachment.data, maxlinelen=76, eol="\r\n"))
+    return part
+
+
+def check_size(msg: EmailMessage, mail: LetterMail) -> int:
+    """The message's size in bytes; :class:`MessageError` (one line naming the
+    letter and the size) when it is over the letter's limit."""
+    size = len(message_bytes(msg))
+    if mail.max_size is not None and size > mail.max_size:
+        raise MessageError(
+            f"letter {mail.letter_id} ({mail.acronym}): the message is {_mb(size)}, "
+            f"over the limit of {_mb(mail.max_size)}; attach fewer or smaller files, "
+            "or raise email_max_size"
+        )
+    return size
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1000**2:.1f} MB ({size} bytes)"
+
+
+def readable(msg: EmailMessage) -> str:
+    """The message as a person reads it: its headers decoded, the text of
+    its plain part (not quoted-printable or base64), and the attachments
+    listed with their sizes."""
+    lines = [f"{name}: {value}" for name, value in msg.items() if name.lower() not in _PARTS]
+    lines.append("")
+    body = msg.get_body(("plain",)) if msg.is_multipart() else msg
+    if body is not None:
+        lines.append(body.get_content().replace("\r\n", "\n").rstrip("\n"))
+    files = [part for part in msg.iter_attachments()] if msg.is_multipart() else []
+    if files:
+        lines.append("")
+        lines.append(f"Attached ({len(files)}):")
+        for part in files:
+            data = part.get_payload(decode=True) or b""
+            lines.append(
+                f"  {part.get_filename() or '(no name)'}  {part.get_content_type()}  "
+                f"{len(data):,} bytes"
+            )
+    return "\n".join(lines)
+
+
+_PARTS = frozenset({"content-type", "content-transfer-encoding", "mime-version"})
 
 
 def html_document(body: str, *, language: str | None, title: str) -> str:
@@ -253,10 +370,15 @@ def envelope_address(address: str) -> str:
 
 
 def envelope_recipients(msg: EmailMessage, identity: MailIdentity) -> list[str]:
-    """RCPT TO addresses: the recipient, then the archive BCC (never a header)."""
+    """RCPT TO addresses: the recipient, the cc recipients, then the archive
+    BCC (never a header)."""
     to = msg["To"].addresses[0].addr_spec
     out = [to]
+    cc = msg["Cc"]
+    for address in cc.addresses if cc is not None else ():
+        if address.addr_spec.casefold() not in {a.casefold() for a in out}:
+            out.append(address.addr_spec)
     bcc = envelope_address(identity.bcc) if identity.bcc else None
-    if bcc and bcc.casefold() != to.casefold():
+    if bcc and bcc.casefold() not in {a.casefold() for a in out}:
         out.append(bcc)
     return out

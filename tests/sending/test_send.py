@@ -81,7 +81,8 @@ def test_dry_run_is_the_default_and_changes_nothing(db, db_url, smtp):
     assert set(statuses(db).values()) == {LetterStatus.APPROVED}
 
     shown = letters_cmd(db_url, "send", "--campaign", "iid-2012", "--show")
-    assert "Subject: =?utf-8?" in shown.stdout  # the Arabic subject, encoded
+    # readable: the Arabic subject decoded, not as encoded words
+    assert "Subject: الحوار التفاعلي" in shown.stdout and "=?utf-8?" not in shown.stdout
     assert "Message-ID: <" in shown.stdout
     assert shown.stdout.count("----- letter") == 4
 
@@ -108,6 +109,7 @@ def test_send_delivers_headers_body_message_ids_and_bcc(db, db_url, smtp):
             letter.to_address: letter
             for letter in session.scalars(sa.select(Letter).where(Letter.id.in_(ids)))
         }
+        acronyms = {letter.id: letter.organization.acronym for letter in letters.values()}
     for r in received:
         msg = r.message
         to = msg["To"].addresses[0].addr_spec
@@ -120,9 +122,14 @@ def test_send_delivers_headers_body_message_ids_and_bcc(db, db_url, smtp):
         assert str(msg["Reply-To"]) == "replies@coalition.example"
         assert str(msg["Subject"]) == letter.subject
         assert msg["Content-Language"] == letter.language
-        assert msg.get_content_type() == "text/plain"
-        assert msg.get_content_charset() == "utf-8"
-        assert msg.get_content().replace("\r\n", "\n") == letter.body
+        # A cover note (text and HTML) with the letter attached as PDF.
+        assert msg.get_content_type() == "multipart/mixed"
+        cover = msg.get_body(("plain",))
+        assert cover.get_content_charset() == "utf-8"
+        assert letter.subject in " ".join(cover.get_content().split())
+        (pdf,) = msg.iter_attachments()
+        assert pdf.get_content_type() == "application/pdf"
+        assert pdf.get_filename() == f"{acronyms[letter.id]}-letter-{letter.id}.pdf"
         assert msg["Date"] is not None
         assert r.message_id == letter.message_id
         assert letter.status == LetterStatus.SENT
@@ -640,10 +647,10 @@ def test_html_alternative_is_right_to_left_for_arabic(db, db_url, smtp):
     letters_cmd(db_url, "send", "--campaign", "iid-2012", "--send", "--html", *smtp.argv())
     by_lang = {r.message["Content-Language"]: r.message for r in smtp.recorder.received}
     arabic = by_lang["ar"]
-    assert arabic.get_content_type() == "multipart/alternative"
+    assert arabic.get_content_type() == "multipart/mixed"
     plain = arabic.get_body(preferencelist=("plain",)).get_content()
     html = arabic.get_body(preferencelist=("html",)).get_content()
-    assert "الحوار التفاعلي" in plain and "الحوار التفاعلي" in html
+    assert "تجدون طيه رسالة" in plain and "تجدون طيه رسالة" in html  # the cover note
     assert '<html lang="ar" dir="rtl">' in html
     assert '<html lang="fr" dir="ltr">' in by_lang["fr"].get_body(("html",)).get_content()
 
