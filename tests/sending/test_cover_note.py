@@ -98,8 +98,10 @@ def test_the_message_is_a_cover_note_with_the_letter_and_the_files(db, db_url, s
     plain = msg.get_body(("plain",)).get_content()
     html = msg.get_body(("html",)).get_content()
     flat = " ".join(plain.split())
-    assert "Vous trouverez ci-joint une lettre de Ana Pereira, Coordinator" in flat
-    assert "« Dialogue interactif informel sur la responsabilité de protéger »" in flat
+    assert (
+        "Vous trouverez ci-joint une lettre concernant « Dialogue interactif informel sur la "
+        "responsabilité de protéger », signée par Ana Pereira, Coordinator."
+    ) in flat
     assert "concept-note.txt, AU-annex.txt" in flat
     assert flat.rstrip().endswith("Ana Pereira Coordinator Global Coalition")
     assert '<html lang="fr" dir="ltr">' in html and "Vous trouverez ci-joint" in html
@@ -230,7 +232,7 @@ def test_send_show_prints_readable_text(db, db_url, tmp_path):
     assert "=?utf-8?" not in out and "=D8" not in out and "=C3=A9" not in out
     assert "Subject: الحوار التفاعلي غير الرسمي بشأن المسؤولية عن الحماية" in out
     assert "Cc: Deputy Chair <deputy@africa-union.org>" in out
-    assert "Vous trouverez ci-joint une lettre de Ana Pereira" in out
+    assert "signée par Ana Pereira, Coordinator." in out
     assert f"  GCC-letter-{gcc}.pdf  application/pdf  " in out
     assert "Attached (1):" in out
 
