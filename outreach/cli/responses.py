@@ -10,26 +10,18 @@ import click
 from outreach.cli.options import output_options
 from outreach.cli.output import echo, emit, emit_record, safe
 from outreach.cli.progress import progress_bar
+from outreach.cli.responses_common import (
+    _message_rows,
+    _show,
+    _store,
+    _utc,
+)
+from outreach.cli.responses_fetch import fetch_cmd
 from outreach.cli.state import AppState, db_option, pass_state
 
 CHANNELS = ("email", "post", "fax", "hand", "phone", "other")
 STANCES = ("commitment", "supportive", "acknowledgement", "neutral", "decline", "other")
 DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
-
-
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    """A date typed by the user, taken as UTC (noon for a bare date)."""
-    if value is None:
-        return None
-    if value.hour == value.minute == value.second == 0:
-        value = value.replace(hour=12)
-    return value.replace(tzinfo=dt.UTC)
-
-
-def _store(state: AppState) -> Any:
-    from outreach.attachments import AttachmentStore
-
-    return AttachmentStore.for_database(state.database())
 
 
 @click.group("responses")
@@ -142,19 +134,6 @@ def log_cmd(
     _show(record, fmt)
 
 
-def _show(record: dict[str, Any], fmt: str) -> None:
-    if fmt == "table":
-        attachments = record.pop("attachments")
-        emit_record(record, fmt)
-        for a in attachments:
-            click.echo(
-                f"attachment   {safe(a['filename'])} ({safe(a['content_type'])}, "
-                f"{a['size']} bytes)" + (f"\n             {safe(a['path'])}" if a["path"] else "")
-            )
-    else:
-        emit_record(record, fmt)
-
-
 @responses_group.command("list")
 @click.option("--campaign", "campaign_slug", metavar="SLUG")
 @click.option("--org", "acronym", metavar="ACRONYM")
@@ -195,23 +174,33 @@ def list_cmd(
 
 @responses_group.command("show")
 @click.argument("response_id", type=int)
+@click.option(
+    "--save",
+    "save_to",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Write the response's attachments into DIR (the scans, wherever they are kept).",
+)
 @output_options
 @db_option
 @pass_state
-def show_cmd(state: AppState, response_id: int, fmt: str) -> None:
+def show_cmd(state: AppState, response_id: int, save_to: str | None, fmt: str) -> None:
     """Show one response with its attachments (and where they are stored)."""
     from outreach.attachments import IN_DATABASE
-    from outreach.responses.records import response_record
+    from outreach.responses.records import response_record, save_attachments
 
     store = _store(state)
     with state.session() as session:
         record = response_record(session, response_id, store=store)
         found = store.locate([a["sha256"] for a in record["attachments"]], session=session)
+        saved = save_attachments(record, save_to, store=store, session=session) if save_to else []
     for a in record["attachments"]:
         where = found.get(a["sha256"])
         a["missing"] = where is None
         a["path"] = "(in the database)" if where == IN_DATABASE else where or "MISSING: no file"
     _show(record, fmt)
+    for path in saved:
+        echo(f"Saved {path}", err=True)
 
 
 @responses_group.command("edit")
@@ -273,18 +262,6 @@ def edit_cmd(
     _show(record, fmt)
 
 
-MESSAGE_COLUMNS = ["msg", "status", "org", "response", "from", "subject", "reason"]
-
-
-def _message_rows(messages: Any) -> list[dict[str, Any]]:
-    """The rows `import` and `fetch` print for the messages they read."""
-    keys = {"msg": "inbound_id", "org": "acronym", "response": "response_id"}
-    keys |= {"from": "from_address", "status": "status", "subject": "subject"}
-    return [
-        {c: getattr(m, keys.get(c, c)) for c in MESSAGE_COLUMNS} for m in messages
-    ]
-
-
 @responses_group.command("import")
 @click.argument("path", type=click.Path(exists=True))
 @click.option(
@@ -318,7 +295,8 @@ def import_cmd(state: AppState, path: str, own_addresses: tuple[str, ...], fmt: 
         click.echo(
             f"Read {report.read} message(s): {len(report.matched)} matched, "
             f"{len(report.unmatched)} unmatched, {len(report.ignored)} ignored, "
-            f"{report.duplicates} already imported."
+            f"{len(report.bounces)} bounce(s), {len(report.auto_replies)} automatic "
+            f"reply(ies), {report.duplicates} already imported."
         )
         if rows:
             emit(rows, ["msg", "status", "org", "response", "from", "subject", "reason"], fmt)
@@ -331,126 +309,6 @@ def import_cmd(state: AppState, path: str, own_addresses: tuple[str, ...], fmt: 
             )
     else:
         emit(rows, ["msg", "status", "org", "response", "from", "subject", "reason"], fmt)
-
-
-@responses_group.command("fetch")
-@click.option("--host", required=True, metavar="HOST", help="The IMAP server.")
-@click.option("--port", type=click.IntRange(1, 65535), help="[default: 993 with --ssl, else 143]")
-@click.option(
-    "--ssl", "security", flag_value="ssl", default=True, help="TLS from the start (the default)."
-)
-@click.option("--starttls", "security", flag_value="starttls", help="Plain, then STARTTLS.")
-@click.option(
-    "--no-tls",
-    "security",
-    flag_value="none",
-    help="No encryption at all: only for a server on this machine or a trusted network.",
-)
-@click.option("--user", required=True, metavar="USER", help="The login.")
-@click.option("--folder", default="INBOX", show_default=True, metavar="FOLDER")
-@click.option(
-    "--since",
-    type=click.DateTime(["%Y-%m-%d"]),
-    metavar="DATE",
-    help="Only messages from this day on, YYYY-MM-DD (older new ones are passed over for good).",
-)
-@click.option(
-    "--move-to",
-    metavar="FOLDER",
-    help="Move each message read to this folder once imported.  [default: leave it]",
-)
-@click.option(
-    "--password-command",
-    metavar="CMD",
-    help="A shell command printing the password.  [default: $OUTREACH_IMAP_PASSWORD, "
-    "else asked]",
-)
-@click.option(
-    "--own",
-    "own_addresses",
-    multiple=True,
-    metavar="ADDRESS",
-    help="An address of the secretariat (besides the campaigns' senders): its mail is "
-    "not a response.",
-)
-@output_options
-@db_option
-@pass_state
-def fetch_cmd(
-    state: AppState,
-    host: str,
-    port: int | None,
-    security: str,
-    user: str,
-    folder: str,
-    since: dt.datetime | None,
-    move_to: str | None,
-    password_command: str | None,
-    own_addresses: tuple[str, ...],
-    fmt: str,
-) -> None:
-    """Fetch replies from a mailbox folder over IMAP and import them.
-
-    Only messages not read before are fetched (the folder's UIDVALIDITY and
-    last UID are remembered per account and folder); they are imported as
-    `responses import` does. The mailbox is left as it was (nothing marked
-    read) unless --move-to is given.
-    """
-    import sys
-    from collections import Counter
-
-    from outreach.responses.imap import ImapAccount, fetch_folder, find_password
-
-    account = ImapAccount(host=host, user=user, port=port, security=security, folder=folder)
-    if security == "none" and host not in ("127.0.0.1", "::1", "localhost"):
-        echo(
-            f"Warning: --no-tls: the password for {user} goes to {account.key} in clear text.",
-            err=True,
-        )
-    prompt = None
-    if sys.stdin.isatty():
-
-        def prompt(text: str) -> str:
-            return click.prompt(safe(text), hide_input=True, err=True)
-
-    password = find_password(account, command=password_command, prompt=prompt)
-    store = _store(state)
-    with progress_bar("Fetching") as progress:
-        report = fetch_folder(
-            state.database(),
-            account,
-            password=password,
-            store=store,
-            since=since.date() if since else None,
-            move_to=move_to,
-            own_addresses=own_addresses,
-            progress=progress,
-        )
-    rows = _message_rows(report.messages)
-    columns = MESSAGE_COLUMNS
-    if fmt != "table":
-        emit(rows, columns, fmt)
-        return
-    counts = Counter(m.status for m in report.messages)
-    parts = [f"{counts.pop(k, 0)} {k}" for k in ("matched", "unmatched", "ignored")]
-    parts += [f"{n} {k}" for k, n in sorted(counts.items())]
-    echo(
-        f"Fetched {report.read} new message(s) from {account.key} {folder}: "
-        + ", ".join(parts)
-        + f", {report.duplicates} already imported"
-        + (f"; moved {report.moved} to {move_to}" if move_to else "")
-        + "."
-        + (" (The folder was read from the start.)" if report.rescanned and report.read else "")
-    )
-    if rows:
-        emit(rows, columns, fmt)
-    for m in report.problems:
-        echo(f"Warning: {m.source}: {m.reason} (message {m.inbound_id})", err=True)
-    if report.unmatched:
-        click.echo(
-            "See `outreach responses unmatched`; `outreach responses assign MSG --org X`.",
-            err=True,
-        )
 
 
 @responses_group.group("unmatched", invoke_without_command=True)
@@ -592,3 +450,6 @@ def ignore_cmd(state: AppState, msgs: tuple[str, ...]) -> None:
         for msg in msgs:
             ignore_message(session, msg)
     click.echo(f"Set aside {len(msgs)} message(s).")
+
+
+responses_group.add_command(fetch_cmd)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import mimetypes
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -546,3 +547,30 @@ def response_record(
         for a in r.attachments
     ]
     return record
+
+
+def save_attachments(
+    record: dict[str, Any], folder: str | os.PathLike[str], *, store: Any, session: Session
+) -> list[Path]:
+    """Write the attachments of a response *record* (:func:`response_record`)
+    into *folder*, read from wherever the store keeps them (the database, or
+    the older attachments folder), under portable names that never leave the
+    folder; owner-only files. A missing file is :class:`NotFoundError` and
+    writes nothing."""
+    from outreach.files import make_dirs, portable_filename, write_file
+
+    contents = [(a, store.read(a["sha256"], session=session)) for a in record["attachments"]]
+    target = Path(folder).expanduser()
+    make_dirs(target)
+    used: set[str] = set()
+    written = []
+    for a, data in contents:
+        name = portable_filename(a["filename"], f"attachment-{a['id']}")
+        stem, dot, ext = name.rpartition(".")
+        candidate, n = name, 2
+        while candidate.casefold() in used or (target / candidate).exists():
+            candidate = f"{stem}-{n}.{ext}" if dot else f"{name}-{n}"
+            n += 1
+        used.add(candidate.casefold())
+        written.append(write_file(target / candidate, data))
+    return written

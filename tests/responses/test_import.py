@@ -92,15 +92,14 @@ def test_import_mbox_matches_every_reply_and_queues_the_rest(db, db_url, tmp_pat
         assert len(queue) == 4  # the out-of-office is noted on its letter instead
 
     store = AttachmentStore.for_database(db)
-    assert store.path_for(pdf_rows[0].sha256).read_bytes() == PDF
+    with db.session() as session:
+        assert store.read(pdf_rows[0].sha256, session=session) == PDF
 
-    # Importing the same mailbox again creates nothing.
+    # Importing the same mailbox again creates nothing (stored files included).
     before = row_counts(db_url)
-    files_before = sorted(p.name for p in store.root.rglob("*") if p.is_file())
     again = run("responses", "import", mbox)
     assert "13 already imported" in again.stdout
     assert row_counts(db_url) == before
-    assert sorted(p.name for p in store.root.rglob("*") if p.is_file()) == files_before
 
     # The unmatched queue, then assign and ignore.
     queue = run("responses", "unmatched", "--format", "json")
@@ -108,7 +107,6 @@ def test_import_mbox_matches_every_reply_and_queues_the_rest(db, db_url, tmp_pat
     assert set(waiting) == {
         "You have WON",
         "hello",
-        "Automatic reply: Diálogo",
         "Respuesta",
         "Undelivered Mail Returned to Sender",
     }
@@ -117,10 +115,7 @@ def test_import_mbox_matches_every_reply_and_queues_the_rest(db, db_url, tmp_pat
     assert "is now response" in assigned.stdout
     run("responses", "ignore", waiting["You have WON"]["msg"], waiting["hello"]["msg"])
     queue = json.loads(run("responses", "unmatched", "--format", "json").stdout)
-    assert {r["subject"] for r in queue} == {
-        "Automatic reply: Diálogo",
-        "Undelivered Mail Returned to Sender",
-    }
+    assert {r["subject"] for r in queue} == {"Undelivered Mail Returned to Sender"}
     with db.session() as session:
         sica = session.scalar(sa.select(Response).where(Response.message_id == sica_msg))
         assert sica.organization_id == org_ids["SICA"] and sica.stance == Stance.SUPPORTIVE

@@ -58,15 +58,20 @@ def test_log_show_edit_with_attachments(db, tmp_path, run, monkeypatch):
         assert response.received_at.date() == dt.date(2012, 4, 2)
         shas = {a.sha256 for a in response.attachments}
     assert len(shas) == 1
+    # kept once, by the database itself (every coordinator opens the same scan)
     store = AttachmentStore.for_database(db)
-    if BACKEND == "sqlite":
-        assert store.root == Path(db.path).parent / "outreach-attachments"
-    stored = [p for p in store.root.rglob("*") if p.is_file()]
-    assert len(stored) == 1 and stored[0].read_bytes() == PDF
+    with db.session() as session:
+        assert store.read(shas.pop(), session=session) == PDF
+    assert not store.root.exists() or not any(p.is_file() for p in store.root.rglob("*"))
 
     shown = json.loads(run("responses", "show", "1", "--format", "json").stdout)
     assert shown["stance"] == "commitment" and len(shown["attachments"]) == 2
-    assert Path(shown["attachments"][0]["path"]).read_bytes() == PDF
+    assert shown["attachments"][0]["path"] == "(in the database)"
+    out = tmp_path / "opened"
+    saved = run("responses", "show", "1", "--save", out)
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["same-scan.pdf", "scan.pdf"] and (out / "scan.pdf").read_bytes() == PDF
+    assert f"Saved {out / 'scan.pdf'}" in saved.stderr
 
     run("responses", "edit", "1", "--stance", "supportive", "--summary", "Will attend.")
     listed = json.loads(

@@ -43,7 +43,8 @@ def test_bounced_letter_resent_to_the_corrected_address(db, run, smtp, tmp_path)
 
     dsn = tmp_path / "bounce.eml"
     dsn.write_bytes(postfix_dsn(first["mid"], "sg@gcc-sg.org"))
-    run("responses", "import", dsn)
+    imported = run("responses", "import", dsn).stdout
+    assert "0 matched, 0 unmatched, 0 ignored, 1 bounce(s)" in imported
     bounced = _letter(db, gcc)
     assert bounced["status"] == LetterStatus.BOUNCED and bounced["flagged"]
 

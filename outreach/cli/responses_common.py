@@ -1,0 +1,52 @@
+"""What the ``responses`` commands share: the attachment store, dates typed
+by the user, and how a response and imported messages are printed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import click
+
+from outreach.cli.output import emit_record, safe
+from outreach.cli.state import AppState
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    """A date typed by the user, taken as UTC (noon for a bare date)."""
+    if value is None:
+        return None
+    if value.hour == value.minute == value.second == 0:
+        value = value.replace(hour=12)
+    return value.replace(tzinfo=dt.UTC)
+
+
+def _store(state: AppState) -> Any:
+    from outreach.attachments import AttachmentStore
+
+    return AttachmentStore.for_database(state.database())
+
+
+def _show(record: dict[str, Any], fmt: str) -> None:
+    if fmt == "table":
+        attachments = record.pop("attachments")
+        emit_record(record, fmt)
+        for a in attachments:
+            click.echo(
+                f"attachment   {safe(a['filename'])} ({safe(a['content_type'])}, "
+                f"{a['size']} bytes)" + (f"\n             {safe(a['path'])}" if a["path"] else "")
+            )
+    else:
+        emit_record(record, fmt)
+
+
+MESSAGE_COLUMNS = ["msg", "status", "org", "response", "from", "subject", "reason"]
+
+
+def _message_rows(messages: Any) -> list[dict[str, Any]]:
+    """The rows `import` and `fetch` print for the messages they read."""
+    keys = {"msg": "inbound_id", "org": "acronym", "response": "response_id"}
+    keys |= {"from": "from_address", "status": "status", "subject": "subject"}
+    return [
+        {c: getattr(m, keys.get(c, c)) for c in MESSAGE_COLUMNS} for m in messages
+    ]
