@@ -62,7 +62,9 @@ def test_eml_parses_back(written: Path) -> None:
     assert msg["Message-ID"].endswith("@coalition.example>")
     assert msg["Content-Language"] == "pt"
     plain = msg.get_body(("plain",)).get_content()
-    assert "Estados-Membros" in plain
+    assert "Segue em anexo uma carta" in plain  # the cover note; the letter is the PDF
+    (pdf,) = msg.iter_attachments()
+    assert pdf.get_content_type() == "application/pdf"
     html = msg.get_body(("html",)).get_content()
     assert "<p>" in html
 
