@@ -102,15 +102,18 @@ def _doc(language: str, body: str) -> LetterDoc:
 
 
 def _pdf_text_x(language: str, body: str) -> list[float]:
-    """Where the letter's lines start on the page (points from the left)."""
+    """Where the body's line starts on the page (points from the left): the
+    leftmost of the pieces of text that are the body's (not the page number)."""
     xs: list[float] = []
+    letters = {ch for ch in body if ch.isalpha()}
 
-    def visit(text, _cm, tm, _font, _size):
-        if text.strip():
-            xs.append(tm[4])
+    def visit(text, cm, tm, _font, _size):
+        if letters & set(text):
+            # the text matrix within the current transformation: x on the page
+            xs.append(tm[4] * cm[0] + tm[5] * cm[2] + cm[4])
 
     PdfReader(io.BytesIO(to_pdf([_doc(language, body)]))).pages[0].extract_text(visitor_text=visit)
-    return xs
+    return [min(xs)] if xs else []
 
 
 def _html_dir(raw: bytes) -> str:
@@ -144,7 +147,8 @@ def test_a_right_to_left_letter_is_so_by_email_eml_and_pdf(language, rtl):
     (x,) = _pdf_text_x(language, body)
     (left,) = _pdf_text_x("en", body)
     (right,) = _pdf_text_x("ar", body)
-    assert x == (right if rtl else left) and right > left
+    # (a point or so apart: the same words shaped under another language tag)
+    assert abs(x - (right if rtl else left)) < 3 and right > left + 100
 
 
 def test_sindhi_html_file_says_right_to_left(tmp_path: Path):
