@@ -107,7 +107,7 @@ def test_the_demo_writes_every_language_in_its_own_words(tmp_path: Path) -> None
     assert "Excellence," in lines
     assert "de l'Union africaine" in au and "Président de la Commission" in au
     assert "Je vous prie d'agréer, Excellence," in au
-    for acronym, language, subject, body, dated in letters:
+    for acronym, language, subject, body, _dated in letters:
         if language == "en":
             continue
         address = set(POSTAL.get(acronym, "").splitlines())  # as the envelope has it

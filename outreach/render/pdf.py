@@ -20,6 +20,7 @@ stored Arabic as presentation forms and had no Chinese.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import threading
@@ -194,15 +195,32 @@ def document_data(docs: Sequence[LetterDoc], title: str | None = None) -> dict[s
     }
 
 
-def to_pdf(docs: Sequence[LetterDoc], *, title: str | None = None) -> bytes:
+def to_pdf(
+    docs: Sequence[LetterDoc],
+    *,
+    title: str | None = None,
+    timestamp: dt.datetime | None = None,
+) -> bytes:
     """One PDF/A-2a holding *docs*, each letter starting on a new page with its
-    own page numbers, and one bookmark per letter."""
+    own page numbers, and one bookmark per letter.
+
+    The document's creation date is *timestamp*, else the letters' own date
+    (midnight UTC) when they all carry one: the same letters make the same
+    bytes, so a ``.eml`` file holds exactly the PDF a send attaches."""
     import typst
 
+    if timestamp is None:
+        dates = {doc.date for doc in docs}
+        if len(dates) == 1 and None not in dates:
+            (day,) = dates
+            timestamp = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)  # type: ignore[arg-type]
     data = json.dumps(document_data(docs, title), ensure_ascii=False, separators=(",", ":"))
     try:
         return _compiler().compile(
-            format="pdf", sys_inputs={"data": data}, pdf_standards=PDF_STANDARDS
+            format="pdf",
+            sys_inputs={"data": data},
+            pdf_standards=PDF_STANDARDS,
+            timestamp=timestamp,
         )
     except typst.TypstError as error:
         raise _drawing_error(docs, str(error)) from None

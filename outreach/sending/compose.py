@@ -242,15 +242,9 @@ def letter_pdf(doc: LetterDoc) -> bytes:
     """The letter as the PDF attached to its e-mail, dated the letter's date
     when the engine takes a creation time (so that a send and its ``.eml``
     file carry the same bytes)."""
-    import datetime as dt
-    import inspect
-
     from outreach.render.pdf import to_pdf
 
-    if "timestamp" in inspect.signature(to_pdf).parameters and doc.date is not None:
-        made = dt.datetime.combine(doc.date, dt.time(), tzinfo=dt.UTC)
-        return to_pdf([doc], timestamp=made)  # type: ignore[call-arg]
-    return to_pdf([doc])
+    return to_pdf([doc])  # dated by the letter: the same bytes every time
 
 
 def letter_mail(doc: LetterDoc, *, to: str | None = None) -> LetterMail:
