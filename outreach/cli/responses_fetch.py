@@ -14,10 +14,10 @@ from outreach.cli.state import AppState, db_option, pass_state
 
 
 @click.command("fetch")
-@click.option("--host", required=True, metavar="HOST", help="The IMAP server.")
+@click.option("--host", metavar="HOST", help="The IMAP server.  [default: imap.host setting]")
 @click.option("--port", type=click.IntRange(1, 65535), help="[default: 993 with --ssl, else 143]")
 @click.option(
-    "--ssl", "security", flag_value="ssl", default=True, help="TLS from the start (the default)."
+    "--ssl", "security", flag_value="ssl", help="TLS from the start (the default)."
 )
 @click.option("--starttls", "security", flag_value="starttls", help="Plain, then STARTTLS.")
 @click.option(
@@ -26,8 +26,8 @@ from outreach.cli.state import AppState, db_option, pass_state
     flag_value="none",
     help="No encryption at all: only for a server on this machine or a trusted network.",
 )
-@click.option("--user", required=True, metavar="USER", help="The login.")
-@click.option("--folder", default="INBOX", show_default=True, metavar="FOLDER")
+@click.option("--user", metavar="USER", help="The login.  [default: imap.user setting]")
+@click.option("--folder", metavar="FOLDER", help="[default: imap.folder setting, else INBOX]")
 @click.option(
     "--since",
     type=click.DateTime(["%Y-%m-%d"]),
@@ -58,11 +58,11 @@ from outreach.cli.state import AppState, db_option, pass_state
 @pass_state
 def fetch_cmd(
     state: AppState,
-    host: str,
+    host: str | None,
     port: int | None,
-    security: str,
-    user: str,
-    folder: str,
+    security: str | None,
+    user: str | None,
+    folder: str | None,
     since: dt.datetime | None,
     move_to: str | None,
     password_command: str | None,
@@ -79,8 +79,22 @@ def fetch_cmd(
     import sys
     from collections import Counter
 
+    from outreach import configfile
+    from outreach.errors import ConfigurationError
     from outreach.responses.imap import ImapAccount, fetch_folder, find_password
 
+    # the options, else the settings (files and environment: `outreach config show`)
+    settings = configfile.load()
+    host = host or settings.get("imap.host")
+    user = user or settings.get("imap.user")
+    for value, name in ((host, "host"), (user, "user")):
+        if not value:
+            raise ConfigurationError(
+                f"no IMAP {name}: give --{name}, or set it once", hint=f"config set imap.{name} X"
+            )
+    port = port or settings.get("imap.port")
+    security = security or settings.get("imap.security", "ssl")
+    folder = folder or settings.get("imap.folder", "INBOX")
     account = ImapAccount(host=host, user=user, port=port, security=security, folder=folder)
     if security == "none" and host not in ("127.0.0.1", "::1", "localhost"):
         echo(

@@ -199,3 +199,22 @@ def test_starttls_and_implicit_tls(db, run, tls_mailbox):
                     env={"OUTREACH_IMAP_PASSWORD": box.password})  # fmt: skip
     assert "certificate is not trusted" in untrusted.stderr
     assert len(untrusted.stderr.strip().splitlines()) == 1
+
+
+def test_fetch_takes_the_server_from_the_settings(db, run, mailbox):
+    """Host, port, security, login and folder come from the settings (here the
+    environment; a config file works the same way) when no option names them."""
+    mailbox.append("INBOX", mail("a@b.example", "Hi", "x", mid="<set-1@x>").as_bytes())
+    settings = {
+        "OUTREACH_IMAP_HOST": mailbox.host,
+        "OUTREACH_IMAP_PORT": str(mailbox.port),
+        "OUTREACH_IMAP_SECURITY": "none",
+        "OUTREACH_IMAP_USER": mailbox.user,
+        "OUTREACH_IMAP_PASSWORD": mailbox.password,
+    }
+    result = run("responses", "fetch", env=settings)
+    assert "Fetched 1 new message(s)" in result.stdout
+    assert f"{mailbox.user}@{mailbox.host}:{mailbox.port} INBOX" in result.stdout
+    missing = run("responses", "fetch", expect=1)
+    assert "no IMAP host: give --host, or set it once" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
