@@ -15,6 +15,7 @@ from outreach.cli.responses_common import (
     _show,
     _store,
     _utc,
+    own_option,
 )
 from outreach.cli.responses_fetch import fetch_cmd
 from outreach.cli.state import AppState, db_option, pass_state
@@ -264,14 +265,7 @@ def edit_cmd(
 
 @responses_group.command("import")
 @click.argument("path", type=click.Path(exists=True))
-@click.option(
-    "--own",
-    "own_addresses",
-    multiple=True,
-    metavar="ADDRESS",
-    help="An address of the secretariat (besides the campaigns' senders): its mail is "
-    "not a response.",
-)
+@own_option
 @output_options
 @db_option
 @pass_state

@@ -50,3 +50,14 @@ def _message_rows(messages: Any) -> list[dict[str, Any]]:
     return [
         {c: getattr(m, keys.get(c, c)) for c in MESSAGE_COLUMNS} for m in messages
     ]
+
+
+#: The secretariat's own addresses, for `import` and `fetch`: mail from them is not a response.
+own_option = click.option(
+    "--own",
+    "own_addresses",
+    multiple=True,
+    metavar="ADDRESS",
+    help="An address of the secretariat (besides the campaigns' senders): its mail is "
+    "not a response.",
+)

@@ -9,7 +9,7 @@ import click
 from outreach.cli.options import output_options
 from outreach.cli.output import echo, emit, safe
 from outreach.cli.progress import progress_bar
-from outreach.cli.responses_common import MESSAGE_COLUMNS, _message_rows, _store
+from outreach.cli.responses_common import MESSAGE_COLUMNS, _message_rows, _store, own_option
 from outreach.cli.state import AppState, db_option, pass_state
 
 
@@ -45,14 +45,7 @@ from outreach.cli.state import AppState, db_option, pass_state
     help="A shell command printing the password.  [default: $OUTREACH_IMAP_PASSWORD, "
     "else asked]",
 )
-@click.option(
-    "--own",
-    "own_addresses",
-    multiple=True,
-    metavar="ADDRESS",
-    help="An address of the secretariat (besides the campaigns' senders): its mail is "
-    "not a response.",
-)
+@own_option
 @output_options
 @db_option
 @pass_state
