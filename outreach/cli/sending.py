@@ -261,6 +261,17 @@ def send_cmd(
             safe_echo(f"Error: cannot write {failures_csv}: {exc.strerror or exc}", err=True)
             sys.exit(1)
         safe_echo(f"Wrote {n} failure(s) to {failures_csv}.", err=True)
+    if report.interrupted is not None:
+        from outreach.db.locks import INTERRUPTED_EXIT
+        from outreach.sending.report import SENT
+
+        safe_echo(
+            f"Stopped by Ctrl-C: {report.count(SENT)} letter(s) sent and recorded; "
+            f"{report.interrupted} not sent, left for the next `letters send` (one caught "
+            "while being handed over is in doubt: `letters confirm` or `letters resend` it).",
+            err=True,
+        )
+        sys.exit(INTERRUPTED_EXIT)
     if report.failures or report.aborted:
         sys.exit(1)
 

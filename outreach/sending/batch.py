@@ -172,11 +172,16 @@ class Sender:
         # server: a letter is never sent twice.
         with self.db.durable() as conn:
             try:
-                for row in todo:
+                for i, row in enumerate(todo):
                     try:
                         self._send_one(conn, row, report)
                     except FatalTransportError as exc:
                         report.aborted = str(exc)
+                        break
+                    except KeyboardInterrupt:
+                        # Stop here: what was committed stays; a letter caught
+                        # in its hand-over stays "sending" (in doubt), never lost.
+                        report.interrupted = len(todo) - i
                         break
             finally:
                 try:

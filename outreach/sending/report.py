@@ -63,6 +63,9 @@ class SendReport:
     other_channels: int = 0
     #: Why the batch stopped early, if it did.
     aborted: str | None = None
+    #: Stopped by Ctrl-C: how many letters of the run were not handed over (the
+    #: one being handed over at that moment, if any, is left in doubt).
+    interrupted: int | None = None
     elapsed: float = 0.0
     connections: int = 0
 
