@@ -77,9 +77,14 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
 
 
 class DovecotServer:
-    def __init__(self, root: Path, *, tls: bool = False) -> None:
+    def __init__(
+        self, root: Path, *, tls: bool = False, introspection_url: str | None = None
+    ) -> None:
         self.root = Path(root)
         self.tls = tls
+        #: With an OAuth2 token introspection URL (RFC 7662), XOAUTH2 and
+        #: OAUTHBEARER logins are accepted for the users it vouches for.
+        self.introspection_url = introspection_url
         self.host = "127.0.0.1"
         self.port = free_port()
         self.ssl_port = free_port() if tls else None
@@ -105,10 +110,12 @@ class DovecotServer:
             f"default_internal_group = {internal}",
             "first_valid_uid = 0",
             "first_valid_gid = 0",
-            "auth_mechanisms = plain login",
+            "auth_mechanisms = plain login"
+            + (" xoauth2 oauthbearer" if self.introspection_url else ""),
             "disable_plaintext_auth = no",
             f"mail_location = maildir:{self.root / 'mail'}/%u",
             "mail_privileged_group =",
+            *self._oauth_passdb(),
             "passdb {",
             "  driver = passwd-file",
             # One file per user: a new user is seen at once.
@@ -147,6 +154,27 @@ class DovecotServer:
         else:
             lines.append("ssl = no")
         return "\n".join(lines) + "\n"
+
+    def _oauth_passdb(self) -> list[str]:
+        if not self.introspection_url:
+            return []
+        conf = self.root / "oauth2.conf.ext"
+        conf.write_text(
+            "introspection_mode = post\n"
+            f"introspection_url = {self.introspection_url}\n"
+            "username_attribute = username\n"
+            "active_attribute = active\n"
+            "active_value = true\n",
+            encoding="utf-8",
+        )
+        conf.chmod(0o644)
+        return [
+            "passdb {",
+            "  driver = oauth2",
+            "  mechanisms = xoauth2 oauthbearer",
+            f"  args = {conf}",
+            "}",
+        ]
 
     # --- life --------------------------------------------------------------------------
 

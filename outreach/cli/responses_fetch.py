@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import click
 
@@ -74,7 +75,12 @@ def fetch_cmd(
 
     from outreach import configfile
     from outreach.errors import ConfigurationError
-    from outreach.responses.imap import ImapAccount, fetch_folder, find_password
+    from outreach.responses.imap import (
+        ENV_IMAP_PASSWORD,
+        ImapAccount,
+        fetch_folder,
+        find_password,
+    )
 
     # the options, else the settings (files and environment: `outreach config show`)
     settings = configfile.load()
@@ -88,7 +94,13 @@ def fetch_cmd(
     port = port or settings.get("imap.port")
     security = security or settings.get("imap.security", "ssl")
     folder = folder or settings.get("imap.folder", "INBOX")
-    account = ImapAccount(host=host, user=user, port=port, security=security, folder=folder)
+    # OAuth2 (Microsoft 365, Gmail) when a token command is set and no password is given
+    token = None
+    if not password_command and not os.environ.get(ENV_IMAP_PASSWORD):
+        token = configfile.oauth_token("imap", settings)
+    account = ImapAccount(
+        host=host, user=user, port=port, security=security, folder=folder, oauth=bool(token)
+    )
     if security == "none" and host not in ("127.0.0.1", "::1", "localhost"):
         echo(
             f"Warning: --no-tls: the password for {user} goes to {account.key} in clear text.",
@@ -100,7 +112,7 @@ def fetch_cmd(
         def prompt(text: str) -> str:
             return click.prompt(safe(text), hide_input=True, err=True)
 
-    password = find_password(account, command=password_command, prompt=prompt)
+    password = token or find_password(account, command=password_command, prompt=prompt)
     store = _store(state)
     with progress_bar("Fetching") as progress:
         report = fetch_folder(

@@ -62,6 +62,8 @@ class ImapAccount:
     security: str = "ssl"
     folder: str = "INBOX"
     timeout: float = 30.0
+    #: Log in with an OAuth2 access token (SASL XOAUTH2) instead of a password.
+    oauth: bool = False
 
     def __post_init__(self) -> None:
         if self.security not in SECURITIES:
@@ -164,7 +166,10 @@ def connect(
     try:
         if account.security == "starttls":
             client.starttls(context)
-        client.login(account.user, password)
+        if account.oauth:
+            client.oauth2_login(account.user, password)  # the access token
+        else:
+            client.login(account.user, password)
     except LoginError as exc:
         _close(client)
         raise ImapError(

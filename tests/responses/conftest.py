@@ -4,11 +4,15 @@ session, a new user per test)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -16,13 +20,43 @@ from .. import imapserver
 from ._fixtures import store_dir  # noqa: F401
 
 
-def _server(tls: bool) -> Iterator[imapserver.DovecotServer]:
+class _Introspection(BaseHTTPRequestHandler):
+    """An OAuth2 token introspection endpoint (RFC 7662) for Dovecot: the token
+    ``token-for-USER`` is valid for USER, any other is not."""
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+        token = parse_qs(body).get("token", [""])[0]
+        user = token.removeprefix("token-for-") if token.startswith("token-for-") else None
+        answer = {"active": True, "username": user} if user else {"active": False}
+        data = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def introspection_url() -> Iterator[str]:
+    server = HTTPServer(("127.0.0.1", 0), _Introspection)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/introspect"
+    finally:
+        server.shutdown()
+
+
+def _server(tls: bool, introspection_url: str) -> Iterator[imapserver.DovecotServer]:
     if not imapserver.available():
         pytest.skip("dovecot is not installed (Debian package dovecot-imapd)")
     # Not under pytest's tmp_path: its folders are private to this user, and
     # Dovecot's own processes must reach the mail.
     root = Path(tempfile.mkdtemp(prefix="outreach-dovecot-"))
-    server = imapserver.DovecotServer(root, tls=tls)
+    server = imapserver.DovecotServer(root, tls=tls, introspection_url=introspection_url)
     try:
         yield server.start()
     finally:
@@ -31,13 +65,13 @@ def _server(tls: bool) -> Iterator[imapserver.DovecotServer]:
 
 
 @pytest.fixture(scope="session")
-def dovecot_server() -> Iterator[imapserver.DovecotServer]:
-    yield from _server(tls=False)
+def dovecot_server(introspection_url: str) -> Iterator[imapserver.DovecotServer]:
+    yield from _server(False, introspection_url)
 
 
 @pytest.fixture(scope="session")
-def dovecot_tls_server() -> Iterator[imapserver.DovecotServer]:
-    yield from _server(tls=True)
+def dovecot_tls_server(introspection_url: str) -> Iterator[imapserver.DovecotServer]:
+    yield from _server(True, introspection_url)
 
 
 class Mailbox:
@@ -47,6 +81,8 @@ class Mailbox:
         self.server = server
         self.user = f"u{uuid.uuid4().hex[:10]}"
         self.password = f"pw-{uuid.uuid4().hex[:8]}"
+        #: an OAuth2 access token the server's introspection accepts for this user
+        self.token = f"token-for-{self.user}"
         self.host, self.port = server.host, server.port
         server.add_user(self.user, self.password)
 

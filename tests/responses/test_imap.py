@@ -218,3 +218,20 @@ def test_fetch_takes_the_server_from_the_settings(db, run, mailbox):
     missing = run("responses", "fetch", expect=1)
     assert "no IMAP host: give --host, or set it once" in missing.stderr
     assert len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_fetch_logs_in_with_an_oauth2_token(db, run, mailbox):
+    """Microsoft 365 and Gmail take no password any more: with a token command
+    set, the login is SASL XOAUTH2 with the token it prints (checked here by
+    Dovecot's own OAuth2 passdb against a token introspection endpoint)."""
+    mailbox.append("INBOX", mail("a@b.example", "Hi", "x", mid="<oauth-1@x>").as_bytes())
+    base = ["responses", "fetch", "--host", mailbox.host, "--port", mailbox.port, "--no-tls",
+            "--user", mailbox.user]  # fmt: skip
+    good = {"OUTREACH_IMAP_OAUTH_TOKEN_COMMAND": f"echo {mailbox.token}"}
+    result = run(*base, env=good)
+    assert "Fetched 1 new message(s)" in result.stdout
+    log = mailbox.server.log()
+    assert f"user=<{mailbox.user}>, method=XOAUTH2" in log
+    bad = run(*base, env={"OUTREACH_IMAP_OAUTH_TOKEN_COMMAND": "echo expired"}, expect=1)
+    assert "refused the login" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    assert "expired" not in bad.stderr  # the token is never shown
