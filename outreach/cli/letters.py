@@ -485,3 +485,7 @@ from outreach.cli import sending as _sending  # noqa: E402
 
 for _command in _sending.COMMANDS:
     letters_group.add_command(_command)
+
+from outreach.cli.sent_copies import copy_to_sent_cmd  # noqa: E402  (a command of its own module)
+
+letters_group.add_command(copy_to_sent_cmd)

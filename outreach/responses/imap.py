@@ -418,3 +418,47 @@ def remember_position(
     else:
         row.last_uid = max(row.last_uid, last_uid)
     session.flush()
+
+
+# --- copies of the letters sent ------------------------------------------------------------
+
+
+@dataclass
+class SentCopies:
+    """What :func:`append_sent` did: letters copied, and those already there."""
+
+    folder: str
+    appended: list[int] = field(default_factory=list)
+    already: list[int] = field(default_factory=list)
+
+
+def append_sent(
+    account: ImapAccount,
+    messages: Sequence[tuple[int, str, bytes, dt.datetime]],
+    *,
+    password: str,
+    ssl_context: ssl.SSLContext | None = None,
+) -> SentCopies:
+    """Put each sent letter's message (letter id, Message-ID, bytes, when it
+    went) in *account*'s folder, marked read, as a mail client files what it
+    sends; a message the folder holds already (same Message-ID) is left
+    alone, so running it again adds nothing. The folder is made if missing."""
+    report = SentCopies(folder=account.folder)
+    with session_for(account, password, ssl_context=ssl_context) as client:
+        try:
+            if not client.folder_exists(account.folder):
+                client.create_folder(account.folder)
+            client.select_folder(account.folder)
+            for letter_id, message_id, raw, when in messages:
+                if client.search(["HEADER", "Message-ID", message_id]):
+                    report.already.append(letter_id)
+                    continue
+                client.append(account.folder, raw, flags=[b"\\Seen"], msg_time=when)
+                report.appended.append(letter_id)
+        except Exception as exc:  # the server's words, in one line
+            from imapclient.exceptions import IMAPClientError
+
+            if isinstance(exc, IMAPClientError | OSError):
+                raise ImapError(f"IMAP folder {account.folder!r}: {_reason(exc)}") from None
+            raise
+    return report

@@ -11,10 +11,11 @@ the letter, while an e-mail message is sending's business."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 from email.message import EmailMessage
-from email.utils import make_msgid
-from typing import TYPE_CHECKING
+from email.utils import format_datetime, make_msgid
+from typing import TYPE_CHECKING, Any
 
 from outreach.errors import ValidationError
 from outreach.sending import headers
@@ -66,3 +67,36 @@ def to_message(doc: LetterDoc) -> EmailMessage:
 
 def to_eml(doc: LetterDoc) -> bytes:
     return message_bytes(to_message(doc))
+
+
+def sent_copies(session: Any, campaign: str | int) -> list[tuple[int, str, bytes, dt.datetime]]:
+    """(letter id, Message-ID, message bytes, when it went) for every e-mail
+    letter of *campaign* that was sent: each message rebuilt by the one
+    builder, byte for byte what went but for the Date line, which is when it
+    went (what a Sent folder should hold)."""
+    import sqlalchemy as sa
+
+    from outreach.campaigns.lookup import find_object
+    from outreach.schema.enums import Channel, LetterStatus
+    from outreach.schema.models import Campaign, Letter
+    from outreach.sending.compose import stored_docs
+
+    camp = find_object(session, Campaign, campaign, "campaign")
+    rows = session.execute(
+        sa.select(Letter.id, Letter.message_id, Letter.sent_at)
+        .where(
+            Letter.campaign_id == camp.id,
+            Letter.status == LetterStatus.SENT,
+            Letter.channel == Channel.EMAIL,
+            Letter.message_id.is_not(None),
+        )
+        .order_by(Letter.sent_at, Letter.id)
+    ).all()
+    docs = stored_docs(session, [r.id for r in rows])
+    out = []
+    for r in rows:
+        msg = to_message(docs[r.id])
+        del msg["Date"]
+        msg["Date"] = format_datetime(r.sent_at)
+        out.append((r.id, r.message_id, message_bytes(msg), r.sent_at))
+    return out

@@ -235,3 +235,32 @@ def test_fetch_logs_in_with_an_oauth2_token(db, run, mailbox):
     bad = run(*base, env={"OUTREACH_IMAP_OAUTH_TOKEN_COMMAND": "echo expired"}, expect=1)
     assert "refused the login" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
     assert "expired" not in bad.stderr  # the token is never shown
+
+
+def test_sent_letters_are_filed_in_the_sent_folder_once(db, run, mailbox):
+    """`letters copy-to-sent`: each e-mail letter that went, rebuilt as it
+    went, dated when it went and marked read; a second run files nothing."""
+    from ..mailfixtures import seed_campaign, start_server
+
+    ids = seed_campaign(db, letters=3)["letters"]
+    smtp = start_server()
+    try:
+        run("letters", "send", "--campaign", "iid-2012", "--send", *smtp.argv())
+        received = {r.message_id: r.data for r in smtp.recorder.received}
+    finally:
+        smtp.controller.stop()
+    base = ["letters", "copy-to-sent", "--campaign", "iid-2012", "--host", mailbox.host,
+            "--port", mailbox.port, "--no-tls", "--user", mailbox.user]  # fmt: skip
+    env = {"OUTREACH_IMAP_PASSWORD": mailbox.password}
+    first = run(*base, env=env)
+    assert "3 letter(s) filed in" in first.stdout and "Sent, 0 there already" in first.stdout
+    again = run(*base, env=env)
+    assert "0 letter(s) filed" in again.stdout and "3 there already" in again.stdout
+    filed = mailbox.state("Sent")
+    assert len(filed) == 3 and all(flags == (b"\\Seen",) for flags in filed.values())
+    with db.session() as session:
+        from outreach.schema.models import Letter
+
+        mids = {session.get(Letter, i).message_id for i in ids}
+    assert {head.split(b":", 1)[1].strip().decode() for head in filed} == mids
+    assert set(received) == mids
