@@ -64,7 +64,7 @@ _COMMON = dict(
 )
 #: Examples per importer property. CI runs the README's plain ``pytest``, so
 #: the default is the ``ci`` profile wherever the tests run.
-PROFILES = {"dev": 100, "ci": 1_000, "deep": 10_000}
+PROFILES = {"dev": 100, "ci": 250, "deep": 10_000}
 for _name, _count in PROFILES.items():
     settings.register_profile(f"outreach-{_name}", max_examples=_count, **_COMMON)
 PROFILE = os.environ.get("OUTREACH_HYPOTHESIS_PROFILE", "").strip() or "ci"
