@@ -4,15 +4,15 @@ session, a new user per test)."""
 
 from __future__ import annotations
 
-import json
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
-import threading
+import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs
 
 import pytest
 
@@ -20,34 +20,29 @@ from .. import imapserver
 from ._fixtures import store_dir  # noqa: F401
 
 
-class _Introspection(BaseHTTPRequestHandler):
-    """An OAuth2 token introspection endpoint (RFC 7662) for Dovecot: the token
-    ``token-for-USER`` is valid for USER, any other is not."""
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-        token = parse_qs(body).get("token", [""])[0]
-        user = token.removeprefix("token-for-") if token.startswith("token-for-") else None
-        answer = {"active": True, "username": user} if user else {"active": False}
-        data = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *_args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="session")
 def introspection_url() -> Iterator[str]:
-    server = HTTPServer(("127.0.0.1", 0), _Introspection)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    """The token introspection endpoint Dovecot's oauth2 passdb asks (its own
+    process: no thread is left in this one)."""
+    port = imapserver.free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.oauth_introspection", str(port)],
+        cwd=Path(__file__).resolve().parents[2],
+    )
     try:
-        yield f"http://127.0.0.1:{server.server_port}/introspect"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("the token introspection server did not start") from None
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/introspect"
     finally:
-        server.shutdown()
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def _server(tls: bool, introspection_url: str) -> Iterator[imapserver.DovecotServer]:
