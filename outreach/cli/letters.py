@@ -274,9 +274,16 @@ def check_cmd(state: AppState, campaign: str, fmt: str) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["md", "txt", "html", "eml"]),
+    type=click.Choice(["md", "txt", "html", "eml", "pdf", "docx"]),
     default="md",
     show_default=True,
+    help="pdf and docx need --out.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True),
+    metavar="FILE",
+    help="Write the letter to FILE instead of printing it (still nothing is recorded).",
 )
 @click.option("--followup", is_flag=True, help="Preview the reminder instead.")
 @click.option("--channel", type=click.Choice(CHANNELS), default="email", show_default=True)
@@ -289,14 +296,18 @@ def preview_cmd(
     organization: str,
     language: str | None,
     fmt: str,
+    out: str | None,
     followup: bool,
     channel: str,
     templates: str | None,
 ) -> None:
-    """Print one rendered letter; nothing is written."""
+    """Print one rendered letter, or write it to --out; nothing is recorded."""
+    from outreach.files import write_file
     from outreach.letters.files import letter_bytes
     from outreach.letters.previewing import preview
 
+    if fmt in ("pdf", "docx") and out is None:
+        raise click.UsageError(f"a {fmt} preview is a file: give --out FILE")
     with state.read() as conn:
         doc, warning = preview(
             conn,
@@ -311,6 +322,9 @@ def preview_cmd(
         echo(f"Note: {warning}", err=True)
     echo(f"Subject: {doc.subject}   [{doc.language}, {doc.template_name}]", err=True)
     data = letter_bytes(doc, fmt)
+    if out is not None:
+        echo(f"Wrote {write_file(out, data)} (a preview: nothing was recorded)", err=True)
+        return
     echo(data.decode("utf-8"), multiline=True, nl=False)
 
 

@@ -132,6 +132,30 @@ def test_preview_writes_nothing(db: Database, db_url: str, run) -> None:
     assert table_dump(db_url) == before
 
 
+def test_preview_as_a_pdf_file_records_nothing(db: Database, db_url: str, run, tmp_path) -> None:
+    """`letters preview --format pdf --out FILE`: the letter as it would be
+    printed, looked at before anything is stored."""
+    import io
+
+    from pypdf import PdfReader
+
+    seed(db)
+    before = table_dump(db_url)
+    target = tmp_path / "preview.pdf"
+    result = run(
+        "letters", "preview", "--campaign", "tp", "--org", "ecowas", "--format", "pdf",
+        "--out", target,
+    )  # fmt: skip
+    assert "a preview: nothing was recorded" in result.stderr
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(target.read_bytes())).pages)
+    assert "Assunto:" in text and "15 de junho de 2012" in text
+    assert oct(target.stat().st_mode & 0o777) == "0o600"
+    refused = run("letters", "preview", "--campaign", "tp", "--org", "ecowas", "--format",
+                  "docx", expect=2)  # fmt: skip
+    assert "a docx preview is a file: give --out FILE" in refused.stderr
+    assert table_dump(db_url) == before
+
+
 def test_approve_cancel_list_show(db: Database, run) -> None:
     seed(db)
     run("letters", "generate", "--campaign", "tp")
