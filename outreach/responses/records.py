@@ -140,49 +140,18 @@ def _attach_files(
     return added
 
 
-def log_response(
-    session: Session,
-    *,
-    store: AttachmentStore,
-    organization_id: int,
-    campaign_id: int | None = None,
-    received_at: dt.datetime | None = None,
-    channel: Channel | str = Channel.EMAIL,
-    sender: str | None = None,
-    stance: Stance | str | None = None,
-    summary: str | None = None,
-    attachments: Sequence[str | Path] = (),
-    letter_id: int | None = None,
-    contact_id: int | None = None,
-    message_id: str | None = None,
-    subject: str | None = None,
-) -> Response:
-    """Record a response that came back (a letter by post, a phone call, ...).
+def log_response(session: Session, **fields: Any) -> Response:
+    """Record a response that came back (a letter by post, a phone call, ...):
+    :func:`log_or_complete_response` with the same arguments, without saying
+    whether the response is new.
 
     Without *letter_id* the response is linked to the latest letter that went
     to the organization in the campaign; without *campaign_id* the campaign is
     that of the latest letter sent to the organization before it was received.
-
     The same reply recorded already (imported from the mailbox, or logged
-    before; see :func:`same_response`) is completed instead of recorded twice:
-    :func:`log_or_complete_response` says which happened.
+    before; see :func:`same_response`) is completed instead of recorded twice.
     """
-    return log_or_complete_response(
-        session,
-        store=store,
-        organization_id=organization_id,
-        campaign_id=campaign_id,
-        received_at=received_at,
-        channel=channel,
-        sender=sender,
-        stance=stance,
-        summary=summary,
-        attachments=attachments,
-        letter_id=letter_id,
-        contact_id=contact_id,
-        message_id=message_id,
-        subject=subject,
-    )[0]
+    return log_or_complete_response(session, **fields)[0]
 
 
 def log_or_complete_response(
