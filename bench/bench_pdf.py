@@ -50,8 +50,10 @@ def two_pages(body: str, language: str) -> str:
     """*body* with the letter's own paragraphs (between salutation and closing)
     repeated, so that the letter runs to two pages."""
     parts = body.split("\n\n")
-    head, middle, tail = parts[:5], parts[5:-3], parts[-3:]
-    return "\n\n".join(head + middle * REPEATS.get(language, 2) + tail)
+    own = [i for i, part in enumerate(parts) if not part.lstrip().startswith(":::")]
+    first, last = own[0], own[-1] + 1
+    middle = parts[first:last]
+    return "\n\n".join(parts[:first] + middle * REPEATS.get(language, 2) + parts[last:])
 
 
 def make_docs(n: int, languages: Sequence[str] = LANGS) -> list[LetterDoc]:

@@ -10,6 +10,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from outreach.render.layout import PageSettings
+
 
 @dataclass
 class LetterDoc:
@@ -38,8 +40,14 @@ class LetterDoc:
     #: Fields the letter used that had no text in its language and came from
     #: another one: ("organization.name", "en"), ...
     fallbacks: tuple[tuple[str, str], ...] = ()
-    #: The paper the letter is printed on: "a4" or "letter" (US Letter).
+    #: The paper the letter is printed on: "a4" or "letter" (US Letter); the
+    #: page settings, when given, say it instead.
     paper: str = "a4"
+    #: How the letter is printed: paper, logo, footer, signature image, window
+    #: envelope, duplex (``outreach.render.layout``); None: plain A4.
+    page: PageSettings | None = None
+    #: The letter's reference number, as printed and stored.
+    reference: str | None = None
     # -- what the e-mail of the letter needs besides the letter (all optional) --
     #: Message-ID of the letter this one follows up: a reminder's e-mail threads to it.
     in_reply_to: str | None = None
