@@ -5,14 +5,17 @@ the database work: making PDF and DOCX files takes no lock."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from outreach import render
 from outreach.errors import ValidationError
 from outreach.files import make_dirs, remove_leftovers, write_file
 from outreach.render.doc import LetterDoc
+from outreach.render.layout import with_overrides
 
 #: The formats a letter can be written in: the render engines' and the e-mail
 #: message (``.eml``, made by the one message builder in ``outreach.sending``).
@@ -28,8 +31,17 @@ def _eml(doc: LetterDoc) -> bytes:
 _WRITERS: dict[str, render.Writer] = {"eml": _eml}
 
 
-def letter_bytes(doc: LetterDoc, fmt: str) -> bytes:
+def with_page(docs: Sequence[LetterDoc], page: Mapping[str, Any] | None) -> list[LetterDoc]:
+    """*docs* printed with one run's page choices (``paper``, ``window_envelope``,
+    ``duplex``; None leaves the campaign's)."""
+    if not page or all(value is None for value in page.values()):
+        return list(docs)
+    return [dataclasses.replace(doc, page=with_overrides(doc.page, **page)) for doc in docs]
+
+
+def letter_bytes(doc: LetterDoc, fmt: str, page: Mapping[str, Any] | None = None) -> bytes:
     """One letter in the format *fmt* (one of :data:`FORMATS`)."""
+    (doc,) = with_page([doc], page)
     write = _WRITERS.get(fmt)
     return write(doc) if write is not None else render.render_one(doc, fmt)
 
@@ -54,11 +66,14 @@ def write_files(
     formats: Sequence[str] = ("md",),
     combined: bool = False,
     name: str = "letters",
+    page: Mapping[str, Any] | None = None,
 ) -> list[Path]:
     """Write *docs* to the folder *out* in *formats* (with *combined*, one
     PDF of them all, named after *name*); returns the files written. All are
-    rendered in memory first: a bad header or font problem writes nothing."""
+    rendered in memory first: a bad header or font problem writes nothing.
+    *page* holds one run's page choices (:func:`with_page`)."""
     outputs = []
+    docs = with_page(docs, page)
     if docs:
         outputs = render.render_outputs(
             docs, formats=formats, combined=combined, name=name, writers=_WRITERS

@@ -7,6 +7,7 @@ every printed format (PDF and DOCX)::
     letter_paper = "letter"            # "a4" (the default) or "letter" (US Letter)
     letter_logo = "art/logo.svg"       # PNG, JPEG or SVG, printed at the letterhead
     letter_footer = "Coalition · 708 Third Avenue · New York"   # the first page's foot
+    # (or one per language: letter_footer = { en = "...", fr = "..." })
     letter_signature = "art/signed.png"  # a signature image above the signatory's name
     letter_window_envelope = true      # the address where a window envelope shows it
     letter_duplex = true               # combined PDF: each letter starts on a front side
@@ -22,6 +23,8 @@ them guessed from their place, as letters made before the markers were.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,10 +71,25 @@ class Image:
 class PageSettings:
     paper: str = "a4"
     logo: Image | None = None
-    footer: str = ""
+    #: The first page's footer line by language ("" for any language).
+    footers: Mapping[str, str] = dataclasses.field(default_factory=dict)
     signature: Image | None = None
     window_envelope: bool = False
     duplex: bool = False
+
+    def footer(self, language: str, default_language: str = "en") -> str:
+        """The footer line in *language*, else the one for any language, else
+        the campaign's default language's."""
+        for key in (language, language.split("-")[0], "", default_language):
+            if self.footers.get(key):
+                return self.footers[key]
+        return ""
+
+
+@functools.lru_cache(maxsize=32)
+def _read(path: str, _mtime_ns: int, _size: int) -> bytes:
+    """A file's bytes, read once while it stays as it is (one logo, many letters)."""
+    return Path(path).read_bytes()
 
 
 def read_image(path: str | Path, what: str) -> Image:
@@ -88,7 +106,7 @@ def read_image(path: str | Path, what: str) -> Image:
                 f"{MAX_IMAGE_BYTES // (1024 * 1024)} MiB",
                 field=what,
             )
-        data = file.read_bytes()
+        data = _read(str(file), file.stat().st_mtime_ns, size)
     except OSError as error:
         raise ValidationError(
             f"{what}: cannot read {file} ({error.strerror or 'not a file'}); "
@@ -149,15 +167,20 @@ def page_settings(
         if value is not None and not isinstance(value, str):
             raise ValidationError(f"the campaign variable {key} is not a file path", field=key)
     footer = variables.get(FOOTER_KEY) or ""
-    if not isinstance(footer, str) or len(footer) > MAX_FOOTER:
+    texts = footer if isinstance(footer, Mapping) else {"": footer}
+    if not all(
+        isinstance(k, str) and isinstance(v, str) and len(v) <= MAX_FOOTER for k, v in texts.items()
+    ):
         raise ValidationError(
-            f"the campaign variable {FOOTER_KEY} must be text of at most {MAX_FOOTER} characters",
+            f"the campaign variable {FOOTER_KEY} must be text of at most {MAX_FOOTER} "
+            'characters, or a table of such texts by language (en = "...", fr = "...")',
             field=FOOTER_KEY,
         )
+    footers = {k.strip().lower(): " ".join(v.split()) for k, v in texts.items()}
     return PageSettings(
         paper=chosen.strip().lower(),
         logo=read_image(logo_path, LOGO_KEY) if logo_path else None,
-        footer=" ".join(footer.split()),
+        footers=footers,
         signature=read_image(signature_path, SIGNATURE_KEY) if signature_path else None,
         window_envelope=_flag(variables, WINDOW_KEY)
         if window_envelope is None
@@ -204,3 +227,38 @@ def roles(parts: list[Block]) -> list[str]:
 
 def _shape(block: Block) -> str:
     return "text" if len(block.lines) == 1 else "lines"
+
+
+def campaign_page_settings(variables: Mapping[str, Any] | None) -> PageSettings:
+    """:func:`page_settings` of a campaign's *variables*, with the machine's
+    defaults (the ``letters.paper`` and ``letters.logo`` settings)."""
+    from outreach.configfile import load
+
+    settings = load()
+    return page_settings(
+        variables,
+        default_paper=settings.get("letters.paper"),
+        default_logo=settings.get("letters.logo"),
+    )
+
+
+def with_overrides(
+    page: PageSettings | None,
+    *,
+    paper: str | None = None,
+    window_envelope: bool | None = None,
+    duplex: bool | None = None,
+) -> PageSettings:
+    """*page* with one run's choices (``--paper``, ``--window-envelope``, ``--duplex``)."""
+    page = page or PageSettings()
+    if paper is not None:
+        if paper.strip().lower() not in PAPERS:
+            raise ValidationError(
+                f"--paper {paper!r}: use one of {', '.join(PAPERS)}", option="--paper"
+            )
+        page = dataclasses.replace(page, paper=paper.strip().lower())
+    if window_envelope is not None:
+        page = dataclasses.replace(page, window_envelope=window_envelope)
+    if duplex is not None:
+        page = dataclasses.replace(page, duplex=duplex)
+    return page

@@ -203,7 +203,7 @@ def letter_data(
         "bookmark": printable(" — ".join(x for x in (doc.acronym, doc.contact) if x))
         or f"{index + 1}",
         "header": header,
-        "footer": printable(settings.footer),
+        "footer": printable(settings.footer(language, doc.default_language or "en")),
         "logo": None,
         "logo_alt": printable(sender or "logo"),
         "signature_image": None,
