@@ -110,13 +110,16 @@ def _engine() -> _Engine:
     return engine
 
 
-#: Control characters a page cannot show (tabs become spaces; the rest go).
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: Control characters a page cannot show (tabs become spaces; the rest go),
+#: and the bidi embeddings and overrides that would show a name's letters in
+#: another order than they are stored ("evil" as "live"); isolates and marks stay.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]")
 
 
 def printable(text: str) -> str:
-    """*text* without the control characters no font draws; everything else,
-    markup-like or not, is kept as typed (it reaches Typst as a string)."""
+    """*text* without the control characters no font draws and without bidi
+    overrides; everything else, markup-like or not, is kept as typed (it
+    reaches Typst as a string)."""
     return _CONTROLS.sub("", text.replace("\t", " "))
 
 
