@@ -30,7 +30,10 @@ PNG = (
     b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff"
     b"\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82"
 )
-SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><rect width="40" height="20" fill="#246"/></svg>'
+SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20">'
+    b'<rect width="40" height="20" fill="#246"/></svg>'
+)
 
 BODY = """::: letterhead
 **Coalition Secretariat**
