@@ -1,6 +1,7 @@
 """The letter filters: ``format_date`` (Babel/CLDR), ``salutation`` and
-``closing`` (courteous words per language, :mod:`outreach.templating.courtesy`)
-and ``of`` (a genitive with its article contracted)."""
+``closing`` (courteous words per language, :mod:`outreach.templating.courtesy`),
+``of`` (a genitive with its article contracted) and ``address_block`` (the
+addressee block, :mod:`outreach.templating.addressing`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import jinja2
 
+from outreach.templating.addressing import address_block
 from outreach.templating.courtesy import (
     SALUTATION_END,
     closing_sentence,
@@ -187,11 +189,31 @@ def _of_filter(context: Any, name: Any, language: str | None = None) -> str:
     return of(name, language or _language_of(context))
 
 
+def _given(value: Any, what: str) -> Any:
+    if isinstance(value, jinja2.Undefined):
+        raise jinja2.UndefinedError(f"address_block was given no {what}")
+    if value is not None and not isinstance(value, Mapping):
+        raise jinja2.TemplateRuntimeError(f"address_block: {what} is not a record")
+    return value
+
+
+@jinja2.pass_context
+def _address_block_filter(
+    context: Any, contact: Any, organization: Any = None, language: str | None = None
+) -> str:
+    return address_block(
+        _given(contact, "contact"),
+        _given(organization, "organization"),
+        language or _language_of(context),
+    )
+
+
 #: The letter filters by name, as the sandbox registers them.
 LETTER_FILTERS = {
     "format_date": _date_filter,
     "salutation": _salutation_filter,
     "closing": _closing_filter,
     "of": _of_filter,
+    "address_block": _address_block_filter,
 }
 
