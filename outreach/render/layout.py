@@ -262,3 +262,34 @@ def with_overrides(
     if duplex is not None:
         page = dataclasses.replace(page, duplex=duplex)
     return page
+
+
+#: First strong isolate and pop directional isolate (Unicode bidi, UAX #9).
+FSI, PDI = "\u2068", "\u2069"
+#: The parts whose lines stand alone (names, addresses): each line keeps its
+#: own direction. Running text follows the letter's.
+LINE_PARTS = frozenset(
+    {"letterhead", "date", "reference", "addressee", "signature", "cc", "enclosures", "lines"}
+)
+
+
+def first_strong(text: str) -> str | None:
+    """"L" or "R": the direction of the first letter of *text* that has one."""
+    import unicodedata
+
+    for ch in text:
+        kind = unicodedata.bidirectional(ch)
+        if kind == "L":
+            return "L"
+        if kind in ("R", "AL"):
+            return "R"
+    return None
+
+
+def needs_isolate(line: str, rtl: bool) -> bool:
+    """Whether a stand-alone *line* runs the other way from its letter: an
+    address in Latin letters in an Arabic letter ("708 Third Avenue", which
+    the bidi algorithm would otherwise show as "Third Avenue 708"), or an
+    Arabic name in an English one."""
+    direction = first_strong(line)
+    return direction is not None and (direction == "L") == rtl

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from outreach.errors import ValidationError
-from outreach.render.layout import PageSettings, roles
+from outreach.render.layout import FSI, LINE_PARTS, PDI, PageSettings, needs_isolate, roles
 from outreach.render.markdown import Block, Span, blocks
 from outreach.templating import is_rtl
 
@@ -127,8 +127,16 @@ def _span(span: Span, bold: bool = False) -> dict[str, Any]:
     return {"t": printable(span.text), "b": span.bold or bold, "i": span.italic}
 
 
-def _lines(block: Block) -> list[list[dict[str, Any]]]:
-    return [[_span(s, block.kind == "h") for s in line] for line in block.lines]
+def _lines(block: Block, role: str = "text", rtl: bool = False) -> list[list[dict[str, Any]]]:
+    out = []
+    for line in block.lines:
+        spans = [_span(s, block.kind == "h") for s in line]
+        if spans and role in LINE_PARTS and needs_isolate("".join(s.text for s in line), rtl):
+            # the line keeps its own direction inside the letter's
+            spans[0]["t"] = FSI + spans[0]["t"]
+            spans[-1]["t"] += PDI
+        out.append(spans)
+    return out
 
 
 def _plain(block: Block) -> str:
@@ -161,12 +169,12 @@ def _paper(doc: LetterDoc) -> str:
         ) from None
 
 
-def _parts(parts: list[Block], kinds: list[str]) -> list[dict[str, Any]]:
+def _parts(parts: list[Block], kinds: list[str], rtl: bool = False) -> list[dict[str, Any]]:
     """The letter's parts as the layout reads them: the date and reference
     as one line of the page, the closing kept with the signature."""
     out: list[dict[str, Any]] = []
     for block, role in zip(parts, kinds, strict=True):
-        lines = _lines(block)
+        lines = _lines(block, role, rtl)
         last = out[-1] if out else None
         if role in ("date", "reference"):
             key = "date" if role == "date" else "ref"
@@ -213,7 +221,7 @@ def letter_data(
         "signature_alt": printable(str((doc.sender or {}).get("signatory") or "signature")),
         "window": settings.window_envelope,
         "return_line": return_line,
-        "parts": _parts(parts, kinds),
+        "parts": _parts(parts, kinds, is_rtl(doc.language)),
     }
     for key, image in (("logo", settings.logo), ("signature_image", settings.signature)):
         if image is not None:

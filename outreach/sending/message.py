@@ -347,7 +347,7 @@ def html_document(body: str, *, language: str | None, title: str) -> str:
             "<p>" + escape(p).replace("\n", "<br>\n") + "</p>" for p in body.split("\n\n")
         )
     else:
-        inner = body_html(body)
+        inner = body_html(body, is_rtl(language))
     direction = "rtl" if is_rtl(language) else "ltr"
     lang_attr = f' lang="{escape(language, quote=True)}"' if language else ""
     return (
