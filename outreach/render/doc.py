@@ -12,6 +12,9 @@ from typing import Any
 
 from outreach.render.layout import PageSettings
 
+#: The contact's fields that say how to address them (``LetterDoc.contact_details``).
+COURTESY_FIELDS = ("kind", "honorific", "salutation", "position", "language", "i18n")
+
 
 @dataclass
 class LetterDoc:
