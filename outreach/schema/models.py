@@ -84,7 +84,11 @@ class Dialogue(Base):
 
 
 class Campaign(Base):
-    """One outreach effort ahead of a dialogue."""
+    """One outreach effort ahead of a dialogue.
+
+    ``reference_pattern`` makes its letters' references (None: the default
+    pattern); ``reference_seq`` is the last sequence number one of them got.
+    """
 
     __table__ = tables.campaigns
 
@@ -109,7 +113,8 @@ class Letter(Base):
 
     Regenerating an unsent letter adds a new ``version`` and marks the old one
     superseded; a sent letter is never rewritten. ``round`` 0 is the letter
-    itself, 1 the first reminder, and so on.
+    itself, 1 the first reminder, and so on. ``reference`` is its reference
+    number, kept by every version (None on letters made before references).
     """
 
     __table__ = tables.letters

@@ -200,6 +200,11 @@ campaigns = sa.Table(
     *_stamps(),
     # The folder of the campaign's own templates (before the shipped ones).
     Column("templates_folder", String(1000)),
+    # (revision 0006) how its letters' references are made, e.g.
+    # "{campaign}/{year}/{seq:03}" (NULL: that default; outreach.letters.references),
+    # and the last sequence number a letter of the campaign got (never given twice).
+    Column("reference_pattern", String(80)),
+    Column("reference_seq", Integer, nullable=False, default=0, server_default="0"),
 )
 
 #: An organization a campaign writes to, optionally to a chosen contact, as
@@ -293,6 +298,15 @@ letters = sa.Table(
     Column("auto_reply_note", Text),
     # Message-IDs the letter went out with before a resend (oldest first).
     Column("previous_message_ids", JSON),
+    # (revision 0006) The letter's reference number ("third-pillar-2012/2012/007";
+    # NULL on letters made before references). Every version of a letter keeps
+    # the reference of the version it revises, and each version keeps the one
+    # it was printed with, so a reference names one letter with all its
+    # versions and (reference, version) one row. That no two letters share a
+    # reference is kept by the campaign's reference_seq and checked before the
+    # letters are stored (outreach.letters.references).
+    Column("reference", String(120)),
+    sa.UniqueConstraint("reference", "version"),
     Index("ix_letters_campaign_id_organization_id", "campaign_id", "organization_id"),
     Index("ix_letters_campaign_id_status", "campaign_id", "status"),
 )
