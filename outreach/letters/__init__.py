@@ -9,7 +9,8 @@ and reviewing them, and who is due a reminder.
 - :mod:`~outreach.letters.files`: letters written as files, after the database work,
 - :mod:`~outreach.letters.previewing`, :mod:`~outreach.letters.review`
   (list, show, approve, cancel), :mod:`~outreach.letters.followups`,
-- :mod:`~outreach.letters.results`: :class:`GenerateResult`, :class:`Skipped`.
+- :mod:`~outreach.letters.results`: :class:`GenerateResult`, :class:`Skipped`,
+- :mod:`~outreach.letters.references`: reference patterns and each letter's number.
 
 The names below are imported when first used (PEP 562): ``letters generate``
 loads neither ``sqlalchemy.orm`` nor the ORM classes, which only the review
