@@ -274,6 +274,7 @@ def test_sigkill_letters_generate(world, tmp_path):
     with db.session() as s:
         recipients = s.scalar(sa.text("SELECT count(*) FROM campaign_recipients"))
     tried = []
+    references: list[str] = []
     for point in kill_points(rng, 0.15, 1.2):
         where = run_and_kill(argv, env, url, point)
         tried.append((where, round(point[1], 3)))
@@ -284,9 +285,14 @@ def test_sigkill_letters_generate(world, tmp_path):
             rows = s.execute(
                 sa.select(Letter.contact_id, Letter.round, Letter.version, Letter.superseded_at)
             ).all()
+            references += s.scalars(sa.select(Letter.reference)).all()
+            given = s.scalar(sa.text("SELECT reference_seq FROM campaigns WHERE slug = 'tp'"))
         assert len(rows) == recipients, f"seed {SEED}, {tried}"
         assert len({(c, r) for c, r, _v, _s in rows}) == recipients
         assert {(v, s) for _c, _r, v, s in rows} == {(1, None)}
+        # A killed run gave its reference numbers back with its letters: every
+        # number given is on a stored letter, none twice.
+        assert len(set(references)) == len(references) == given, f"seed {SEED}, {tried}"
         files = sorted(p.name for p in out.iterdir())
         assert len(files) == recipients and all(f.endswith(".md") for f in files), files
         with db.session() as s:

@@ -45,6 +45,7 @@ CAMPAIGN_FIELDS = (
     "variables",
     "starts_on",
     "ends_on",
+    "reference_pattern",
 )
 
 
@@ -119,6 +120,10 @@ def _campaign_values(
             value = _checked_sender(value)
         elif key == "variables":
             value = check_variables(dict(value or {}), source="variables")
+        elif key == "reference_pattern":
+            from outreach.letters.references import check_pattern
+
+            value = check_pattern(value)
         elif isinstance(value, str):
             value = check_text(value, key) or None
         out[key] = value
@@ -334,6 +339,8 @@ def clone_campaign(
         signatory=source.signatory,
         sender=dict(source.sender or {}),
         variables=dict(source.variables or {}),
+        # the pattern, not the numbers: the clone's letters count from 1
+        reference_pattern=source.reference_pattern,
     )
     session.add(clone)
     session.flush()
@@ -398,6 +405,9 @@ def campaign_summary(
             "signatory": campaign.signatory,
             "sender": dict(sender),
             "variables": variables_for_template(dict(campaign.variables or {})),
+            # None: the default pattern
+            "reference_pattern": campaign.reference_pattern,
+            "references_given": campaign.reference_seq,
             "starts_on": campaign.starts_on,
             "ends_on": campaign.ends_on,
             "recipients": n_recipients,
@@ -420,6 +430,8 @@ def campaign_summary(
         "sender": ", ".join(f"{k}: {v}" for k, v in sender.items()) or None,
         "variables": ", ".join(f"{k}={_show_var(v)}" for k, v in (campaign.variables or {}).items())
         or None,
+        "reference_pattern": _pattern_shown(campaign.reference_pattern),
+        "references_given": campaign.reference_seq,
         "starts_on": campaign.starts_on,
         "ends_on": campaign.ends_on,
         "recipients": n_recipients,
@@ -427,6 +439,14 @@ def campaign_summary(
         "created_at": campaign.created_at,
         "closed_at": campaign.closed_at,
     }
+
+
+def _pattern_shown(pattern: str | None) -> str:
+    if pattern:
+        return pattern
+    from outreach.letters.references import DEFAULT_PATTERN
+
+    return f"{DEFAULT_PATTERN} (the default)"
 
 
 def _show_var(value: Any) -> str:

@@ -449,6 +449,7 @@ def check_campaign(
             _L.c.created_at,
             _L.c.checks,
             _L.c.check_override,
+            _L.c.reference,
             _O.c.acronym,
             _O.c.name.label("org_name"),
             _O.c.languages,
@@ -497,7 +498,15 @@ def check_campaign(
                 body=row.body,
                 dated=row.dated,
                 to_address=row.to_address,
-                names=[row.org_name, row.acronym, row.contact_name, row.email, *sender],
+                # (the reference, "tp/2012/004", is in Latin letters in any letter)
+                names=[
+                    row.org_name,
+                    row.acronym,
+                    row.contact_name,
+                    row.email,
+                    row.reference,
+                    *sender,
+                ],
                 dates=dates,
                 reminder=row.round != 0,
                 contact_language=row.contact_language,
@@ -535,7 +544,7 @@ def checker(renderer: Any, campaign: Any) -> Callable[[Any, Any], list[Finding]]
 
     def check(job: Any, doc: Any) -> list[Finding]:
         contact = job.contact or {}
-        names = [doc.organization, doc.acronym, job.org.get("name"), doc.contact]
+        names = [doc.organization, doc.acronym, job.org.get("name"), doc.contact, doc.reference]
         return letter_findings(
             language=doc.language,
             subject=doc.subject,

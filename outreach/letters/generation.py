@@ -42,6 +42,7 @@ from outreach.letters.jobs import (
     recipient_jobs,
 )
 from outreach.letters.pipeline import render_jobs, scaled
+from outreach.letters.references import assign_references
 from outreach.letters.renderer import Renderer, message_ids
 from outreach.letters.results import GenerateResult, Progress, Skipped
 from outreach.render.doc import LetterDoc
@@ -149,6 +150,17 @@ def _generate(
     )
     # 1. Who gets a letter, at which address; the others are listed as skipped.
     todo, addresses, stale = _who_gets_a_letter(conn, camp, channel, jobs, existing, by_org, result)
+    # Templates print the reference: each letter gets it before it renders, a
+    # new version the one of the letter it revises, a new letter the next
+    # number (given in this transaction: a failed run gives it back).
+    assign_references(
+        conn,
+        camp,
+        todo,
+        existing,
+        language_for=renderer.language_for,
+        year=renderer.base["today"].year,
+    )
     # 2. Render each letter, compare it with what is recorded and store it if
     # it is new or changed. A template error stops the batch: nothing is
     # inserted (PostgreSQL's COPY is aborted) and the transaction rolls back.
@@ -335,6 +347,8 @@ def _store_letters(
                 and old.to_address == address
                 and (old.cc or []) == job.cc
                 and old.basis in (None, made_from)
+                # (a letter from before references gets a version that has one)
+                and old.reference == job.reference
             ):
                 result.unchanged += 1
                 doc.id, doc.version, doc.message_id = old.id, old.version, old.message_id or ""
@@ -365,6 +379,7 @@ def _store_letters(
                 doc.date,
                 made_from,
                 findings,
+                job.reference,
             )
             if next_id is not None:
                 doc.id = next_id
@@ -472,6 +487,7 @@ def _doc_from_row(doc: LetterDoc, row: Any) -> LetterDoc:
     doc.to_address = row.to_address
     doc.message_id = row.message_id or ""
     doc.date = row.dated or doc.date
+    doc.reference = row.reference
     return doc
 
 
@@ -493,6 +509,7 @@ _LETTER_COLUMNS = (
     "dated",
     "basis",
     "checks",
+    "reference",
 )
 
 
@@ -525,6 +542,7 @@ def _recorded(
         _LETTER.cc,
         _LETTER.basis,
         _LETTER.dated,
+        _LETTER.reference,
     ).where(
         _LETTER.campaign_id == campaign_id,
         _LETTER.round.in_(rounds),

@@ -224,6 +224,8 @@ class Job:
     channel: Channel | None = None
     #: Who the letter is copied to: [{"contact_id", "name", "email", "position"}].
     cc: list[dict[str, Any]] = field(default_factory=list)
+    #: The letter's reference number (outreach.letters.references), set before rendering.
+    reference: str | None = None
 
 
 def choose_contact(override: int | None, contacts: list[Any]) -> tuple[Any | None, str | None]:

@@ -1,4 +1,9 @@
-"""Previewing one letter: rendered as generation would, nothing written."""
+"""Previewing one letter: rendered as generation would, nothing written.
+
+The letter carries the reference it would get if it were generated now: the
+one of its current letter (a new version keeps it), else the campaign's next
+number, which another letter may still take first
+(:func:`outreach.letters.references.next_reference`)."""
 
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from outreach.letters.jobs import (
     org_context,
     recipient_jobs,
 )
+from outreach.letters.references import next_reference
 from outreach.letters.renderer import Renderer, message_id
 from outreach.render.doc import LetterDoc
 from outreach.schema.enums import Channel
@@ -89,6 +95,13 @@ def preview(
         templates=templates if templates is not None else camp.templates_folder,
         today=today or dt.date.today(),
         language=language,
+    )
+    job.reference = next_reference(
+        conn,
+        camp,
+        job,
+        language=renderer.language_for(job),
+        year=renderer.base["today"].year,
     )
     compiled, text = renderer.render(job)
     ch = Channel(channel)

@@ -82,7 +82,7 @@ class Renderer:
         self, job: Job, compiled: Any, text: Any, *, channel: Channel, address: str | None
     ) -> LetterDoc:
         """*job*'s rendered letter, as generation records it and the output
-        formats write it (no id, version or Message-ID yet)."""
+        formats write it, with its reference (no id, version or Message-ID yet)."""
         return LetterDoc(
             acronym=job.org["acronym"],
             organization=job.org["name"],
@@ -103,6 +103,7 @@ class Renderer:
             template_hash=compiled.hash,
             date=self.base["today"],
             fallbacks=tuple(getattr(text, "fallbacks", ()) or ()),
+            reference=job.reference,
         )
 
     def language_for(self, job: Job) -> str:
@@ -152,6 +153,9 @@ class Renderer:
         context["language"] = language
         context["followup"] = job.followup
         context["cc"] = [Record(entry) for entry in job.cc]
+        # set before rendering (outreach.letters.references); "" only for a
+        # sent letter from before references, whose rendering is not kept
+        context["reference"] = job.reference or ""
         sink: set[tuple[str, str]] = set()
         FALLBACK_SINK[0] = sink
         try:

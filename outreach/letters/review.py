@@ -77,6 +77,7 @@ def list_letters(session: Session, **filters: Any) -> list[dict[str, Any]]:
                 "contact": contact,
                 "round": letter.round,
                 "version": letter.version,
+                "reference": letter.reference,
                 "language": letter.language,
                 "channel": letter.channel,
                 "status": letter.status,
@@ -106,6 +107,8 @@ def letter_record(letter: Letter) -> dict[str, Any]:
         "round": letter.round,
         "followup_of": letter.followup_of_id,
         "version": letter.version,
+        # kept by every version; None on letters made before references
+        "reference": letter.reference,
         "superseded_at": letter.superseded_at,
         "status": letter.status,
         "language": letter.language,
@@ -159,6 +162,7 @@ def letter_doc(letter: Letter) -> LetterDoc:
         default_language=campaign.default_language or "en",
         contact_details=_courtesy_fields(letter.contact),
         variables=dict(campaign.variables or {}),
+        reference=letter.reference,
     )
 
 

@@ -156,6 +156,8 @@ _COPIED = (
     "basis",
     "cc",
     "checks",
+    # the same letter by another channel: it keeps its reference
+    "reference",
 )
 
 

@@ -8,7 +8,17 @@ from typing import Any
 
 #: Names the context reserves; campaign variables may not reuse them.
 RESERVED = frozenset(
-    {"organization", "contact", "campaign", "dialogue", "sender", "today", "language", "vars"}
+    {
+        "organization",
+        "contact",
+        "campaign",
+        "dialogue",
+        "sender",
+        "today",
+        "language",
+        "vars",
+        "reference",
+    }
 )
 #: Sender keys every template may use (missing ones are empty).
 SENDER_KEYS = (
