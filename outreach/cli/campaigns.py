@@ -81,6 +81,13 @@ _details = option_group(
     ),
     click.option("--starts-on", help="YYYY-MM-DD"),
     click.option("--ends-on", help="YYYY-MM-DD"),
+    click.option(
+        "--reference-pattern",
+        metavar="PATTERN",
+        help="How the letters' reference numbers are made (default {campaign}/{year}/{seq:03}): "
+        "{campaign}, {CAMPAIGN}, {year}, {seq} (required; {seq:04} pads), {acronym}, {round}, "
+        "{lang}.",
+    ),
 )
 
 

@@ -321,6 +321,7 @@ def preview_cmd(
     if warning:
         echo(f"Note: {warning}", err=True)
     echo(f"Subject: {doc.subject}   [{doc.language}, {doc.template_name}]", err=True)
+    echo(f"Reference: {doc.reference}   (the one it gets if generated now)", err=True)
     data = letter_bytes(doc, fmt)
     if out is not None:
         echo(f"Wrote {write_file(out, data)} (a preview: nothing was recorded)", err=True)
@@ -349,6 +350,7 @@ def list_cmd(state: AppState, fmt: str, **filters: Any) -> None:
             "contact",
             "round",
             "version",
+            "reference",
             "language",
             "status",
             "superseded",
