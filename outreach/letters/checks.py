@@ -32,6 +32,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from outreach.render.markdown import without_markers
 from outreach.schema import tables
 
 ERROR = "error"
@@ -334,7 +335,9 @@ def check_text(
     fallbacks: Iterable[Sequence[str]] = (),
 ) -> list[Finding]:
     """The checks that read only the letter: fallbacks, script, unfilled
-    values, past dates, repeated lines."""
+    values, past dates, repeated lines. They read the letter's text, not the
+    markers that name its parts (``::: addressee``)."""
+    body = without_markers(body)
     return [
         *fallback_findings(language, fallbacks),
         *script_findings(language, f"{subject}\n{body}", names),

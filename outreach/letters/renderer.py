@@ -12,7 +12,8 @@ from typing import Any
 from outreach.addresses import FALLBACK_DOMAIN, ascii_domain
 from outreach.letters.jobs import Job
 from outreach.letters.localizing import contact_in, organization_in, sender_in
-from outreach.render.doc import LetterDoc
+from outreach.letters.printing import campaign_page_settings
+from outreach.render.doc import COURTESY_FIELDS, LetterDoc
 from outreach.schema.enums import Channel
 from outreach.schema.types import variables_for_template
 from outreach.templating import Record, TemplateSet, sender_context
@@ -58,6 +59,8 @@ class Renderer:
         language: str | None = None,
     ) -> None:
         self.set = TemplateSet(templates)
+        self.templates = str(templates) if templates is not None else None
+        self.variables = dict(campaign.variables or {})
         self.set.check_name(template_name)
         self.name = template_name
         self.default = campaign.default_language or "en"
@@ -66,6 +69,8 @@ class Renderer:
         self._orgs: dict[tuple[Any, str], Any] = {}
         self._senders: dict[str, Any] = {}
         variables = variables_for_template(dict(campaign.variables or {}))
+        #: how the letters are printed (paper, logo, footer...): read once
+        self.page = campaign_page_settings(campaign.variables)
         self.base = {
             # Jinja's globals (range, namespace, ...) go in once here, so each
             # letter's context is used as it is (no per-letter merge).
@@ -102,8 +107,16 @@ class Renderer:
             template_name=compiled.filename,
             template_hash=compiled.hash,
             date=self.base["today"],
+            page=self.page,
             fallbacks=tuple(getattr(text, "fallbacks", ()) or ()),
             reference=job.reference,
+            # what its e-mail needs besides the letter, as a stored letter has it
+            # (outreach.letters.review.letter_doc): the same cover note either way
+            cc=tuple(job.cc),
+            templates=self.templates,
+            default_language=self.default,
+            contact_details={key: job.contact.get(key) for key in COURTESY_FIELDS},
+            variables=self.variables,
         )
 
     def language_for(self, job: Job) -> str:

@@ -12,7 +12,8 @@ from outreach.campaigns.campaigns import get_campaign
 from outreach.db.activity import record_activity
 from outreach.errors import NotFoundError, ValidationError
 from outreach.letters.jobs import UNSENT
-from outreach.render.doc import LetterDoc
+from outreach.letters.printing import campaign_page_settings
+from outreach.render.doc import COURTESY_FIELDS, LetterDoc
 from outreach.schema.enums import LetterStatus
 from outreach.schema.models import Campaign, Contact, Letter, Organization
 from outreach.schema.types import utcnow
@@ -162,6 +163,7 @@ def letter_doc(letter: Letter) -> LetterDoc:
         default_language=campaign.default_language or "en",
         contact_details=_courtesy_fields(letter.contact),
         variables=dict(campaign.variables or {}),
+        page=campaign_page_settings(campaign.variables),
         reference=letter.reference,
     )
 
@@ -180,7 +182,7 @@ def _original_message_id(letter: Letter) -> str | None:
 def _courtesy_fields(contact: Any) -> dict[str, Any]:
     """The contact's form of address, as the cover note's salutation reads it."""
     out: dict[str, Any] = {}
-    for key in ("kind", "honorific", "salutation", "position", "language", "i18n"):
+    for key in COURTESY_FIELDS:
         value = getattr(contact, key, None)
         out[key] = value.value if hasattr(value, "value") else value
     return out

@@ -229,19 +229,6 @@ def _shape(block: Block) -> str:
     return "text" if len(block.lines) == 1 else "lines"
 
 
-def campaign_page_settings(variables: Mapping[str, Any] | None) -> PageSettings:
-    """:func:`page_settings` of a campaign's *variables*, with the machine's
-    defaults (the ``letters.paper`` and ``letters.logo`` settings)."""
-    from outreach.configfile import load
-
-    settings = load()
-    return page_settings(
-        variables,
-        default_paper=settings.get("letters.paper"),
-        default_logo=settings.get("letters.logo"),
-    )
-
-
 def with_overrides(
     page: PageSettings | None,
     *,

@@ -97,6 +97,14 @@ def blocks(text: str) -> list[Block]:
     return out
 
 
+def without_markers(text: str) -> str:
+    """*text* with the part markers' lines taken out and nothing else changed
+    (emphasis, spacing and line breaks stay as typed)."""
+    if ":::" not in text:
+        return text
+    return "\n".join(line for line in text.split("\n") if not _MARKER.match(line))
+
+
 def _is_fence(line: str) -> bool:
     found = _MARKER.match(line)
     return found is not None and found.group("role") is None
