@@ -336,11 +336,13 @@ def check_text(
 ) -> list[Finding]:
     """The checks that read only the letter: fallbacks, script, unfilled
     values, past dates, repeated lines. They read the letter's text, not the
-    markers that name its parts (``::: addressee``)."""
+    markers that name its parts (``::: addressee``); the reference number
+    is a code, not words in a language."""
+    words = without_markers(body, drop=("reference",))
     body = without_markers(body)
     return [
         *fallback_findings(language, fallbacks),
-        *script_findings(language, f"{subject}\n{body}", names),
+        *script_findings(language, f"{subject}\n{words}", names),
         *unfilled_findings(subject, body),
         *date_findings(language, body, dated, dates or {}),
         *repeated_line_findings(body, to_address),

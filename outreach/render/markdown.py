@@ -22,6 +22,7 @@ written before the markers).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 #: The parts of a letter a block can be marked as.
@@ -97,12 +98,26 @@ def blocks(text: str) -> list[Block]:
     return out
 
 
-def without_markers(text: str) -> str:
+def without_markers(text: str, drop: Iterable[str] = ()) -> str:
     """*text* with the part markers' lines taken out and nothing else changed
-    (emphasis, spacing and line breaks stay as typed)."""
+    (emphasis, spacing and line breaks stay as typed); the parts named in
+    *drop* (``reference``) go entirely."""
     if ":::" not in text:
         return text
-    return "\n".join(line for line in text.split("\n") if not _MARKER.match(line))
+    dropped = frozenset(drop)
+    pieces = re.split(r"(\n\s*\n)", text)
+    kept = []
+    for i in range(0, len(pieces), 2):
+        chunk = pieces[i]
+        first = chunk.lstrip("\n").split("\n", 1)[0]
+        marker = _MARKER.match(first)
+        if marker and marker.group("role") in dropped:
+            continue
+        lines = [line for line in chunk.split("\n") if not _MARKER.match(line)]
+        kept.append("\n".join(lines))
+        if i + 1 < len(pieces):
+            kept.append(pieces[i + 1])
+    return "".join(kept)
 
 
 def _is_fence(line: str) -> bool:

@@ -17,7 +17,8 @@ Line by line (plain text joined with ``\\n``; empty values give no line):
    name, a line printed above) and without its country line.
 5. The country in the letter's language (CLDR, through Babel), for a letter
    by post: when the address has lines or the organization an ``hq_city``.
-   Without a postal address: the ``hq_city``, then the country.
+   Without a postal address: the country alone (the directory keeps the
+   ``hq_city`` in English only, and "Vienna" has no place in a Russian letter).
 
 The forms of address. Gender is not in the directory, so the forms need none
 where the language has one ("H.E.", "S. E.", "S. Exa.", "معالي", "阁下", the
@@ -557,10 +558,12 @@ def address_lines(
     postal, named = split_country(postal, home, city, lang)
     if given:
         _use(contact, "postal_address")
-    if not postal and city:
-        postal = [city]
     # 5. the country, in the letter's language, for a letter by post
     country = country_name(named or home, lang) if given or city else None
+    if country and postal and _key(postal[-1]) == _key(country):
+        # a city that shares its country's name (Djibouti, Singapore, Kuwait)
+        # is written once: the line names both
+        country = None
     return [*lines, *postal, *([country] if country else [])]
 
 
