@@ -203,7 +203,14 @@ def letter_data(
     language = (doc.language or "en").split("-")[0].lower()
     date = _date_text(doc)
     reference = getattr(doc, "reference", None) or ""
-    header = " · ".join(printable(x) for x in (doc.organization, doc.contact, date, reference) if x)
+    # later pages name the addressee as the letter does, in its language
+    addressee = [b for b, k in zip(parts, kinds, strict=True) if k == "addressee"]
+    whom = (
+        ["".join(s.text for s in addressee[0].lines[0])]
+        if addressee and addressee[0].lines
+        else [doc.organization, doc.contact]
+    )
+    header = " · ".join(printable(x) for x in (*whom, date, reference) if x)
     letterhead = [b for b, k in zip(parts, kinds, strict=True) if k == "letterhead"]
     return_line = printable(" · ".join(_plain(b) for b in letterhead[:1]))[:160]
     sender = _author(doc)

@@ -164,8 +164,8 @@ def test_the_first_page_footer_and_page_numbers_of_a_long_letter() -> None:
     assert "Coalition · 708 Third Avenue · New York" in texts[0]
     assert "Coalition · 708 Third Avenue · New York" not in texts[1]
     assert f"1/{len(texts)}" in texts[0] and f"2/{len(texts)}" in texts[1]
-    # the continuation header: organization, contact, reference
-    assert "Regional Organization · Amina Diallo · tp/2012/007" in texts[1]
+    # the continuation header: the addressee as the letter names them, and the reference
+    assert "H.E. Amina Diallo · tp/2012/007" in texts[1]
 
 
 def test_the_footer_line_in_the_letter_s_language() -> None:
