@@ -24,6 +24,7 @@ is shown. The checks:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -97,7 +98,10 @@ def _finding(code: str, severity: str, message: str) -> Finding:
     return {"code": code, "severity": severity, "message": message}
 
 
+@functools.lru_cache(maxsize=4096)
 def _script(ch: str) -> str | None:
+    if ch.isascii():
+        return "LATIN" if ch.isalpha() else None
     try:
         name = unicodedata.name(ch)
     except ValueError:
@@ -109,7 +113,10 @@ def _script(ch: str) -> str | None:
     return head if head in _SCRIPT_WORDS else None
 
 
+@functools.lru_cache(maxsize=65536)
 def _word_script(word: str) -> str | None:
+    """The script of *word*'s first letter that has one (words recur from
+    letter to letter: each is looked up once)."""
     for ch in word:
         found = _script(ch)
         if found is not None:

@@ -100,24 +100,27 @@ def blocks(text: str) -> list[Block]:
 
 def without_markers(text: str, drop: Iterable[str] = ()) -> str:
     """*text* with the part markers' lines taken out and nothing else changed
-    (emphasis, spacing and line breaks stay as typed); the parts named in
-    *drop* (``reference``) go entirely."""
+    (emphasis, spacing and line breaks stay as typed); the lines of the parts
+    named in *drop* (``reference``) go too."""
     if ":::" not in text:
         return text
     dropped = frozenset(drop)
-    pieces = re.split(r"(\n\s*\n)", text)
-    kept = []
-    for i in range(0, len(pieces), 2):
-        chunk = pieces[i]
-        first = chunk.lstrip("\n").split("\n", 1)[0]
-        marker = _MARKER.match(first)
-        if marker and marker.group("role") in dropped:
+    out: list[str] = []
+    at_start, skipping = True, False
+    for line in text.split("\n"):
+        if not line.strip():
+            at_start, skipping = True, False
+            out.append(line)
             continue
-        lines = [line for line in chunk.split("\n") if not _MARKER.match(line)]
-        kept.append("\n".join(lines))
-        if i + 1 < len(pieces):
-            kept.append(pieces[i + 1])
-    return "".join(kept)
+        if ":::" in line and (marker := _MARKER.match(line)):
+            if at_start and marker.group("role") in dropped:
+                skipping = True
+            at_start = False
+            continue
+        at_start = False
+        if not skipping:
+            out.append(line)
+    return "\n".join(out)
 
 
 def _is_fence(line: str) -> bool:
