@@ -143,6 +143,12 @@ def _plain(block: Block) -> str:
     return " ".join("".join(s.text for s in line) for line in block.lines)
 
 
+def _mixed_line(pieces: list[str]) -> str:
+    """*pieces* joined with " · ", each keeping its own direction: in an Arabic
+    letter "أمانة التحالف · 708 Third Avenue, New York" stays in that order."""
+    return " · ".join(FSI + piece + PDI for piece in pieces if piece)
+
+
 def _date_text(doc: LetterDoc) -> str:
     if doc.date is None:
         return ""
@@ -210,7 +216,7 @@ def letter_data(
         if addressee and addressee[0].lines
         else [doc.organization, doc.contact]
     )
-    header = " · ".join(printable(x) for x in (*whom, date, reference) if x)
+    header = _mixed_line([printable(x) for x in (*whom, date, reference) if x])
     letterhead = [b for b, k in zip(parts, kinds, strict=True) if k == "letterhead"]
     return_line = printable(" · ".join(_plain(b) for b in letterhead[:1]))[:160]
     sender = _author(doc)
@@ -221,7 +227,9 @@ def letter_data(
         "bookmark": printable(" — ".join(x for x in (doc.acronym, doc.contact) if x))
         or f"{index + 1}",
         "header": header,
-        "footer": printable(settings.footer(language, doc.default_language or "en")),
+        "footer": _mixed_line(
+            printable(settings.footer(language, doc.default_language or "en")).split(" · ")
+        ),
         "logo": None,
         "logo_alt": printable(sender or "logo"),
         "signature_image": None,
