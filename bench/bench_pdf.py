@@ -11,6 +11,12 @@ ReportLab could not draw) go through both engines: Typst, and the ReportLab
 module as it was at commit OLD_ENGINE, read with ``git show`` into a
 temporary folder (nothing of it is kept).
 
+The whole command is timed too, as a coordinator runs it: ``outreach
+letters generate --out DIR --format pdf`` in a subprocess, for 1,000
+recipients of a fresh SQLite database, from a template that gives the shipped
+letter's body two or three times (two pages, every part of the letterhead).
+The target is for this figure.
+
     python bench/bench_pdf.py [-n 1000] [--no-compare]
 
 Exits 1 when the target is missed or a letter is not two pages long.
@@ -211,6 +217,51 @@ def _old_chunk(docs: list[LetterDoc]) -> list[bytes]:
     return [_OLD[0].to_pdf([doc]) for doc in docs]  # type: ignore[attr-defined]
 
 
+def whole_command(n: int) -> tuple[float, int, int]:
+    """(wall seconds, PDF files, pages of the first seven) of ``outreach
+    letters generate --format pdf`` for *n* recipients, start-up included."""
+    import bench_generate
+
+    from outreach.db import Database
+
+    with tempfile.TemporaryDirectory(prefix="outreach-bench-pdf-") as tmp:
+        folder = Path(tmp)
+        templates = folder / "templates"
+        templates.mkdir()
+        for lang in LANGS:
+            suffix = "" if lang == "en" else f".{lang}"
+            again = "\n\n".join(["{{ super() }}"] * REPEATS.get(lang, 2))
+            (templates / f"long{suffix}.md.j2").write_text(
+                f'{{% extends "third-pillar{suffix}.md.j2" %}}'
+                f"{{% block body %}}{again}{{% endblock %}}",
+                encoding="utf-8",
+            )
+        url = str(folder / "bench.db")
+        db = Database(url, check_schema=False)
+        db.init()
+        bench_generate.LANGS = LANGS  # every shipped language
+        bench_generate.populate(db, n)
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "UPDATE campaigns SET template = 'long', templates_folder = ?", (str(templates),)
+            )
+        db.dispose()
+        out = folder / "out"
+        exe = Path(sys.executable).with_name("outreach")
+        cmd = [str(exe), "--db", url, "letters", "generate", "--campaign", "bench"]
+        cmd += ["--out", str(out), "--format", "pdf"]
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        elapsed = time.perf_counter() - start
+        if proc.returncode != 0:
+            sys.exit(f"generate failed:\n{proc.stdout}\n{proc.stderr}")
+        from pypdf import PdfReader
+
+        files = sorted(out.glob("*.pdf"))
+        pages = sum(len(PdfReader(f).pages) for f in files[:7])
+        return elapsed, len(files), pages
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=1000)
@@ -220,6 +271,13 @@ def main() -> int:
 
     from outreach.render.pdf import to_pdf
 
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    command_s, files, first_pages = whole_command(args.n)
+    print(
+        f"outreach letters generate --format pdf: {files} letters in {command_s:.2f} s "
+        f"(whole command, database included; the first seven have {first_pages} pages); "
+        f"target {TARGET:.1f} s"
+    )
     docs = make_docs(args.n)
     elapsed, used, size = timed(lambda: typst_files(docs))
     start = time.perf_counter()
@@ -234,10 +292,10 @@ def main() -> int:
     )
     if not args.no_compare:
         compare(args.n)
-    if pages != 2 * args.n:
+    if pages != 2 * args.n or files != args.n or first_pages != 14:
         print(f"expected two pages per letter, got {pages} pages for {args.n} letters")
         return 1
-    return 0 if elapsed < TARGET else 1
+    return 0 if command_s < TARGET else 1
 
 
 def compare(n: int) -> None:
