@@ -197,6 +197,49 @@ def write_file(path: str | os.PathLike[str], data: bytes | str, encoding: str = 
     return Path(path)
 
 
+def write_files_together(
+    folder: str | os.PathLike[str], files: Iterable[tuple[str, bytes]]
+) -> list[Path]:
+    """Write many files into *folder*, each all or nothing, made durable
+    together: every one goes to a temporary file first, one flush to disk
+    covers them all (rather than one per file: a thousand letters spent
+    seconds waiting on the disk), then each is renamed into place. A run
+    killed before the renames leaves only temporary files, which
+    :func:`remove_leftovers` takes away."""
+    base = Path(folder)
+    made: list[tuple[str, Path, int]] = []
+    written: list[Path] = []
+    try:
+        for name, data in files:
+            target = base / name
+            written.append(target)
+            if target.exists() and not target.is_file():
+                write_file(target, data)  # /dev/stdout and the like: as they are
+                continue
+            prefix = f".{_truncate_utf8(target.name, 200)}."
+            fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=base)
+            made.append((tmp, target, _mode_for(target)))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+        if made:
+            if hasattr(os, "sync"):
+                os.sync()
+            else:  # pragma: no cover - Windows
+                for tmp, _target, _keep in made:
+                    with open(tmp, "rb+") as fh:
+                        os.fsync(fh.fileno())
+        for tmp, target, keep in made:
+            if keep != PRIVATE_FILE:
+                os.chmod(tmp, keep)
+            os.replace(tmp, target)
+    except BaseException:
+        for tmp, _target, _keep in made:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        raise
+    return written
+
+
 def keep_mode_of(target: str | os.PathLike[str], tmp: str | os.PathLike[str]) -> None:
     """Give *tmp* (made ``0600`` by :func:`tempfile.mkstemp`) the permissions of
     *target* if that exists, before *tmp* is renamed over it."""

@@ -209,3 +209,32 @@ def test_the_demo_folder_is_owner_only(tmp_path: Path) -> None:
         if _mode(p) & ~(PRIVATE_DIR if p.is_dir() else PRIVATE_FILE)
     }
     assert not too_open, too_open
+
+
+def test_files_written_together_are_all_there_owner_only_and_leave_no_temporary(
+    tmp_path: Path,
+) -> None:
+    from outreach.files import write_files_together
+
+    (tmp_path / "AU.pdf").write_bytes(b"old")
+    os.chmod(tmp_path / "AU.pdf", 0o640)
+    written = write_files_together(tmp_path, [("AU.pdf", b"new"), ("LAS.pdf", b"\x00\x01")])
+    assert written == [tmp_path / "AU.pdf", tmp_path / "LAS.pdf"]
+    assert (tmp_path / "AU.pdf").read_bytes() == b"new"
+    assert stat.S_IMODE((tmp_path / "AU.pdf").stat().st_mode) == 0o640  # kept
+    assert stat.S_IMODE((tmp_path / "LAS.pdf").stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["AU.pdf", "LAS.pdf"]
+
+
+def test_a_batch_that_fails_half_way_renames_nothing_and_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    from outreach.files import write_files_together
+
+    def outputs():  # the second file's bytes never come
+        yield "AU.pdf", b"one"
+        raise RuntimeError("renderer died")
+
+    with pytest.raises(RuntimeError):
+        write_files_together(tmp_path, outputs())
+    assert list(tmp_path.iterdir()) == []
