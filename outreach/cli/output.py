@@ -69,24 +69,70 @@ def to_json_value(value: Any) -> Any:
     return value
 
 
-def render_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], width: int) -> str:
-    """Aligned columns that fit *width*; the widest columns are cut with '…'."""
+def display_width(text: str) -> int:
+    """Columns *text* takes on a terminal: two for a Chinese character, none
+    for a combining accent (``wcwidth``)."""
+    from wcwidth import wcswidth
+
+    width = wcswidth(text)
+    return width if width >= 0 else len(text)
+
+
+def _cut(text: str, width: int) -> str:
+    """*text* cut to *width* columns, ending in '…' when anything was cut."""
+    if display_width(text) <= width:
+        return text
+    from wcwidth import wcwidth
+
+    out, used = [], 0
+    for ch in text:
+        w = max(wcwidth(ch), 0)
+        if used + w > width - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + "…"
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(width - display_width(text), 0)
+
+
+def render_table(
+    rows: Sequence[Mapping[str, Any]], columns: Sequence[str], width: int | None
+) -> str:
+    """Aligned columns (by display width: Chinese and Arabic names line up);
+    on a terminal of *width* columns the widest columns are cut with '…';
+    with *width* None (the output goes to a file or a pipe) nothing is cut."""
     cells = [[safe(to_text(row.get(c)).replace("\n", " ")) for c in columns] for row in rows]
-    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    widths = [
+        max([display_width(c)] + [display_width(r[i]) for r in cells])
+        for i, c in enumerate(columns)
+    ]
     gap = 2
     total = sum(widths) + gap * (len(columns) - 1)
-    while total > width and max(widths) > 8:
+    while width is not None and total > width and max(widths) > 8:
         i = widths.index(max(widths))
         widths[i] -= 1
         total -= 1
 
     def fit(text: str, w: int) -> str:
-        return text if len(text) <= w else text[: max(w - 1, 0)] + "…"
+        return _pad(_cut(text, w), w)
 
-    lines = ["  ".join(fit(c.upper(), w).ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines = ["  ".join(fit(c.upper(), w) for c, w in zip(columns, widths, strict=True))]
     for r in cells:
-        lines.append("  ".join(fit(t, w).ljust(w) for t, w in zip(r, widths, strict=True)))
+        lines.append("  ".join(fit(t, w) for t, w in zip(r, widths, strict=True)))
     return "\n".join(line.rstrip() for line in lines)
+
+
+def _terminal_width() -> int | None:
+    """The terminal's width, or None when standard output is not a terminal
+    (a table piped to a file keeps every value whole)."""
+    import sys
+
+    if not sys.stdout.isatty():
+        return None
+    return shutil.get_terminal_size((100, 24)).columns
 
 
 def emit(
@@ -111,8 +157,7 @@ def emit(
         if not rows:
             click.echo("(none)", err=True)
             return
-        width = shutil.get_terminal_size((100, 24)).columns
-        click.echo(render_table(rows, columns, width))
+        click.echo(render_table(rows, columns, _terminal_width()))
 
 
 def emit_record(record: Mapping[str, Any], fmt: str) -> None:
@@ -122,7 +167,7 @@ def emit_record(record: Mapping[str, Any], fmt: str) -> None:
     elif fmt == "csv":
         emit([record], list(record.keys()), "csv")
     else:
-        width = max((len(k) for k in record), default=0)
+        width = max((display_width(k) for k in record), default=0)
         for key, value in record.items():
             text = for_terminal(to_text(value), multiline=True)
-            click.echo(f"{safe(key).ljust(width)}  {text}")
+            click.echo(f"{_pad(safe(key), width)}  {text}")
