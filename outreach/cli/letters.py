@@ -25,6 +25,25 @@ _templates_option = templates_option(
     "Your template folder, searched before the shipped letters/.", show_envvar=True
 )
 
+_docx_template_option = click.option(
+    "--docx-template",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="With --format docx: put the letters into this letterhead designed in Word "
+    "(a .docx with docxtpl tags such as {{p body }}; see letters/README.md).",
+)
+
+
+def _word_template(path: str | None, formats: list[str]) -> Any:
+    """The checked Word letterhead of --docx-template (before any work), or None."""
+    if path is None:
+        return None
+    if "docx" not in formats:
+        raise click.UsageError("--docx-template needs --format docx")
+    from outreach.letters.files import word_template
+
+    return word_template(path)
+
 
 _filters = option_group(
     click.option("--campaign", help="Only this campaign."),
@@ -86,6 +105,7 @@ def _split_formats(values: tuple[str, ...]) -> list[str]:
     help=f"File format(s) with --out: {', '.join(FILE_FORMATS)} "
     "(repeatable or comma-separated; default md).",
 )
+@_docx_template_option
 @click.option(
     "--combined", is_flag=True, help="With --format pdf: one PDF of all the letters, for printing."
 )
@@ -128,6 +148,7 @@ def generate_cmd(
     campaign: str,
     out: str | None,
     formats: tuple[str, ...],
+    docx_template: str | None,
     combined: bool,
     channel: str | None,
     organizations: tuple[str, ...],
@@ -146,6 +167,7 @@ def generate_cmd(
     if formats and out is None:
         raise click.UsageError("--format needs --out DIR")
     out_dir = check_out(out, fmt_list, combined) if out is not None else None
+    word = _word_template(docx_template, fmt_list if out is not None else [])
     with progress_bar("Rendering") as progress, state.write() as conn:
         result = generate(
             conn,
@@ -161,7 +183,12 @@ def generate_cmd(
     if out_dir is not None:
         # after the commit: making PDF and DOCX files holds no lock
         result.files = write_files(
-            result.letters, out_dir, formats=fmt_list, combined=combined, name=result.campaign
+            result.letters,
+            out_dir,
+            formats=fmt_list,
+            combined=combined,
+            name=result.campaign,
+            docx_template=word,
         )
     kind = "reminders" if followup else "letters"
     echo(
@@ -285,6 +312,7 @@ def check_cmd(state: AppState, campaign: str, fmt: str) -> None:
     metavar="FILE",
     help="Write the letter to FILE instead of printing it (still nothing is recorded).",
 )
+@_docx_template_option
 @click.option("--followup", is_flag=True, help="Preview the reminder instead.")
 @click.option("--channel", type=click.Choice(CHANNELS), default="email", show_default=True)
 @_templates_option
@@ -297,6 +325,7 @@ def preview_cmd(
     language: str | None,
     fmt: str,
     out: str | None,
+    docx_template: str | None,
     followup: bool,
     channel: str,
     templates: str | None,
@@ -308,6 +337,7 @@ def preview_cmd(
 
     if fmt in ("pdf", "docx") and out is None:
         raise click.UsageError(f"a {fmt} preview is a file: give --out FILE")
+    word = _word_template(docx_template, [fmt])
     with state.read() as conn:
         doc, warning = preview(
             conn,
@@ -322,7 +352,7 @@ def preview_cmd(
         echo(f"Note: {warning}", err=True)
     echo(f"Subject: {doc.subject}   [{doc.language}, {doc.template_name}]", err=True)
     echo(f"Reference: {doc.reference}   (the one it gets if generated now)", err=True)
-    data = letter_bytes(doc, fmt)
+    data = letter_bytes(doc, fmt, docx_template=word)
     if out is not None:
         echo(f"Wrote {write_file(out, data)} (a preview: nothing was recorded)", err=True)
         return

@@ -39,10 +39,40 @@ def with_page(docs: Sequence[LetterDoc], page: Mapping[str, Any] | None) -> list
     return [dataclasses.replace(doc, page=with_overrides(doc.page, **page)) for doc in docs]
 
 
-def letter_bytes(doc: LetterDoc, fmt: str, page: Mapping[str, Any] | None = None) -> bytes:
-    """One letter in the format *fmt* (one of :data:`FORMATS`)."""
+def word_template(path: str | os.PathLike[str] | None) -> Any:
+    """The Word letterhead at *path* (``--docx-template``), read and checked
+    before any letter is made (a bad file is refused in one line); None for none."""
+    if path is None:
+        return None
+    from outreach.render.docx_template import load_template
+
+    return load_template(path)
+
+
+def _writers(docx_template: Any = None) -> dict[str, render.Writer]:
+    """The writers for formats made above the engines, and the DOCX one when
+    the letters go into a Word letterhead (a path, or :func:`word_template`'s)."""
+    if docx_template is None:
+        return _WRITERS
+    import functools
+
+    from outreach.render.docx import to_docx_from_template
+
+    if isinstance(docx_template, str | os.PathLike):
+        docx_template = word_template(docx_template)
+    return {**_WRITERS, "docx": functools.partial(to_docx_from_template, template=docx_template)}
+
+
+def letter_bytes(
+    doc: LetterDoc,
+    fmt: str,
+    page: Mapping[str, Any] | None = None,
+    docx_template: Any = None,
+) -> bytes:
+    """One letter in the format *fmt* (one of :data:`FORMATS`); DOCX in the
+    Word letterhead *docx_template* when one is given."""
     (doc,) = with_page([doc], page)
-    write = _WRITERS.get(fmt)
+    write = _writers(docx_template).get(fmt)
     return write(doc) if write is not None else render.render_one(doc, fmt)
 
 
@@ -67,16 +97,22 @@ def write_files(
     combined: bool = False,
     name: str = "letters",
     page: Mapping[str, Any] | None = None,
+    docx_template: Any = None,
 ) -> list[Path]:
     """Write *docs* to the folder *out* in *formats* (with *combined*, one
     PDF of them all, named after *name*); returns the files written. All are
     rendered in memory first: a bad header or font problem writes nothing.
-    *page* holds one run's page choices (:func:`with_page`)."""
+    *page* holds one run's page choices (:func:`with_page`); DOCX files go
+    into the Word letterhead *docx_template* when one is given."""
     outputs = []
     docs = with_page(docs, page)
     if docs:
         outputs = render.render_outputs(
-            docs, formats=formats, combined=combined, name=name, writers=_WRITERS
+            docs,
+            formats=formats,
+            combined=combined,
+            name=name,
+            writers=_writers(docx_template),
         )
     folder = Path(out)
     make_dirs(folder)
