@@ -1,8 +1,13 @@
-"""CSV cells that spreadsheets will not run as formulas ("CSV injection").
+"""Cells that spreadsheets will not run as formulas ("CSV injection").
 
-Every CSV outreach writes (exports, reports, list output, rejects and failure
-files) passes its cells through :func:`neutralise_formula`; the importer
-undoes it with :func:`restore_formula`, so export then import changes nothing.
+One rule, :func:`starts_formula`, says which text a spreadsheet would take
+for a formula; each format defuses such a cell its own way. Every CSV
+outreach writes (exports, reports, list output, rejects and failure files)
+passes its cells through :func:`neutralise_formula`, which prefixes them with
+``'``; the importer undoes it with :func:`restore_formula`, so export then
+import changes nothing. The XLSX export writes every cell as a string
+(``data_type "s"``, never ``"f"``) and marks such cells "quote prefix", so the
+spreadsheet neither runs them nor turns them into formulas when edited.
 :func:`csv_text` writes the CSV that reports and list output print.
 Standard library only: the command line's output module imports it.
 """
@@ -17,9 +22,14 @@ from collections.abc import Iterable
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def starts_formula(text: str) -> bool:
+    """Whether a spreadsheet would take *text* for a formula (the one rule)."""
+    return bool(text) and text.startswith(FORMULA_START)
+
+
 def neutralise_formula(text: str) -> str:
     """Prefix a cell that a spreadsheet would run as a formula with ``'``."""
-    if text and text.startswith(FORMULA_START):
+    if starts_formula(text):
         return "'" + text
     return text
 

@@ -2,8 +2,8 @@
 either does the job or stops with a clean one-line error, and a refused input
 leaves the database exactly as it was.
 
-* Property tests (Hypothesis) feed the importers (contacts from CSV, JSON and
-  vCard; organizations from CSV and JSON; replies from mbox, .eml and
+* Property tests (Hypothesis) feed the importers (contacts from CSV, XLSX, JSON
+  and vCard; organizations from CSV and JSON; replies from mbox, .eml and
   Maildir) with generated files, well-formed, malformed, hostile (nesting
   thousands deep, numbers of thousands of digits, lone surrogates, NUL in
   every encoding, dates out of range, MIME nested thousands deep) and pure
@@ -625,6 +625,90 @@ def org_files(draw) -> tuple[str, bytes]:
     return ".json", json.dumps({"organizations": orgs}).encode("utf-8")
 
 
+#: What an XLSX cell may hold besides text.
+XLSX_VALUES = st.one_of(
+    cell,
+    st.sampled_from(HOSTILE_CELLS[3:]),
+    st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.dates(),
+    st.datetimes(),
+    st.sampled_from(["=1+1", "=A1", '=HYPERLINK("http://x")', "=1/0", "=" + "(" * 300]),
+)
+
+
+def _workbook_bytes(rows: list[list[object]]) -> bytes:
+    import openpyxl
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r, row in enumerate(rows, 1):
+        for c, value in enumerate(row, 1):
+            if isinstance(value, str):  # openpyxl refuses what XML cannot hold
+                value = ILLEGAL_CHARACTERS_RE.sub("?", value.encode("utf-8", "replace").decode())
+            if value is not None:
+                ws.cell(row=r, column=c, value=value)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+@st.composite
+def xlsx_files(draw) -> bytes:
+    """Workbooks, clean, hostile, cut short or mangled, and things named .xlsx."""
+    choice = draw(st.integers(0, 7))
+    if choice == 0:
+        return draw(st.binary(max_size=400))
+    if choice == 1:
+        return draw(csv_files())
+    header = draw(st.lists(header_name, min_size=1, max_size=6))
+    if draw(st.booleans()):
+        header = ["organization", "name", *header]
+    rows = draw(
+        st.lists(
+            st.lists(st.one_of(st.none(), XLSX_VALUES), max_size=len(header) + 2), max_size=5
+        )
+    )
+    if draw(st.booleans()):
+        rows.insert(0, ["AU", "Ama", "ama@au.example"])
+    blank = [[] for _ in range(draw(st.integers(0, 3)))]
+    data = _workbook_bytes([*blank, header, *rows])
+    if choice == 2:  # cut short
+        return data[: draw(st.integers(0, len(data)))]
+    if choice == 3:  # bytes changed anywhere
+        at = draw(st.integers(0, len(data) - 1))
+        return data[:at] + draw(st.binary(min_size=1, max_size=8)) + data[at + 8 :]
+    if choice == 4:  # a sheet's XML changed: hostile coordinates, types, entities
+        import zipfile
+
+        junk = draw(
+            st.sampled_from(
+                [
+                    '<row r="999999999"><c r="A999999999"><v>1</v></c></row>',
+                    '<row r="2"><c r="XFD2" t="s"><v>99999</v></c></row>',
+                    '<row r="2"><c r="A2" t="e"><v>#REF!</v></c></row>',
+                    '<row r="2"><c r="A2" t="b"><v>x</v></c></row>',
+                    '<row r="2"><c r="A2" t="n"><v>1e999</v></c></row>',
+                    '<row r="2"><c r="A2" s="999"><v>1</v></c></row>',
+                    '<row r="x"><c r="??"><v>1</v></c></row>',
+                    "<!DOCTYPE x [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;\">]>",
+                ]
+            )
+        )
+        source = zipfile.ZipFile(io.BytesIO(data))
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as target:
+            for item in source.infolist():
+                body = source.read(item.filename)
+                if item.filename == "xl/worksheets/sheet1.xml":
+                    body = body.replace(b"</sheetData>", junk.encode() + b"</sheetData>")
+                target.writestr(item, body)
+        return out.getvalue()
+    return data
+
+
 #: A reply every mailbox example ends with: it must be imported, and matched,
 #: whatever the messages before it hold.
 GOOD_REPLY = (
@@ -687,6 +771,10 @@ def test_contacts_json_import_never_breaks(world, run):
 
 def test_contacts_vcard_import_never_breaks(world, run):
     _importer_test(world, run, vcard_files(), ".vcf", ("contacts", "import"), "contacts vCard")
+
+
+def test_contacts_xlsx_import_never_breaks(world, run):
+    _importer_test(world, run, xlsx_files(), ".xlsx", ("contacts", "import"), "contacts XLSX")
 
 
 def test_orgs_import_never_breaks(world, run):

@@ -164,11 +164,20 @@ def test_csv_cell_over_the_field_size_limit_is_refused(world, run):
              expect_in="longer than 131072 characters")  # fmt: skip
 
 
-def test_csv_invalid_utf8_is_refused(world, run):
+def test_csv_invalid_utf8_is_refused_as_utf8_and_never_a_surrogate(world, run):
+    """An encoded lone surrogate is no UTF-8: refused when the file is said to
+    be UTF-8; otherwise the file is read as cp1252 (issue 16), and says so."""
     path = world["tmp"] / "latin.csv"
     path.write_bytes(b"organization,name,email\r\nAU,\xed\xa0\x80,a@au.example\r\n")
-    _refused(run, world["url"], "contacts", "import", path, where=f"{path}:2:",
-             expect_in="not UTF-8")  # fmt: skip
+    _refused(run, world["url"], "contacts", "import", path, "--encoding", "utf-8",
+             expect_in=f"{path}:2: byte 0xED cannot be read as UTF-8")  # fmt: skip
+    out = run("contacts", "import", path).stdout
+    assert "read as cp1252 (Windows Western): the file is not UTF-8" in out
+    with world["db"].session() as s:
+        name = s.execute(
+            sa.text("SELECT name FROM contacts WHERE email = :e"), {"e": "a@au.example"}
+        ).scalar_one()
+    assert name == "\u00ed\u00a0\u20ac"  # "í", a no-break space, "€": no surrogate
 
 
 def _vcard(world, *lines: str) -> Path:

@@ -233,7 +233,7 @@ def contacts_merge(state: AppState, keep: str, duplicate: str, yes: bool) -> Non
 @import_options
 @pass_state
 def contacts_import(state: AppState, file: Path, **options: Any) -> None:
-    """Import contacts from FILE (CSV, JSON or vCard).
+    """Import contacts from FILE (CSV, XLSX, JSON or vCard).
 
     Each row names its organization by acronym (column "organization", also
     "Organisation" or "org"). An organization not yet in the directory is an
@@ -241,6 +241,10 @@ def contacts_import(state: AppState, file: Path, **options: Any) -> None:
     created. Contacts match existing ones on e-mail (any case) or on
     organization plus name; empty cells never erase stored values. Any bad row
     stops the whole import, unless --skip-invalid.
+
+    Headers may be English, Spanish, French or Portuguese ("Correo
+    electrónico", "Courriel"; case and accents do not matter). A workbook's
+    first sheet is read, a text file's encoding detected (see --encoding).
     """
     run_import(state, "contact", file, **options)
 
@@ -251,14 +255,15 @@ def contacts_import(state: AppState, file: Path, **options: Any) -> None:
 @filter_options
 @pass_state
 def contacts_export(state: AppState, fmt: str | None, output: Path | None, **filters: Any) -> None:
-    """Export contacts to CSV, JSON or vCard. Importing the file again changes nothing."""
+    """Export contacts to CSV, XLSX, JSON or vCard. Importing the file again
+    changes nothing."""
     from outreach.directory.contacts import list_contacts
-    from outreach.directory.exporting import contacts_to_text
+    from outreach.directory.exporting import export_data
 
     fmt = export_format(fmt, output)
     with state.session() as session:
         contacts = [c for c in list_contacts(session=session, **filters) if c.forgotten_at is None]
-        text = contacts_to_text(contacts, fmt)
+        text = export_data(contacts, "contacts", fmt)
     write_export(text, output, f"{len(contacts)} contact(s)")
 
 

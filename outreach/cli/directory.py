@@ -92,7 +92,7 @@ def i18n_options(kind: str) -> Callable[[Any], Any]:
     what = {
         "name": "the name in LANG",
         "acronym": "the acronym in LANG",
-        "definite": "the name with its article in LANG, as in a sentence (\"l'Union africaine\")",
+        "definite": 'the name with its article in LANG, as in a sentence ("l\'Union africaine")',
         "position": "the position in LANG",
         "salutation": "how a letter in LANG opens",
     }
@@ -104,7 +104,7 @@ def i18n_options(kind: str) -> Callable[[Any], Any]:
                 nargs=2,
                 multiple=True,
                 metavar="LANG TEXT",
-                help=f"Set {what[key]}; \"\" removes it. Repeatable.",
+                help=f'Set {what[key]}; "" removes it. Repeatable.',
             )
             for key in I18N_KEYS[kind]
         )
@@ -209,15 +209,33 @@ import_options = option_group(
     click.option(
         "--from",
         "fmt",
-        type=click.Choice(["csv", "json", "vcard"]),
+        type=click.Choice(["csv", "json", "vcard", "xlsx"]),
         help="File format  [default: from the file name]",
+    ),
+    click.option(
+        "--sheet",
+        metavar="NAME",
+        help="The sheet of an .xlsx workbook to read  [default: the first]",
+    ),
+    click.option(
+        "--encoding",
+        metavar="NAME",
+        help="The text encoding of a CSV, JSON or vCard file (utf-8, utf-16, cp1252, "
+        "latin-1, mac-roman...)  [default: from its byte-order mark, else UTF-8, else cp1252]",
     ),
     click.option(
         "--map",
         "mapping",
         multiple=True,
         metavar="HEADER=FIELD",
-        help='Read column HEADER as FIELD ("HEADER=-" ignores it). Repeatable.',
+        help='Read column HEADER as FIELD ("HEADER=-" ignores it). Repeatable; wins over '
+        "--map-file.",
+    ),
+    click.option(
+        "--map-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help='A saved mapping of columns, TOML or YAML: a [columns] table of "HEADER" = '
+        '"FIELD" lines.',
     ),
     click.option(
         "--on-match",
@@ -235,7 +253,9 @@ import_options = option_group(
     click.option(
         "--rejects",
         type=click.Path(dir_okay=False, path_type=Path),
-        help="Where --skip-invalid saves bad rows  [default: FILE.rejects.csv]",
+        help="Where --skip-invalid saves the bad rows: CSV with FILE's columns and a last "
+        '"problems" column; correct the rows and import it as it is  [default: beside '
+        "FILE, NAME.rejects.csv for NAME.csv or NAME.xlsx]",
     ),
 )
 
@@ -264,6 +284,8 @@ def run_import(state: AppState, kind: str, file: Path, **options: Any) -> None:
 def print_import_result(result: Any) -> None:
     for line in result.problems:
         echo(line, err=True)
+    for note in result.notes:
+        echo(f"{result.path}: {note}.")
     if result.dry_run:
         for action, kind, description in result.actions:
             echo(f"{action:<9} {kind:<12} {description}")

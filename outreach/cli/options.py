@@ -177,7 +177,7 @@ export_options = option_group(
     click.option(
         "--format",
         "fmt",
-        type=click.Choice(["csv", "json", "vcard"]),
+        type=click.Choice(["csv", "json", "vcard", "xlsx"]),
         help="File format  [default: from --output's name, else csv]",
     ),
     _output_file_option,
@@ -199,12 +199,28 @@ def export_format(fmt: str | None, output: Path | None) -> str:
             return "json"
         if suffix in (".vcf", ".vcard"):
             return "vcard"
+        if suffix in (".xlsx", ".xlsm"):
+            return "xlsx"
     return "csv"
 
 
-def write_export(text: str, output: Path | None, what: str) -> None:
-    """*text* to standard output, or to the file *output* (saying so on stderr)."""
+def write_export(text: str | bytes, output: Path | None, what: str) -> None:
+    """*text* (or the bytes of a workbook) to standard output, or to the file
+    *output* (saying so on stderr). Bytes go to standard output only when it
+    is not a terminal."""
     if output is None:
+        if isinstance(text, bytes):
+            if sys.stdout.isatty():
+                from outreach.errors import ConfigurationError
+
+                raise ConfigurationError(
+                    "an XLSX workbook is not for the terminal: give a file to write it to",
+                    field="output",
+                )
+            sys.stdout.flush()
+            sys.stdout.buffer.write(text)
+            sys.stdout.buffer.flush()
+            return
         sys.stdout.write(text)
         sys.stdout.flush()
         return

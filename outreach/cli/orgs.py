@@ -244,12 +244,16 @@ def orgs_merge(state: AppState, keep: str, duplicate: str, yes: bool) -> None:
 @import_options
 @pass_state
 def orgs_import(state: AppState, file: Path, **options: Any) -> None:
-    """Import organizations from FILE (CSV, JSON, vCard).
+    """Import organizations from FILE (CSV, XLSX, JSON, vCard).
 
     A JSON file may give each organization its own "contacts" list (as
     `orgs export --format json` and the shipped contacts/directory.json do).
     Organizations match existing ones on acronym (any case) or exact name.
     Any bad row stops the whole import, unless --skip-invalid.
+
+    Headers may be English, Spanish, French or Portuguese ("Sigla", "Nom
+    complet", "País"; case and accents do not matter). A workbook's
+    first sheet is read, a text file's encoding detected (see --encoding).
     """
     run_import(state, "organization", file, **options)
 
@@ -259,13 +263,13 @@ def orgs_import(state: AppState, file: Path, **options: Any) -> None:
 @filter_options
 @pass_state
 def orgs_export(state: AppState, fmt: str | None, output: Path | None, **filters: Any) -> None:
-    """Export organizations: CSV (one row each), JSON (with contacts) or vCard
-    (their contacts). Importing the file again changes nothing."""
-    from outreach.directory.exporting import organizations_to_text
+    """Export organizations: CSV or XLSX (one row each), JSON (with contacts)
+    or vCard (their contacts). Importing the file again changes nothing."""
+    from outreach.directory.exporting import export_data
     from outreach.directory.organizations import list_organizations
 
     fmt = export_format(fmt, output)
     with state.session() as session:
         orgs = list_organizations(session=session, load_contacts=True, **filters)
-        text = organizations_to_text(orgs, fmt)
+        text = export_data(orgs, "organizations", fmt)
     write_export(text, output, f"{len(orgs)} organization(s)")

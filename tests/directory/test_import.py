@@ -54,15 +54,21 @@ def test_map_option(orgs, tmp_path, run):
     path = write(
         tmp_path,
         "m.csv",
-        "Org,Addressee,Courriel,Internal ref\nAU,Amina Diallo,amina@example.org,R-17\n",
+        "Org,Addressee,Epost,Internal ref\nAU,Amina Diallo,amina@example.org,R-17\n",
     )
     result = run("contacts", "import", path, expect=1)
-    assert "Courriel: unknown column" in result.stderr
+    assert "Epost: unknown column" in result.stderr
     assert "Internal ref: unknown column" in result.stderr
-    out = run("contacts", "import", path, "--map", "Courriel=email", "--map", "Internal ref=-")
+    out = run("contacts", "import", path, "--map", "Epost=email", "--map", "Internal ref=-")
     assert "1 created" in out.stdout
-    result = run("contacts", "import", path, "--map", "Courriel=mail_address", expect=1)
+    result = run("contacts", "import", path, "--map", "Epost=mail_address", expect=1)
     assert "unknown field 'mail_address'" in result.stderr
+    # a mapped header the file does not have is a typo, not a no-op
+    result = run("contacts", "import", path, "--map", "Internal reference=-", expect=1)
+    assert result.stderr.strip().splitlines() == [
+        f"Error: --map: 'Internal reference' is not a column of {path} (its columns: Org, "
+        "Addressee, Epost, Internal ref)"
+    ]
 
 
 def test_every_problem_reported_and_nothing_written(orgs, tmp_path, db_url, run):
@@ -116,13 +122,16 @@ def test_unknown_column_stops_everything(orgs, tmp_path, db_url):
     assert table_dump(db_url) == before
 
 
-def test_not_utf8(orgs, tmp_path, db_url, run):
+def test_not_utf8_is_read_as_cp1252_and_said(orgs, tmp_path, run):
     text = "organization,name\nAU,Amina Diallo\nAU,Côte d'Ivoire desk\n"
     path = write(tmp_path, "latin1.csv", text, encoding="latin-1")
-    before = table_dump(db_url)
-    result = run("contacts", "import", path, expect=1)
-    assert f"{path}:3: the file is not UTF-8 text (byte 0xF4)" in result.stderr
-    assert table_dump(db_url) == before
+    result = run("contacts", "import", path)
+    assert f"{path}: read as cp1252 (Windows Western): the file is not UTF-8." in result.stdout
+    assert "2 created" in result.stdout
+    with orgs.session() as s:
+        assert s.scalar(sa.select(Contact.name).where(Contact.name.like("C%"))) == (
+            "Côte d'Ivoire desk"
+        )
 
 
 def test_truncated_rows(orgs, tmp_path, db_url):
@@ -155,8 +164,9 @@ def test_skip_invalid_writes_good_rows_and_rejects(orgs, tmp_path, run):
     assert f"{path}:3: email:" in result.stderr
     rows = list(csv.DictReader(rejects.open(encoding="utf-8-sig")))
     assert len(rows) == 1
-    assert rows[0]["line"] == "3" and rows[0]["name"] == "Bad"
-    assert "email" in rows[0]["problems"]
+    assert list(rows[0]) == ["organization", "name", "email", "problems"]
+    assert rows[0]["name"] == "Bad"
+    assert rows[0]["problems"].startswith("line 3: email: ")
     # default location, beside the file
     run("contacts", "import", path, "--skip-invalid", "--on-match", "skip")
     assert (tmp_path / "mixed.rejects.csv").exists()
@@ -339,7 +349,7 @@ def test_import_activity_logged(orgs, tmp_path):
 def test_format_option_and_unknown_suffix(orgs, tmp_path, run):
     path = write(tmp_path, "people.dat", CONTACTS_CSV.replace(",", "\t"))
     result = run("contacts", "import", path, expect=1)
-    assert "name it: csv, json or vcard (--from)" in result.stderr
+    assert "name it: csv, json, vcard or xlsx (--from)" in result.stderr
     assert "3 created" in run("contacts", "import", path, "--from", "csv").stdout
 
 

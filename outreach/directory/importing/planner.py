@@ -37,6 +37,12 @@ class ImportResult:
     #: Problem lines of rejected rows (with *skip_invalid*).
     problems: list[str] = field(default_factory=list)
     rejects_path: str | None = None
+    #: How the file was read, when that is worth saying: ``"read as cp1252
+    #: (Windows Western): the file is not UTF-8"``, ``"read sheet 'Contacts'"``.
+    notes: list[str] = field(default_factory=list)
+    #: The codec a text file was read with (``"utf-8"``, ``"cp1252"``,
+    #: ``"utf-16-le"``...); ``None`` for a workbook.
+    encoding: str | None = None
 
     def count(self, action: str, kind: str, description: str, *, keep: bool) -> None:
         setattr(self, action, getattr(self, action) + 1)

@@ -1,8 +1,9 @@
-"""The readers: CSV, JSON and vCard files into :class:`Record` objects.
+"""The readers: CSV, JSON, vCard and XLSX files into :class:`Record` objects.
 
 Each reader raises :class:`ValidationError` for problems with the file as a
-whole (not UTF-8, not valid CSV or JSON, unknown columns); problems with one
-record's values are the planner's to find.
+whole (not text, not valid CSV or JSON, unknown columns); problems with one
+record's values are the planner's to find. Text files are decoded by
+:mod:`.textfiles`; workbooks are read by :mod:`.xlsx`.
 """
 
 from __future__ import annotations
@@ -16,18 +17,24 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from outreach.csvcells import restore_formula
 from outreach.directory.importing.columns import (
     Problems,
     Record,
-    decode_text,
+    Records,
+    check_mapped_columns,
     fatal,
     resolve_headers,
     surrogate_problem,
+    table_records,
 )
+from outreach.directory.importing.mapping import parse_mapping
+from outreach.directory.importing.textfiles import Decoded, decode_text
 from outreach.errors import ConfigurationError
 
-FORMATS = ("csv", "json", "vcard")
+FORMATS = ("csv", "json", "vcard", "xlsx")
+#: Formats read as text, in an encoding (detected, or given).
+TEXT_FORMATS = ("csv", "json", "vcard")
+__all__ = ["FORMATS", "TEXT_FORMATS", "detect_format", "parse_mapping", "read_records"]
 
 
 def _detect_delimiter(header_line: str) -> str:
@@ -43,63 +50,34 @@ def _detect_delimiter(header_line: str) -> str:
 
 
 def read_csv(
-    path: Path, kind: str, mapping: Mapping[str, str], display: str | None = None
-) -> list[Record]:
-    """Read a CSV file of *kind* ("organization" or "contact") records."""
+    path: Path,
+    kind: str,
+    mapping: Mapping[str, str],
+    display: str | None = None,
+    encoding: str | None = None,
+) -> Records:
+    """Read a CSV file of *kind* ("organization" or "contact") records, in
+    *encoding* (detected when ``None``: :mod:`.textfiles`)."""
     problems = Problems(display or str(path))
-    text = decode_text(path.read_bytes(), problems)
+    decoded = decode_text(path.read_bytes(), problems, encoding)
+    text = decoded.text
     first = next((ln for ln in io.StringIO(text) if ln.strip()), "")
     if not first:
         problems.add(None, None, "the file is empty; the first line must name the columns")
         raise fatal(f"{problems.path}: nothing to import", problems.lines)
     delimiter = _detect_delimiter(first)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    records: list[Record] = []
-    fields: list[str | None] | None = None
-    headers: list[str] = []
     last_line = 0
-    try:
+
+    def rows() -> Iterable[tuple[int, list[str]]]:
+        nonlocal last_line
         for row in reader:
             line = last_line + 1
             last_line = reader.line_num
-            if not any(row):
-                continue
-            if fields is None:
-                headers = [h.strip() for h in row]
-                fields = resolve_headers(headers, kind, mapping, problems, line=line)
-                if problems.lines:
-                    raise fatal(
-                        f"{problems.path}: {len(problems.lines)} column(s) not understood, "
-                        "nothing imported",
-                        problems.lines,
-                    )
-                width = len(headers)
-                labels = {f: h for f, h in zip(fields, headers, strict=True) if f}
-                continue
-            source: Any = (headers, row)
-            if len(row) != width:
-                if len(row) > width and not any(c.strip() for c in row[width:]):
-                    row = row[:width]
-                else:
-                    records.append(
-                        Record(
-                            kind,
-                            line,
-                            {},
-                            labels,
-                            source,
-                            error=f"row has {len(row)} cells but the header has {width}"
-                            + (" (truncated row?)" if len(row) < width else ""),
-                        )
-                    )
-                    continue
-            values = {
-                f: (restore_formula(cell) if cell[0] == "'" else cell)
-                for f, cell in zip(fields, row, strict=True)
-                if cell and f is not None and not cell.isspace()
-            }
-            if values:  # a row of blank cells is no record
-                records.append(Record(kind, line, values, labels, source))
+            yield line, row
+
+    try:
+        records = table_records(rows(), kind, mapping, problems)
     except csv.Error as exc:
         if "field limit" in str(exc):
             why = (
@@ -110,10 +88,15 @@ def read_csv(
             why = f"{exc}; a quoted cell is probably not closed (truncated file?)"
         problems.add(reader.line_num or last_line + 1, None, f"cannot read CSV ({why})")
         raise fatal(f"{problems.path}: not valid CSV, nothing imported", problems.lines) from None
-    if fields is None:
+    if records is None:
         problems.add(None, None, "the file is empty; the first line must name the columns")
         raise fatal(f"{problems.path}: nothing to import", problems.lines)
-    return records
+    return _records(records, decoded)
+
+
+def _records(records: list[Record], decoded: Decoded) -> Records:
+    notes = [decoded.note] if decoded.note else []
+    return Records(records, notes=notes, encoding=decoded.encoding)
 
 
 def _json_positions(text: str) -> dict[int, int]:
@@ -210,11 +193,16 @@ def _json_value_problem(value: Any) -> str | None:
 
 
 def read_json(
-    path: Path, kind: str, mapping: Mapping[str, str], display: str | None = None
-) -> list[Record]:
+    path: Path,
+    kind: str,
+    mapping: Mapping[str, str],
+    display: str | None = None,
+    encoding: str | None = None,
+) -> Records:
     """Read a JSON list of *kind* records, or ``{"organizations": [...], "contacts": [...]}``."""
     problems = Problems(display or str(path))
-    text = decode_text(path.read_bytes(), problems)
+    decoded = decode_text(path.read_bytes(), problems, encoding)
+    text = decoded.text
     deep = _json_too_deep(text)
     if deep is not None:
         problems.add(
@@ -266,13 +254,21 @@ def read_json(
                     records[-1].contacts.append(child)
             elif nested:
                 problems.add(line, "contacts", "must be a list")
+    if mapping:
+        keys = [k for r in records for c in (r, *r.contacts) for k in _source_keys(c)]
+        check_mapped_columns(mapping, keys, problems.path)
     if problems.lines:
         raise fatal(
             f"{problems.path}: {len(problems.lines)} problem(s) with keys or values, "
             "nothing imported",
             problems.lines,
         )
-    return records
+    return _records(records, decoded)
+
+
+def _source_keys(record: Record) -> list[str]:
+    source = record.source
+    return [k for k in source if isinstance(k, str)] if isinstance(source, dict) else []
 
 
 def _json_record(
@@ -306,12 +302,13 @@ def _json_record(
     return Record(kind, line or 0, values, labels, source)
 
 
-def read_vcard(path: Path, display: str | None = None) -> list[Record]:
+def read_vcard(path: Path, display: str | None = None, encoding: str | None = None) -> Records:
     """Read contacts from a vCard 3.0 or 4.0 file (one or many cards)."""
     import vobject
 
     problems = Problems(display or str(path))
-    text = decode_text(path.read_bytes(), problems)
+    decoded = decode_text(path.read_bytes(), problems, encoding)
+    text = decoded.text
     lines = text.splitlines()
     starts = [i for i, ln in enumerate(lines) if ln.strip().upper() == "BEGIN:VCARD"]
     if not starts:
@@ -337,7 +334,7 @@ def read_vcard(path: Path, display: str | None = None) -> list[Record]:
             "nothing imported",
             problems.lines,
         )
-    return records
+    return _records(records, decoded)
 
 
 def _first(card: Any, name: str) -> Any:
@@ -432,6 +429,15 @@ def _vcard_record(card: Any, line: int, block: str, problems: Problems) -> Recor
     return Record("contact", line, values, labels, source)
 
 
+#: Spreadsheet files that cannot be read, and what to do instead.
+_UNREADABLE = {
+    ".xls": "an Excel 97-2003 workbook (.xls)",
+    ".xlsb": "an Excel binary workbook (.xlsb)",
+    ".ods": "an OpenDocument spreadsheet (.ods)",
+    ".numbers": "a Numbers spreadsheet (.numbers)",
+}
+
+
 def detect_format(path: Path, fmt: str | None = None) -> str:
     if fmt:
         if fmt not in FORMATS:
@@ -444,22 +450,17 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
         return "json"
     if suffix in (".vcf", ".vcard"):
         return "vcard"
+    if suffix in (".xlsx", ".xlsm"):
+        return "xlsx"
+    if suffix in _UNREADABLE:
+        raise ConfigurationError(
+            f"{path}: is {_UNREADABLE[suffix]}, which cannot be read: save it from the "
+            'spreadsheet program as .xlsx (Excel Workbook) or as "CSV UTF-8" and import that'
+        )
     raise ConfigurationError(
-        f"{path}: cannot tell the format from the name; name it: csv, json or vcard", option="from"
+        f"{path}: cannot tell the format from the name; name it: csv, json, vcard or xlsx",
+        option="from",
     )
-
-
-def parse_mapping(items: Iterable[str]) -> dict[str, str]:
-    """``["E-mail address=email", "Ref=-"]`` -> ``{"E-mail address": "email", "Ref": "-"}``."""
-    out = {}
-    for item in items:
-        header, eq, target = item.partition("=")
-        if not eq or not header.strip():
-            raise ConfigurationError(
-                f'{item!r}: write it as "Header=field" (or "Header=-")', field="map"
-            )
-        out[header.strip()] = target.strip()
-    return out
 
 
 def read_records(
@@ -469,15 +470,41 @@ def read_records(
     fmt: str | None = None,
     mapping: Mapping[str, str] | None = None,
     display: str | None = None,
-) -> list[Record]:
+    encoding: str | None = None,
+    sheet: str | None = None,
+) -> Records:
     """Read *path* into :class:`Record` objects (raising :class:`ValidationError`
-    for problems with the file as a whole)."""
+    for problems with the file as a whole), with notes on how it was read.
+
+    *encoding* is for text formats (detected when ``None``), *sheet* for a
+    workbook (the first sheet when ``None``)."""
     if not path.is_file():
         raise ConfigurationError(f"{path}: no such file")
     fmt = detect_format(path, fmt)
     mapping = mapping or {}
+    if encoding is not None and fmt not in TEXT_FORMATS:
+        raise ConfigurationError(
+            f"{display or path}: a workbook has no text encoding; leave the encoding out",
+            field="encoding",
+        )
+    if sheet is not None and fmt != "xlsx":
+        raise ConfigurationError(
+            f"{display or path}: only a workbook (.xlsx) has sheets; leave the sheet out",
+            field="sheet",
+        )
     if fmt == "csv":
-        return read_csv(path, kind, mapping, display)
+        return read_csv(path, kind, mapping, display, encoding)
     if fmt == "json":
-        return read_json(path, kind, mapping, display)
-    return read_vcard(path, display)
+        return read_json(path, kind, mapping, display, encoding)
+    if fmt == "xlsx":
+        from outreach.directory.importing.xlsx import read_xlsx
+
+        return read_xlsx(path, kind, mapping, display, sheet)
+    if mapping:
+        from_file = any(getattr(mapping, "origins", {}).values())
+        raise ConfigurationError(
+            f"{display or path}: a vCard's properties are read as they are; a column "
+            "mapping is for CSV, XLSX and JSON files",
+            field="map_file" if from_file else "map",
+        )
+    return read_vcard(path, display, encoding)
