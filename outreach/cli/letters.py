@@ -90,6 +90,33 @@ def _split_formats(values: tuple[str, ...]) -> list[str]:
     return out or ["md"]
 
 
+def _page_options(f):  # type: ignore[no-untyped-def]
+    """--paper, --window-envelope and --duplex: one run's page choices over the
+    campaign's (its letter_paper, letter_window_envelope, letter_duplex variables)."""
+    f = click.option(
+        "--duplex/--no-duplex",
+        default=None,
+        help="With --combined: each letter starts on a front side (a blank back "
+        "after a letter of an odd number of pages), for two-sided printing.",
+    )(f)
+    f = click.option(
+        "--window-envelope/--no-window-envelope",
+        default=None,
+        help="Print the address where a window envelope shows it (DIN 5008 on A4, "
+        "a No. 10 envelope on US Letter).",
+    )(f)
+    return click.option(
+        "--paper",
+        type=click.Choice(["a4", "letter"], case_sensitive=False),
+        help="Paper for PDF and DOCX: a4 or letter (US Letter); default the campaign's "
+        "letter_paper variable, else the letters.paper setting, else a4.",
+    )(f)
+
+
+def _page(paper: str | None, window_envelope: bool | None, duplex: bool | None) -> dict[str, Any]:
+    return {"paper": paper, "window_envelope": window_envelope, "duplex": duplex}
+
+
 @letters_group.command("generate")
 @click.option("--campaign", required=True, help="The campaign.")
 @click.option(
@@ -140,6 +167,7 @@ def _split_formats(values: tuple[str, ...]) -> list[str]:
     metavar="YYYY-MM-DD",
     help="The letters' date, as templates and checks see it (default today).",
 )
+@_page_options
 @_templates_option
 @db_option
 @pass_state
@@ -156,6 +184,9 @@ def generate_cmd(
     after: str,
     templates: str | None,
     letter_date: str | None,
+    paper: str | None = None,
+    window_envelope: bool | None = None,
+    duplex: bool | None = None,
 ) -> None:
     """Render every recipient's letter and record it (idempotent)."""
     import datetime as dt
@@ -188,6 +219,7 @@ def generate_cmd(
             formats=fmt_list,
             combined=combined,
             name=result.campaign,
+            page=_page(paper, window_envelope, duplex),
             docx_template=word,
         )
     kind = "reminders" if followup else "letters"
@@ -315,6 +347,7 @@ def check_cmd(state: AppState, campaign: str, fmt: str) -> None:
 @_docx_template_option
 @click.option("--followup", is_flag=True, help="Preview the reminder instead.")
 @click.option("--channel", type=click.Choice(CHANNELS), default="email", show_default=True)
+@_page_options
 @_templates_option
 @db_option
 @pass_state
@@ -329,6 +362,9 @@ def preview_cmd(
     followup: bool,
     channel: str,
     templates: str | None,
+    paper: str | None = None,
+    window_envelope: bool | None = None,
+    duplex: bool | None = None,
 ) -> None:
     """Print one rendered letter, or write it to --out; nothing is recorded."""
     from outreach.files import write_file
@@ -352,7 +388,7 @@ def preview_cmd(
         echo(f"Note: {warning}", err=True)
     echo(f"Subject: {doc.subject}   [{doc.language}, {doc.template_name}]", err=True)
     echo(f"Reference: {doc.reference}   (the one it gets if generated now)", err=True)
-    data = letter_bytes(doc, fmt, docx_template=word)
+    data = letter_bytes(doc, fmt, _page(paper, window_envelope, None), docx_template=word)
     if out is not None:
         echo(f"Wrote {write_file(out, data)} (a preview: nothing was recorded)", err=True)
         return
@@ -421,19 +457,43 @@ def show_cmd(state: AppState, letter_id: int, body: bool, fmt: str) -> None:
     metavar="FORMAT",
     help=f"{', '.join(FILE_FORMATS)} (default md).",
 )
+@click.option(
+    "--combined", is_flag=True, help="With --format pdf: one PDF of the letters, for printing."
+)
+@_page_options
+@_docx_template_option
 @db_option
 @pass_state
 def write_cmd(
-    state: AppState, letter_ids: tuple[int, ...], out: str, formats: tuple[str, ...]
+    state: AppState,
+    letter_ids: tuple[int, ...],
+    out: str,
+    formats: tuple[str, ...],
+    combined: bool = False,
+    paper: str | None = None,
+    window_envelope: bool | None = None,
+    duplex: bool | None = None,
+    docx_template: str | None = None,
 ) -> None:
     """Write stored letters to files (as they were recorded; nothing is re-rendered)."""
-    from outreach.letters.files import write_files
+    from outreach.letters.files import check_out, write_files
     from outreach.letters.review import get_letter, letter_doc
 
+    fmt_list = _split_formats(formats)
+    check_out(out, fmt_list, combined)
+    word = _word_template(docx_template, fmt_list)
     with state.session() as session:
         docs = [letter_doc(get_letter(session, i)) for i in letter_ids]
     # the session has ended: the files are made holding no lock
-    files = write_files(docs, out, formats=_split_formats(formats))
+    files = write_files(
+        docs,
+        out,
+        formats=fmt_list,
+        combined=combined,
+        name=docs[0].campaign if docs else "letters",
+        page=_page(paper, window_envelope, duplex),
+        docx_template=word,
+    )
     echo(f"Wrote {len(files)} files to {out}")
 
 

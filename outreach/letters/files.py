@@ -13,7 +13,7 @@ from typing import Any
 
 from outreach import render
 from outreach.errors import ValidationError
-from outreach.files import make_dirs, remove_leftovers, write_file
+from outreach.files import make_dirs, remove_leftovers, write_files_together
 from outreach.render.doc import LetterDoc
 from outreach.render.layout import with_overrides
 
@@ -120,7 +120,7 @@ def write_files(
         if alone:
             # what a run killed while writing these files left behind
             remove_leftovers(folder, [filename for filename, _data in outputs])
-        return [write_file(folder / filename, data) for filename, data in outputs]
+        return write_files_together(folder, outputs)
 
 
 @contextlib.contextmanager
