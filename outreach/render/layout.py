@@ -274,9 +274,20 @@ def first_strong(text: str) -> str | None:
 
 
 def needs_isolate(line: str, rtl: bool) -> bool:
-    """Whether a stand-alone *line* runs the other way from its letter: an
-    address in Latin letters in an Arabic letter ("708 Third Avenue", which
-    the bidi algorithm would otherwise show as "Third Avenue 708"), or an
-    Arabic name in an English one."""
-    direction = first_strong(line)
-    return direction is not None and (direction == "L") == rtl
+    """Whether a stand-alone *line* runs wholly the other way from its letter:
+    an address in Latin letters in an Arabic letter ("708 Third Avenue",
+    which the bidi algorithm would otherwise show as "Third Avenue 708"), or
+    an Arabic name in an English one. A line with words of both directions
+    ("New York، في 20 مارس 2012") follows the letter's."""
+    import unicodedata
+
+    own = other = False
+    for ch in line:
+        kind = unicodedata.bidirectional(ch)
+        if kind == "L":
+            own, other = (own, True) if rtl else (True, other)
+        elif kind in ("R", "AL"):
+            own, other = (True, other) if rtl else (own, True)
+        if own:
+            return False
+    return other
