@@ -66,7 +66,7 @@ def test_eml_parses_back(written: Path) -> None:
     (pdf,) = msg.iter_attachments()
     assert pdf.get_content_type() == "application/pdf"
     html = msg.get_body(("html",)).get_content()
-    assert "<p>" in html
+    assert "<p class=\"text\">" in html  # running text, each part with its class
 
 
 def test_eml_refuses_header_injection() -> None:
