@@ -243,13 +243,37 @@ _UNSPACED = re.compile("[\u0600-\u06ff\u3040-\u9fff]")
 
 
 def contains(line: str, name: str) -> bool:
-    """Whether *name* stands in *line*, as whole words (compared folded)."""
+    """Whether *name* stands in *line*, as whole words (compared folded); in
+    Cyrillic, declined as a name is inside a position ("Генеральный секретарь
+    Шанхайской организации сотрудничества" names "Шанхайская организация
+    сотрудничества")."""
     needle, hay = fold(name), fold(line)
     if not needle:
         return False
     if _UNSPACED.search(needle):
         return needle in hay
-    return f" {needle} " in f" {hay} "
+    if f" {needle} " in f" {hay} ":
+        return True
+    if _CYRILLIC.search(needle):
+        names, words = needle.split(), hay.split()
+        n = len(names)
+        return any(
+            all(_declined(w, x) for w, x in zip(words[i : i + n], names, strict=True))
+            for i in range(len(words) - n + 1)
+        )
+    return False
+
+
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
+
+
+def _declined(a: str, b: str) -> bool:
+    """Whether two Russian words are one word in two cases: they differ only
+    in an ending of three letters at most, after four in common at least
+    ("африканского" and "африканский", "союза" and "союз")."""
+    shorter = min(len(a), len(b))
+    common = next((i for i in range(shorter) if a[i] != b[i]), shorter)
+    return common >= max(4, shorter - 3) and max(len(a), len(b)) - common <= 3
 
 
 # -- line 1: the addressee ----------------------------------------------------------

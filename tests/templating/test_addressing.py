@@ -537,3 +537,20 @@ def test_a_fallback_is_noted_only_for_what_the_block_prints() -> None:
         FALLBACK_SINK[0] = None
     assert ("contact.addressee", "en") in sink
     assert ("contact.position", "en") not in sink
+
+
+def test_a_russian_position_naming_the_organization_in_another_case_is_not_followed_by_it() -> None:
+    org = Record(name="Шанхайская организация сотрудничества", hq_city="Beijing", hq_country="CN")
+    office = Record(
+        kind="office", addressee="Генеральный секретарь Шанхайской организации сотрудничества"
+    )
+    assert address_block(office, org, "ru").splitlines() == [
+        "Генеральный секретарь Шанхайской организации сотрудничества",
+        "Китай",
+    ]
+    union = Record(name="Африканский союз", hq_country="ET")
+    chair = Record(kind="office", addressee="Председатель Комиссии Африканского союза")
+    assert "Африканский союз" not in address_block(chair, union, "ru").splitlines()
+    # another organization's name is not taken for this one's
+    bank = Record(kind="office", addressee="Президент Азиатского банка развития")
+    assert "Африканский союз" in address_block(bank, union, "ru").splitlines()
