@@ -34,3 +34,28 @@ def test_readme_library_example_runs(tmp_path, capsys) -> None:
     exec(compile(code, "README.md", "exec"), {})
     assert "1 ['ar']" in capsys.readouterr().out
     assert [p.name for p in (tmp_path / "gcc-letters").iterdir()] == ["GCC.pdf"]
+
+
+# The SHA-256 of the Apache License 2.0 as the ASF publishes it
+# (https://www.apache.org/licenses/LICENSE-2.0.txt), appendix included.
+LICENSE_TEXTS = {
+    "Apache-2.0": "cfc7749b96f63bd31c3c42b5c471bf756814053e847c10f3eb003417bc523d30",
+}
+
+
+def test_license_file_is_the_licence_pyproject_names() -> None:
+    import hashlib
+    import tomllib
+
+    root = README.parent
+    metadata = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    expression = metadata["license"]
+    assert expression in LICENSE_TEXTS, f"no known text for license {expression!r}"
+    text = (root / "LICENSE").read_bytes()
+    assert text.lstrip().startswith(b"Apache License\n                           Version 2.0")
+    assert hashlib.sha256(text).hexdigest() == LICENSE_TEXTS[expression], (
+        "LICENSE is not the unchanged Apache License 2.0 text"
+    )
+    # hatchling ships LICEN[CS]E* in the wheel by default; an explicit list must keep it.
+    files = metadata.get("license-files", ["LICENSE"])
+    assert "LICENSE" in files
