@@ -16,9 +16,10 @@ from typing import Any
 
 import click
 
-from outreach.cli.options import output_options
+from outreach.cli.exits import USER_ERROR
+from outreach.cli.options import format_option, output_options
 from outreach.cli.output import echo as safe_echo
-from outreach.cli.output import emit, safe
+from outreach.cli.output import emit, emit_record, safe
 from outreach.cli.progress import progress_bar
 from outreach.cli.state import AppState, db_option, pass_state, wrap_errors
 
@@ -142,6 +143,7 @@ def _campaign_id(session: Any, slug: str | None) -> int | None:
     help="The secretariat's archive address: gets a blind copy of every letter.",
 )
 @click.option("--retry-delay", type=float, default=1.0, hidden=True)
+@format_option(("table", "json"))
 @db_option
 @pass_state
 @wrap_errors
@@ -166,6 +168,7 @@ def send_cmd(
     reply_to: str | None,
     bcc: str | None,
     retry_delay: float,
+    fmt: str = "table",
 ) -> None:
     """Send a campaign's approved e-mail letters, each at most once.
 
@@ -174,6 +177,10 @@ def send_cmd(
     by an earlier run (the process died while the server was taking it) is
     not sent again: it is listed, and `letters confirm` or `letters resend`
     settles it. Sending the campaign again sends only what has not gone.
+
+    With --format json the result is one JSON object on standard output
+    (counts, and each letter with its status and Message-ID). Exit status 3
+    when some letters were sent and others failed or are in doubt.
     """
     from outreach.sending.batch import Sender, campaign_by_slug
     from outreach.sending.settings import (
@@ -185,6 +192,8 @@ def send_cmd(
     )
     from outreach.sending.transport import SmtpTransport
 
+    if show and fmt == "json":
+        raise click.UsageError("--show prints the messages; it does not go with --format json")
     parsed_rate = parse_rate(rate)
     if failures_csv:
         # Found out now, not after the letters have gone.
@@ -252,14 +261,18 @@ def send_cmd(
             sender.progress = progress
         report = sender.send_campaign(campaign_slug, **options)
 
-    _print_report(report, identity, settings, show=show)
+    if fmt == "json":
+        _say_warnings(report)
+        emit_record(_report_data(report, identity, settings, failures_csv), "json")
+    else:
+        _print_report(report, identity, settings, show=show)
     if failures_csv:
         try:
             n = report.write_failures_csv(failures_csv)
         except OSError as exc:
             # The letters have gone: say so plainly, the report above stands.
             safe_echo(f"Error: cannot write {failures_csv}: {exc.strerror or exc}", err=True)
-            sys.exit(1)
+            sys.exit(USER_ERROR)
         safe_echo(f"Wrote {n} failure(s) to {failures_csv}.", err=True)
     if report.interrupted is not None:
         from outreach.db.locks import INTERRUPTED_EXIT
@@ -272,8 +285,92 @@ def send_cmd(
             err=True,
         )
         sys.exit(INTERRUPTED_EXIT)
-    if report.failures or report.aborted:
-        sys.exit(1)
+    sys.exit(send_exit_code(report))
+
+
+def send_exit_code(report: Any) -> int:
+    """OK when nothing went wrong; PARTIAL_SEND when some letters were sent
+    and others failed, are in doubt or were cut off by a stop; USER_ERROR
+    when something went wrong and nothing was sent (a dry run included)."""
+    from outreach.cli.exits import OK, PARTIAL_SEND
+    from outreach.sending.report import SENT
+
+    if not (report.failures or report.aborted):
+        return OK
+    return PARTIAL_SEND if report.count(SENT) else USER_ERROR
+
+
+def _pending_rows(plans: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "letter": p.letter_id,
+            "org": p.acronym,
+            "contact": p.contact_name,
+            "to": p.to_address,
+            "status": p.status,
+            "message_id": p.message_id,
+            "note": p.note,
+        }
+        for p in plans
+    ]
+
+
+def _report_data(
+    report: Any, identity: Any, settings: Any, failures_csv: str | None
+) -> dict[str, Any]:
+    """What the human report says, as one JSON object."""
+    from outreach.sending.report import FAILED, IN_DOUBT, SENT, WOULD_FAIL, WOULD_SEND
+
+    held_back = {
+        "in_doubt": report.in_doubt,
+        "being_sent": report.being_sent,
+        "awaiting_approval": report.awaiting_approval,
+        "failed_before": report.failed_before,
+        "do_not_contact": report.skipped,
+        "answered": report.answered,
+        "second_of_round": report.second_of_round,
+    }
+    return {
+        "campaign": report.campaign,
+        "dry_run": report.dry_run,
+        "from": identity.from_address,
+        "bcc": identity.bcc,
+        "server": settings.describe() if settings is not None else None,
+        "sent": report.count(SENT),
+        "failed": report.count(FAILED),
+        "in_doubt": report.count(IN_DOUBT),
+        "would_send": report.count(WOULD_SEND),
+        "would_fail": report.count(WOULD_FAIL),
+        "skipped": sum(len(v) for v in held_back.values()),
+        "remaining": report.remaining,
+        "other_channels": report.other_channels,
+        "aborted": report.aborted,
+        "interrupted": report.interrupted,
+        "elapsed_seconds": round(report.elapsed, 3),
+        "failures_csv": failures_csv,
+        "letters": [
+            {
+                "letter": o.letter_id,
+                "org": o.acronym,
+                "contact": o.contact_name,
+                "to": o.to_address,
+                "subject": o.subject,
+                "status": o.status,
+                "message_id": o.message_id,
+                "error": o.error,
+                "attempts": o.attempts,
+                "warnings": list(o.warnings),
+            }
+            for o in report.outcomes
+        ],
+        "held_back": {k: _pending_rows(v) for k, v in held_back.items()},
+    }
+
+
+def _say_warnings(report: Any) -> None:
+    for o in report.outcomes:
+        for w in o.warnings:
+            safe_echo(f"Warning: letter {o.letter_id}: {w}", err=True, multiline=True)
 
 
 def _print_report(report: Any, identity: Any, settings: Any, *, show: bool) -> None:
@@ -327,10 +424,7 @@ def _print_report(report: Any, identity: Any, settings: Any, *, show: bool) -> N
         for o in failures:
             echo(f"  letter {o.letter_id}  {o.acronym}  {o.to_address or '-'}  [{o.status}]")
             echo(f"      {o.error}")
-    warned = [o for o in report.outcomes if o.warnings]
-    for o in warned:
-        for w in o.warnings:
-            echo(f"Warning: letter {o.letter_id}: {w}", err=True)
+    _say_warnings(report)
     if report.aborted:
         echo(f"\nStopped early: {report.aborted}")
     if report.being_sent:

@@ -1,0 +1,108 @@
+"""``--format json`` results of letters send, letters generate and the
+directory imports: one JSON object on stdout, the human lines elsewhere."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from ..mailfixtures import SmtpServer, seed_campaign, smtp_server
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    yield from smtp_server()
+
+
+def test_send_json_names_every_letter_with_its_message_id(db, run, smtp):
+    ids = seed_campaign(db, letters=3)["letters"]
+    result = run(
+        "letters", "send", "--campaign", "iid-2012", "--send", "--format", "json", *smtp.argv()
+    )
+    data = json.loads(result.stdout)
+    assert data["campaign"] == "iid-2012" and data["dry_run"] is False
+    assert (data["sent"], data["failed"], data["in_doubt"]) == (3, 0, 0)
+    assert data["server"].startswith("127.0.0.1")
+    received = {r.message_id for r in smtp.recorder.received}
+    assert {x["letter"] for x in data["letters"]} == set(ids)
+    assert {x["message_id"] for x in data["letters"]} == received
+    assert all(x["status"] == "sent" for x in data["letters"])
+    assert "Sent" not in result.stderr
+
+
+def test_send_json_partial_failure_exits_3(db, run, smtp, tmp_path):
+    ids = seed_campaign(db, letters=3)["letters"]
+    smtp.recorder.refuse_rcpt["sg@africa-union.org"] = "550 5.1.1 no such user"
+    failures = tmp_path / "f.csv"
+    result = run(
+        "letters",
+        "send",
+        "--campaign",
+        "iid-2012",
+        "--send",
+        "--format",
+        "json",
+        "--failures-csv",
+        failures,
+        *smtp.argv(),
+        expect=3,
+    )
+    data = json.loads(result.stdout)
+    assert (data["sent"], data["failed"]) == (2, 1)
+    failed = [x for x in data["letters"] if x["status"] == "failed"]
+    assert [x["letter"] for x in failed] == [ids[1]] and "550 5.1.1" in failed[0]["error"]
+    assert data["failures_csv"] == str(failures)
+    # Sending again: the failed one is held back, listed with its reason.
+    again = json.loads(
+        run("letters", "send", "--campaign", "iid-2012", "--format", "json", *smtp.argv()).stdout
+    )
+    assert again["dry_run"] is True and again["would_send"] == 0
+    assert [x["letter"] for x in again["held_back"]["failed_before"]] == [ids[1]]
+    assert again["skipped"] == 1
+
+
+def test_send_json_dry_run_and_hostile_subject_stay_valid_json(db, run, smtp):
+    seed_campaign(db, letters=2)
+    from sqlalchemy import update
+
+    from outreach.schema.models import Letter
+
+    hostile = 'Re: "x"\x1b[31m\u202e</script>\\'
+    with db.session() as session:
+        session.execute(update(Letter).values(subject=hostile))
+    result = run(
+        "letters", "send", "--campaign", "iid-2012", "--format", "json", *smtp.argv(), expect=1
+    )
+    data = json.loads(result.stdout)
+    assert data["would_fail"] == 2 and smtp.recorder.count() == 0
+    # the exact text, as JSON escapes: nothing raw reaches the terminal
+    assert "\x1b" not in result.stdout and "\u202e" not in result.stdout
+    assert {x["subject"] for x in data["letters"]} == {hostile}
+    assert all("U+001B" in x["error"] for x in data["letters"])
+
+
+def test_send_show_with_json_is_a_usage_error(db, run, smtp):
+    seed_campaign(db, letters=1)
+    result = run(
+        "letters", "send", "--campaign", "iid-2012", "--show", "--format", "json", expect=2
+    )
+    assert "--show" in result.stderr and result.stdout == ""
+
+
+def test_send_nothing_sent_and_a_failure_exits_1(db, run, smtp):
+    seed_campaign(db, letters=1)
+    smtp.recorder.refuse_rcpt["sg@gcc-sg.org"] = "550 5.1.1 no such user"
+    result = run(
+        "letters",
+        "send",
+        "--campaign",
+        "iid-2012",
+        "--send",
+        "--format",
+        "json",
+        *smtp.argv(),
+        expect=1,
+    )
+    assert json.loads(result.stdout)["failed"] == 1
