@@ -130,7 +130,8 @@ def _page(paper: str | None, window_envelope: bool | None, duplex: bool | None) 
     multiple=True,
     metavar="FORMAT",
     help=f"File format(s) with --out: {', '.join(FILE_FORMATS)} "
-    "(repeatable or comma-separated; default md).",
+    "(repeatable or comma-separated; default md); json prints the result as one JSON "
+    "object instead of the summary (with or without --out).",
 )
 @_docx_template_option
 @click.option(
@@ -188,12 +189,17 @@ def generate_cmd(
     window_envelope: bool | None = None,
     duplex: bool | None = None,
 ) -> None:
-    """Render every recipient's letter and record it (idempotent)."""
+    """Render every recipient's letter and record it (idempotent).
+
+    With --format json the result (counts, each letter, the recipients
+    skipped and why, the files written) is one JSON object on standard output.
+    """
     import datetime as dt
 
     from outreach.letters.files import check_out, write_files
     from outreach.letters.generation import generate
 
+    formats, as_json = _result_format(formats)
     fmt_list = _split_formats(formats)
     if formats and out is None:
         raise click.UsageError("--format needs --out DIR")
@@ -222,6 +228,9 @@ def generate_cmd(
             page=_page(paper, window_envelope, duplex),
             docx_template=word,
         )
+    if as_json:
+        emit_record(_generate_data(result, followup=followup, channel=channel), "json")
+        return
     kind = "reminders" if followup else "letters"
     echo(
         f"{result.campaign}: {result.created} new {kind}, {result.new_versions} new versions, "
@@ -237,6 +246,52 @@ def generate_cmd(
     _say_checks(result)
     if result.files:
         echo(f"Wrote {len(result.files)} files to {out}")
+
+
+def _result_format(formats: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
+    """``--format``'s file formats, and whether ``json`` (the result as JSON) was asked."""
+    parts = [p.strip() for value in formats for p in value.split(",") if p.strip()]
+    files = tuple(p for p in parts if p.lower() != "json")
+    return files, len(files) < len(parts)
+
+
+def _generate_data(result: Any, *, followup: bool, channel: str | None) -> dict[str, Any]:
+    """What the generate summary says, as one JSON object."""
+    return {
+        "campaign": result.campaign,
+        "kind": "reminders" if followup else "letters",
+        "created": result.created,
+        "new_versions": result.new_versions,
+        "unchanged": result.unchanged,
+        "frozen": result.frozen,
+        "frozen_letters": list(result.frozen_list),
+        "other_channel": result.other_channel if channel else None,
+        "skipped": [
+            {"org": s.acronym, "contact": s.contact, "reason": s.reason} for s in result.skipped
+        ],
+        "superseded": list(result.superseded),
+        "checks": {
+            "errors": result.check_errors,
+            "warnings": result.check_warnings,
+            "notes": list(result.check_notes),
+        },
+        "letters": [
+            {
+                "letter": d.id,
+                "org": d.acronym,
+                "contact": d.contact,
+                "language": d.language,
+                "channel": d.channel,
+                "round": d.round,
+                "version": d.version,
+                "reference": d.reference,
+                "message_id": d.message_id,
+                "subject": d.subject,
+            }
+            for d in result.letters
+        ],
+        "files": [str(f) for f in result.files],
+    }
 
 
 def _parse_date(text: str | None):  # type: ignore[no-untyped-def]

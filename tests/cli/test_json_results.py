@@ -106,3 +106,60 @@ def test_send_nothing_sent_and_a_failure_exits_1(db, run, smtp):
         expect=1,
     )
     assert json.loads(result.stdout)["failed"] == 1
+
+
+# --- letters generate -----------------------------------------------------------
+
+
+def _generate(run, *args, expect=0):
+    return run(
+        "letters", "generate", "--campaign", "tp", "--date", "2012-06-01", *args, expect=expect
+    )
+
+
+def test_generate_json_counts_then_unchanged_and_files(db, run, tmp_path):
+    from .._letters_fixtures import seed
+
+    seed(db)
+    first = json.loads(_generate(run, "--format", "json").stdout)
+    assert first["campaign"] == "tp" and first["kind"] == "letters"
+    assert first["created"] == len(first["letters"]) > 0
+    assert (first["new_versions"], first["unchanged"], first["files"]) == (0, 0, [])
+    assert all(x["letter"] and x["message_id"] and x["org"] for x in first["letters"])
+    out = tmp_path / "out"
+    again = _generate(run, "--format", "json,pdf", "--out", out)
+    data = json.loads(again.stdout)
+    assert data["created"] == 0 and data["unchanged"] == first["created"]
+    assert sorted(data["files"]) == sorted(str(p) for p in out.iterdir())
+    assert all(f.endswith(".pdf") for f in data["files"])
+
+
+def test_generate_json_lists_the_skipped_with_their_reasons(db, run):
+    from sqlalchemy import update
+
+    from outreach.schema.models import Contact
+
+    from .._letters_fixtures import seed
+
+    seed(db)
+    with db.session() as session:
+        session.execute(
+            update(Contact).where(Contact.email == "sg@au.example").values(do_not_contact=True)
+        )
+    result = _generate(run, "--format", "json")
+    data = json.loads(result.stdout)
+    assert data["skipped"] == [
+        {"org": "AU", "contact": "Secretary-General of AU", "reason": "do not contact"}
+    ]
+    assert "AU" not in {x["org"] for x in data["letters"]}
+    assert "skipped" not in result.stderr  # the human lines are not printed at all
+
+
+def test_generate_json_needs_out_only_for_files(db, run):
+    from .._letters_fixtures import seed
+
+    seed(db)
+    result = _generate(run, "--format", "json,pdf", expect=2)
+    assert "--out" in result.stderr and result.stdout == ""
+    result = _generate(run, "--format", "jsonx", expect=2)
+    assert "jsonx" in result.stderr
