@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from outreach.cli.options import edited_values, option_group, report_changes
-from outreach.cli.output import echo, safe
+from outreach.cli.output import echo, emit_record, safe
 from outreach.cli.progress import progress_bar
 from outreach.cli.state import AppState, db_option
 
@@ -257,6 +257,15 @@ import_options = option_group(
         '"problems" column; correct the rows and import it as it is  [default: beside '
         "FILE, NAME.rejects.csv for NAME.csv or NAME.xlsx]",
     ),
+    click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["table", "json"]),
+        default="table",
+        show_default=True,
+        help="How to show the outcome: the summary lines, or one JSON object on standard "
+        "output (counts, the rejects file, the encoding read).",
+    ),
 )
 
 
@@ -266,6 +275,7 @@ def run_import(state: AppState, kind: str, file: Path, **options: Any) -> None:
 
     mapping = parse_mapping(options.pop("mapping", ()) or ())
     rejects = options.pop("rejects", None)
+    output_format = options.pop("output_format", "table")
     dry_run = options.get("dry_run", False)
     with progress_bar("Checking") as progress, state.session(immediate=not dry_run) as session:
         result = import_file(
@@ -278,7 +288,34 @@ def run_import(state: AppState, kind: str, file: Path, **options: Any) -> None:
             progress=progress,
             **options,
         )
+    if output_format == "json":
+        for line in result.problems:
+            echo(line, err=True)
+        emit_record(import_result_data(result), "json")
+        return
     print_import_result(result)
+
+
+def import_result_data(result: Any) -> dict[str, Any]:
+    """What the import's summary says, as one JSON object."""
+    return {
+        "file": result.path,
+        "dry_run": result.dry_run,
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "skipped": result.skipped,
+        "rejected": result.rejected,
+        "by_kind": result.by_kind,
+        "rejects_file": result.rejects_path,
+        "encoding": result.encoding,
+        "notes": list(result.notes),
+        "problems": list(result.problems),
+        "actions": [
+            {"action": action, "kind": kind, "record": description}
+            for action, kind, description in result.actions
+        ],
+    }
 
 
 def print_import_result(result: Any) -> None:

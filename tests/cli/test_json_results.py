@@ -163,3 +163,77 @@ def test_generate_json_needs_out_only_for_files(db, run):
     assert "--out" in result.stderr and result.stdout == ""
     result = _generate(run, "--format", "jsonx", expect=2)
     assert "jsonx" in result.stderr
+
+
+# --- orgs import / contacts import ------------------------------------------------
+
+ORGS_CSV = (
+    "acronym,name,kind,region\r\nAU,African Union,regional,africa\r\n"
+    "ECOWAS,Economic Community of West African States,sub-regional,africa\r\n"
+)
+CONTACTS_CP1252 = (
+    "organization,name,email,position\r\n"
+    "AU,Amélie Ñúñez,amelie@example.org,Chargée – “programme”\r\n"
+    "AU,Bad,bad@@example.org,Officer\r\n"
+    'ECOWAS,"=SUM(1)",kofi@example.org,Director\r\n'
+)
+
+
+def test_orgs_import_json_then_unchanged(run, tmp_path):
+    path = tmp_path / "orgs.csv"
+    path.write_text(ORGS_CSV, encoding="utf-8")
+    first = json.loads(run("orgs", "import", path, "--format", "json").stdout)
+    assert (first["created"], first["updated"], first["unchanged"], first["rejected"]) == (
+        2,
+        0,
+        0,
+        0,
+    )
+    assert first["file"] == str(path) and first["encoding"] == "utf-8"
+    assert first["dry_run"] is False and first["rejects_file"] is None
+    again = json.loads(run("orgs", "import", path, "--format", "json", "--dry-run").stdout)
+    assert again["dry_run"] is True and again["unchanged"] == 2 and again["created"] == 0
+    assert {a["action"] for a in again["actions"]} == {"unchanged"}
+
+
+def test_contacts_import_json_names_encoding_and_rejects(run, tmp_path):
+    orgs = tmp_path / "orgs.csv"
+    orgs.write_text(ORGS_CSV, encoding="utf-8")
+    run("orgs", "import", orgs)
+    path = tmp_path / "windows.csv"
+    path.write_bytes(CONTACTS_CP1252.encode("cp1252"))
+    result = run("contacts", "import", path, "--skip-invalid", "--format", "json")
+    data = json.loads(result.stdout)
+    assert data["encoding"] == "cp1252"
+    assert (data["created"], data["rejected"]) == (2, 1)
+    rejects = tmp_path / "windows.rejects.csv"
+    assert data["rejects_file"] == str(rejects) and rejects.exists()
+    assert data["problems"] and "bad@@example.org" in " ".join(data["problems"])
+    # the problem lines still go to stderr for a person; the summary does not
+    assert "bad@@example.org" in result.stderr and "Imported" not in result.output
+
+
+def test_import_json_hostile_names_are_escaped(run, tmp_path):
+    orgs = tmp_path / "orgs.csv"
+    orgs.write_text(ORGS_CSV, encoding="utf-8")
+    run("orgs", "import", orgs)
+    path = tmp_path / "contacts.csv"
+    hostile = "Evil\u202egnp.exe\u2028Name\u0085"
+    path.write_text(
+        f'organization,name,email\r\nAU,"{hostile}",evil@example.org\r\n', encoding="utf-8"
+    )
+    refused = run("contacts", "import", path, "--format", "json", expect=1)
+    assert refused.stdout == "" and "U+202E" in refused.stderr
+    result = run("contacts", "import", path, "--format", "json", "--skip-invalid")
+    data = json.loads(result.stdout)
+    assert (data["created"], data["rejected"]) == (0, 1)
+    assert "U+202E" in data["problems"][0]
+    for raw in ("\u202e", "\u2028", "\u0085"):
+        assert raw not in result.stdout and raw not in result.stderr
+
+
+def test_import_json_refused_file_is_one_error_line(run, tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text("organization,name,email\r\nNOPE,X,x@example.org\r\n", encoding="utf-8")
+    result = run("contacts", "import", path, "--format", "json", expect=1)
+    assert result.stdout == "" and "Error:" in result.stderr
