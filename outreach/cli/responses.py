@@ -15,6 +15,7 @@ from outreach.cli.responses_common import (
     _show,
     _store,
     _utc,
+    messages_result,
     own_option,
 )
 from outreach.cli.responses_fetch import fetch_cmd
@@ -301,6 +302,8 @@ def import_cmd(state: AppState, path: str, own_addresses: tuple[str, ...], fmt: 
                 "See `outreach responses unmatched`; `outreach responses assign MSG --org X`.",
                 err=True,
             )
+    elif fmt == "json":
+        emit_record(messages_result(report), "json")
     else:
         emit(rows, ["msg", "status", "org", "response", "from", "subject", "reason"], fmt)
 

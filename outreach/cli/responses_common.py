@@ -52,6 +52,29 @@ def _message_rows(messages: Any) -> list[dict[str, Any]]:
     ]
 
 
+def messages_result(report: Any, **extra: Any) -> dict[str, Any]:
+    """What `import` and `fetch` say of the messages read, as one JSON object:
+    the counts of the summary line, then each message (*extra* first: the
+    account and folder of a fetch)."""
+    from collections import Counter
+
+    counts = Counter(m.status for m in report.messages)
+    return {
+        **extra,
+        "read": report.read,
+        "matched": counts.get("matched", 0),
+        "unmatched": counts.get("unmatched", 0),
+        "ignored": counts.get("ignored", 0),
+        "bounces": counts.get("bounce", 0),
+        "auto_replies": counts.get("auto-reply", 0),
+        "already_imported": report.duplicates,
+        "messages": [
+            {**row, "message_id": m.message_id, "letter": m.letter_id}
+            for row, m in zip(_message_rows(report.messages), report.messages, strict=True)
+        ],
+    }
+
+
 #: The secretariat's own addresses, for `import` and `fetch`: mail from them is not a response.
 own_option = click.option(
     "--own",

@@ -8,9 +8,15 @@ import click
 
 from outreach.cli.mailbox import imap_login, imap_server_options
 from outreach.cli.options import output_options
-from outreach.cli.output import echo, emit
+from outreach.cli.output import echo, emit, emit_record
 from outreach.cli.progress import progress_bar
-from outreach.cli.responses_common import MESSAGE_COLUMNS, _message_rows, _store, own_option
+from outreach.cli.responses_common import (
+    MESSAGE_COLUMNS,
+    _message_rows,
+    _store,
+    messages_result,
+    own_option,
+)
 from outreach.cli.state import AppState, db_option, pass_state
 
 
@@ -73,8 +79,14 @@ def fetch_cmd(
         )
     rows = _message_rows(report.messages)
     columns = MESSAGE_COLUMNS
+    if fmt == "json":
+        extra = {"account": account.key, "folder": account.folder, "moved": report.moved}
+        emit_record(messages_result(report, **extra), "json")
     if fmt != "table":
-        emit(rows, columns, fmt)
+        if fmt == "csv":
+            emit(rows, columns, fmt)
+        for m in report.problems:
+            echo(f"Warning: {m.source}: {m.reason} (message {m.inbound_id})", err=True)
         return
     counts = Counter(m.status for m in report.messages)
     parts = [f"{counts.pop(k, 0)} {k}" for k in ("matched", "unmatched", "ignored")]

@@ -78,7 +78,7 @@ def test_fetch_imports_once_and_leaves_the_mailbox_as_it_was(db, db_url, run, ma
 
     # A new message arrives: only it is fetched.
     mailbox.append("INBOX", mail("x@unknown.example", "Later", "Hi.", mid="<later@x>").as_bytes())
-    rows = json.loads(_fetch(run, mailbox, "--format", "json").stdout)
+    rows = json.loads(_fetch(run, mailbox, "--format", "json").stdout)["messages"]
     assert [r["subject"] for r in rows] == ["Later"]
     assert mailbox.state() == {**before, b"Message-ID: <later@x>": ()}
 
@@ -136,7 +136,9 @@ def test_since_passes_older_messages_over(db, run, mailbox):
     client.append("INBOX", mail("b@x.example", "Older", "y", mid="<p@x>").as_bytes(),
                   msg_time=dt.datetime(2001, 1, 1, tzinfo=dt.UTC))  # fmt: skip
     client.logout()
-    rows = json.loads(_fetch(run, mailbox, "--since", "2020-01-01", "--format", "json").stdout)
+    rows = json.loads(
+        _fetch(run, mailbox, "--since", "2020-01-01", "--format", "json").stdout
+    )["messages"]
     assert [r["subject"] for r in rows] == ["Old"]
 
 
@@ -193,7 +195,8 @@ def test_starttls_and_implicit_tls(db, run, tls_mailbox):
     assert "Fetched 1 new message(s)" in result.stdout
     # Implicit TLS (the default) on the server's other port: another account key.
     result = run(*base, "--port", box.server.ssl_port, "--format", "json", env=env)
-    assert json.loads(result.stdout) == []  # the same message: already imported
+    fetched = json.loads(result.stdout)
+    assert fetched["messages"] == [] and fetched["already_imported"] == 1  # the same message
     # A certificate nobody vouches for is refused, in one line.
     untrusted = run(*base, "--port", box.server.ssl_port, expect=1,
                     env={"OUTREACH_IMAP_PASSWORD": box.password})  # fmt: skip

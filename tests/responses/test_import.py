@@ -31,7 +31,10 @@ def test_import_mbox_matches_every_reply_and_queues_the_rest(db, db_url, tmp_pat
     mbox = write_mbox(tmp_path / "replies.mbox", replies(mids))
 
     result = run("responses", "import", mbox, "--format", "json")
-    rows = {r["subject"]: r for r in json.loads(result.stdout)}
+    data = json.loads(result.stdout)
+    rows = {r["subject"]: r for r in data["messages"]}
+    assert (data["read"], data["matched"], data["unmatched"]) == (13, 7, 4)
+    assert (data["ignored"], data["auto_replies"], data["bounces"]) == (1, 1, 0)
     assert len(rows) == 13
 
     def check(subject, status, org=None, reason=None):
