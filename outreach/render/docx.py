@@ -75,8 +75,7 @@ import io
 import zipfile
 from typing import TYPE_CHECKING, Any
 
-from outreach.errors import ValidationError
-from outreach.render.layout import Image, roles
+from outreach.render.layout import Image, paper_of, roles
 from outreach.render.markdown import Block, blocks
 from outreach.render.wordml import (
     ARABIC,
@@ -170,20 +169,6 @@ _FONT_TABLE = (
 
 
 # -- the document ------------------------------------------------------------------
-
-
-def paper_of(doc: LetterDoc) -> str:
-    """The letter's paper as the layout names it ("a4", "us-letter")."""
-    from outreach.render.pdf import PAPERS, settings_of
-
-    name = settings_of(doc).paper
-    try:
-        return PAPERS[name]
-    except KeyError:
-        raise ValidationError(
-            f"{doc.acronym}: unknown paper size {name!r} (use one of: a4, letter)",
-            field="paper",
-        ) from None
 
 
 def language_tag(language: str) -> str:

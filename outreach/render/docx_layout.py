@@ -57,7 +57,8 @@ class Layout:
     """One letter written into an empty :func:`~outreach.render.docx.base_document`."""
 
     def __init__(self, document: Any, doc: LetterDoc, paper: str) -> None:
-        from outreach.render.pdf import letter_data, settings_of
+        from outreach.render.layout import settings_of
+        from outreach.render.pdf import letter_data
 
         self.document = document
         self.doc = doc

@@ -28,10 +28,13 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from outreach.errors import ValidationError
 from outreach.render.markdown import Block
+
+if TYPE_CHECKING:  # pragma: no cover
+    from outreach.render.doc import LetterDoc
 
 #: Campaign variables read here (a template sees them too; they hold no text
 #: but the footer).
@@ -43,6 +46,8 @@ WINDOW_KEY = "letter_window_envelope"
 DUPLEX_KEY = "letter_duplex"
 
 PAPERS = ("a4", "letter")
+#: Paper names a letter may carry -> the names the layouts give them.
+PAPER_NAMES = {"a4": "a4", "letter": "us-letter", "us-letter": "us-letter"}
 #: Image types a letterhead or signature may be, by their first bytes.
 _IMAGE_MAGIC = {
     b"\x89PNG\r\n\x1a\n": "png",
@@ -189,6 +194,24 @@ def page_settings(
     )
 
 
+def settings_of(doc: LetterDoc) -> PageSettings:
+    """How *doc* is printed: its page settings, else plain pages of its paper."""
+    return getattr(doc, "page", None) or PageSettings(paper=(doc.paper or "a4").strip().lower())
+
+
+def paper_of(doc: LetterDoc) -> str:
+    """*doc*'s paper as the layouts name it ("a4", "us-letter"), or the one-line
+    error of a paper no layout knows."""
+    name = settings_of(doc).paper
+    try:
+        return PAPER_NAMES[name]
+    except KeyError:
+        raise ValidationError(
+            f"{doc.acronym}: unknown paper size {name!r} (use one of: a4, letter)",
+            field="paper",
+        ) from None
+
+
 def _all_bold(block: Block) -> bool:
     return all(span.bold for line in block.lines for span in line if span.text.strip())
 
@@ -261,7 +284,7 @@ LINE_PARTS = frozenset(
 
 
 def first_strong(text: str) -> str | None:
-    """"L" or "R": the direction of the first letter of *text* that has one."""
+    """ "L" or "R": the direction of the first letter of *text* that has one."""
     import unicodedata
 
     for ch in text:

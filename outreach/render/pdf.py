@@ -29,7 +29,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from outreach.errors import ValidationError
-from outreach.render.layout import FSI, LINE_PARTS, PDI, PageSettings, needs_isolate, roles
+from outreach.render.layout import (
+    FSI,
+    LINE_PARTS,
+    PAPER_NAMES,
+    PDI,
+    needs_isolate,
+    paper_of,
+    roles,
+    settings_of,
+)
 from outreach.render.markdown import Block, Span, blocks
 from outreach.templating import is_rtl
 
@@ -49,7 +58,7 @@ _FONT_ORDER = {
 _DEFAULT_FONTS = [LATIN, ARABIC, CHINESE]
 
 #: Paper names a letter may ask for -> Typst's paper names.
-PAPERS = {"a4": "a4", "letter": "us-letter", "us-letter": "us-letter"}
+PAPERS = PAPER_NAMES
 #: Written into every PDF: archival PDF/A-2 (level a: tagged, text as Unicode)
 #: and accessible PDF/UA-1.
 PDF_STANDARDS = ["a-2a", "ua-1"]
@@ -160,21 +169,6 @@ def _date_text(doc: LetterDoc) -> str:
         return doc.date.isoformat()
 
 
-def settings_of(doc: LetterDoc) -> PageSettings:
-    return getattr(doc, "page", None) or PageSettings(paper=(doc.paper or "a4").strip().lower())
-
-
-def _paper(doc: LetterDoc) -> str:
-    name = settings_of(doc).paper
-    try:
-        return PAPERS[name]
-    except KeyError:
-        raise ValidationError(
-            f"{doc.acronym}: unknown paper size {name!r} (use one of: a4, letter)",
-            field="paper",
-        ) from None
-
-
 def _parts(parts: list[Block], kinds: list[str], rtl: bool = False) -> list[dict[str, Any]]:
     """The letter's parts as the layout reads them: the date and reference
     as one line of the page, the closing kept with the signature."""
@@ -268,7 +262,7 @@ def document_data(
     first = docs[0]
     if title is None:
         title = first.subject if len(docs) == 1 else f"{first.campaign}: {len(docs)} letters"
-    papers = {_paper(doc) for doc in docs}
+    papers = {paper_of(doc) for doc in docs}
     return {
         "title": printable(title or first.campaign or "letter"),
         "author": printable(_author(first)),
