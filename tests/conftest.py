@@ -58,6 +58,18 @@ PG_BASE_URL = _pg_base_url()
 BACKEND = "postgresql" if PG_BASE_URL else "sqlite"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test marked ``no_database`` touches no test database (it runs the
+    README in a folder of its own, or LibreOffice on a file): it runs in the
+    SQLite pass, and the PostgreSQL pass of .ci/run does not repeat it."""
+    if BACKEND != "postgresql":
+        return
+    skip = pytest.mark.skip(reason="uses no test database: runs in the SQLite pass")
+    for item in items:
+        if item.get_closest_marker("no_database"):
+            item.add_marker(skip)
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     where = sa.make_url(PG_BASE_URL).render_as_string() if PG_BASE_URL else "SQLite files"
     return f"outreach test database: {BACKEND} ({where})"

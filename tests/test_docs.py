@@ -127,6 +127,7 @@ def smtp():  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.slow
+@pytest.mark.no_database
 def test_readme_walkthrough_runs_step_by_step(tmp_path, smtp) -> None:
     """Every walk-through command runs in sh, as written, one after another
     in an empty home folder with the installed `outreach` script; each must

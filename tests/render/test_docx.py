@@ -383,6 +383,7 @@ def _pages_of_docx(files: list[Path], tmp_path: Path) -> dict[str, int]:
 
 
 @pytest.mark.slow
+@pytest.mark.no_database
 def test_a_letter_of_one_page_in_pdf_is_one_page_in_word(tmp_path: Path) -> None:
     """The shipped letter in every shipped language, laid out by LibreOffice."""
     files = []
