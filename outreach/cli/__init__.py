@@ -157,14 +157,33 @@ class LazyGroup(click.Group):
     show_envvar=True,
     help="Who is acting, for the activity log.  [default: your login name]",
 )
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Say more on stderr: -v what the command is doing, -vv every step.",
+)
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Print no summary and no warnings: only errors (and --format json data).",
+)
 @click.pass_context
-def cli(ctx: click.Context, db_url: str | None, actor: str | None) -> None:
+def cli(
+    ctx: click.Context, db_url: str | None, actor: str | None, verbose: int, quiet: bool
+) -> None:
     """Directory, campaign letters, responses and status reports for
     advocacy coalitions working ahead of UN dialogues.
 
-    Start with `outreach init`, then see `outreach COMMAND --help`.
+    Start with `outreach init`, then see `outreach COMMAND --help`. Exit
+    status: 0 done, 1 a user error, 2 a usage error, 3 a partial send, 75 a
+    lock timeout, 130 Ctrl-C (see the README's "Exit codes").
     """
-    ctx.obj = AppState(db_url=db_url, actor=actor)
+    from outreach.cli.verbosity import configure
+
+    configure(verbose, quiet)
+    ctx.obj = AppState(db_url=db_url, actor=actor, quiet=quiet)
 
 
 def main() -> None:

@@ -56,6 +56,8 @@ class AppState:
     actor: str | None = None
     #: Seconds a write waits for another command's lock (``--wait``); None: the default.
     lock_timeout: float | None = None
+    #: ``-q``: the human summary lines are not printed (errors still are).
+    quiet: bool = False
     _db: Database | None = field(default=None, repr=False)
 
     def database(self, ctx: click.Context | None = None, *, check_schema: bool = True) -> Database:
