@@ -115,6 +115,9 @@ class LazyGroup(click.Group):
         if cmd_name in self.lazy and cmd_name not in self.commands:
             module_name, attr, _help = self.lazy[cmd_name]
             command = getattr(importlib.import_module(module_name), attr)
+            from outreach.cli.completion import attach
+
+            attach(command)  # shell completion of slugs, acronyms and template names
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
 
