@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import click
@@ -10,6 +11,7 @@ from outreach.cli.options import option_group, output_options, parse_days, templ
 from outreach.cli.output import echo, emit, emit_record
 from outreach.cli.progress import progress_bar
 from outreach.cli.state import AppState, db_option, pass_state
+from outreach.cli.verbosity import logger, say
 
 FILE_FORMATS = ("md", "txt", "html", "pdf", "docx", "eml")  # outreach.letters.files.FORMATS
 STATUSES = ("draft", "approved", "sending", "sent", "failed", "cancelled")
@@ -205,6 +207,11 @@ def generate_cmd(
         raise click.UsageError("--format needs --out DIR")
     out_dir = check_out(out, fmt_list, combined) if out is not None else None
     word = _word_template(docx_template, fmt_list if out is not None else [])
+    started = time.monotonic()
+    logger.info(
+        "%s: generating %s%s", campaign, "reminders" if followup else "letters",
+        f" (channel {channel})" if channel else "",
+    )  # fmt: skip
     with progress_bar("Rendering") as progress, state.write() as conn:
         result = generate(
             conn,
@@ -217,7 +224,17 @@ def generate_cmd(
             progress=progress,
             date=_parse_date(letter_date),
         )
+    logger.info(
+        "%s: %d letter(s) rendered and recorded in %.1f s",
+        result.campaign, len(result.letters), time.monotonic() - started,
+    )  # fmt: skip
+    for doc in result.letters:
+        logger.debug(
+            "letter %s  %s (%s)  %s  version %s  %s",
+            doc.id, doc.acronym, doc.contact, doc.language, doc.version, doc.reference or "-",
+        )  # fmt: skip
     if out_dir is not None:
+        logger.info("writing %s to %s", ", ".join(fmt_list), out_dir)
         # after the commit: making PDF and DOCX files holds no lock
         result.files = write_files(
             result.letters,
@@ -232,7 +249,7 @@ def generate_cmd(
         emit_record(_generate_data(result, followup=followup, channel=channel), "json")
         return
     kind = "reminders" if followup else "letters"
-    echo(
+    say(
         f"{result.campaign}: {result.created} new {kind}, {result.new_versions} new versions, "
         f"{result.unchanged} unchanged, {result.frozen} sent or cancelled (left alone), "
         f"{len(result.skipped)} skipped"
@@ -240,12 +257,12 @@ def generate_cmd(
     )
     for s in result.skipped:
         who = f" ({s.contact})" if s.contact else ""
-        echo(f"  skipped {s.acronym}{who}: {s.reason}")
+        say(f"  skipped {s.acronym}{who}: {s.reason}")
     for note in result.superseded:
-        echo(f"  {note}")
+        say(f"  {note}")
     _say_checks(result)
     if result.files:
-        echo(f"Wrote {len(result.files)} files to {out}")
+        say(f"Wrote {len(result.files)} files to {out}")
 
 
 def _result_format(formats: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
@@ -309,14 +326,14 @@ def _say_checks(result: Any) -> None:
     """The generate summary's line on what the letters' checks found."""
     if not (result.check_errors or result.check_warnings):
         return
-    echo(
+    say(
         f"Checks: {result.check_errors} errors, {result.check_warnings} warnings "
         f"(`outreach letters check --campaign {result.campaign}`)"
     )
     for note in result.check_notes[:20]:
-        echo(f"  {note}")
+        say(f"  {note}")
     if len(result.check_notes) > 20:
-        echo(f"  ... and {len(result.check_notes) - 20} more")
+        say(f"  ... and {len(result.check_notes) - 20} more")
 
 
 @letters_group.command("check")

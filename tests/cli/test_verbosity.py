@@ -64,3 +64,35 @@ def test_send_verbose_names_each_letter_and_quiet_only_failures(db, run, smtp):
     verbose = run("-v", *send, "--retry-failed")
     assert "iid-2012: sending through 127.0.0.1" in verbose.stderr
     assert "[sent]  <" in verbose.stderr and "Sent 1 letter(s)" in verbose.stdout
+
+
+def test_generate_default_v_vv_and_q(db, run):
+    _seed(db)
+    default = _generate(run)
+    assert "new letters" in default.stdout and default.stderr == ""
+    verbose = _generate(run, "-v")
+    assert "tp: generating letters" in verbose.stderr
+    assert "rendered and recorded in" in verbose.stderr and "version" not in verbose.stderr
+    assert "unchanged" in verbose.stdout  # the summary as without -v
+    debug = _generate(run, "-vv")
+    assert "debug: letter " in debug.stderr and "version 1" in debug.stderr
+    quiet = _generate(run, "-q")
+    assert quiet.stdout == "" and quiet.stderr == ""
+
+
+def test_notes_escape_hostile_stored_text(db, run):
+    from sqlalchemy import update
+
+    from outreach.schema.models import Contact
+
+    _seed(db)
+    with db.session() as session:
+        session.execute(
+            update(Contact)
+            .where(Contact.email == "sg@au.example")
+            .values(name="Evil\x1b[2J\u202eName\x85")
+        )
+    result = _generate(run, "-vv")
+    for raw in ("\x1b", "\u202e", "\x85"):
+        assert raw not in result.stderr and raw not in result.stdout
+    assert "Evil" in result.stderr
