@@ -7,13 +7,22 @@ from typing import Any
 
 import click
 
-from outreach.cli.options import option_group, output_options, parse_days, templates_option
+from outreach.cli.letter_options import (
+    FILE_FORMATS,
+    checked_word_template,
+    docx_template_option,
+    letter_templates_option,
+    page_choices,
+    page_options,
+    parse_letter_date,
+    split_formats,
+)
+from outreach.cli.options import option_group, output_options, parse_days
 from outreach.cli.output import echo, emit, emit_record
 from outreach.cli.progress import progress_bar
 from outreach.cli.state import AppState, db_option, pass_state
 from outreach.cli.verbosity import logger, say
 
-FILE_FORMATS = ("md", "txt", "html", "pdf", "docx", "eml")  # outreach.letters.files.FORMATS
 STATUSES = ("draft", "approved", "sending", "sent", "failed", "cancelled")
 CHANNELS = ("email", "post", "fax", "hand", "phone", "other")
 
@@ -21,30 +30,6 @@ CHANNELS = ("email", "post", "fax", "hand", "phone", "other")
 @click.group("letters")
 def letters_group() -> None:
     """Campaign letters: generate, preview, list, show, approve, cancel."""
-
-
-_templates_option = templates_option(
-    "Your template folder, searched before the shipped letters/.", show_envvar=True
-)
-
-_docx_template_option = click.option(
-    "--docx-template",
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="With --format docx: put the letters into this letterhead designed in Word "
-    "(a .docx with docxtpl tags such as {{p body }}; see letters/README.md).",
-)
-
-
-def _word_template(path: str | None, formats: list[str]) -> Any:
-    """The checked Word letterhead of --docx-template (before any work), or None."""
-    if path is None:
-        return None
-    if "docx" not in formats:
-        raise click.UsageError("--docx-template needs --format docx")
-    from outreach.letters.files import word_template
-
-    return word_template(path)
 
 
 _filters = option_group(
@@ -74,51 +59,6 @@ _filters = option_group(
 )
 
 
-def _split_formats(values: tuple[str, ...]) -> list[str]:
-    out: list[str] = []
-    for value in values:
-        for part in value.split(","):
-            part = part.strip().lower()
-            if part == "markdown":
-                part = "md"
-            if part == "text":
-                part = "txt"
-            if part not in FILE_FORMATS:
-                raise click.BadParameter(
-                    f"{part!r}: use {', '.join(FILE_FORMATS)}", param_hint="--format"
-                )
-            if part not in out:
-                out.append(part)
-    return out or ["md"]
-
-
-def _page_options(f):  # type: ignore[no-untyped-def]
-    """--paper, --window-envelope and --duplex: one run's page choices over the
-    campaign's (its letter_paper, letter_window_envelope, letter_duplex variables)."""
-    f = click.option(
-        "--duplex/--no-duplex",
-        default=None,
-        help="With --combined: each letter starts on a front side (a blank back "
-        "after a letter of an odd number of pages), for two-sided printing.",
-    )(f)
-    f = click.option(
-        "--window-envelope/--no-window-envelope",
-        default=None,
-        help="Print the address where a window envelope shows it (DIN 5008 on A4, "
-        "a No. 10 envelope on US Letter).",
-    )(f)
-    return click.option(
-        "--paper",
-        type=click.Choice(["a4", "letter"], case_sensitive=False),
-        help="Paper for PDF and DOCX: a4 or letter (US Letter); default the campaign's "
-        "letter_paper variable, else the letters.paper setting, else a4.",
-    )(f)
-
-
-def _page(paper: str | None, window_envelope: bool | None, duplex: bool | None) -> dict[str, Any]:
-    return {"paper": paper, "window_envelope": window_envelope, "duplex": duplex}
-
-
 @letters_group.command("generate")
 @click.option("--campaign", required=True, help="The campaign.")
 @click.option(
@@ -135,7 +75,7 @@ def _page(paper: str | None, window_envelope: bool | None, duplex: bool | None) 
     "(repeatable or comma-separated; default md); json prints the result as one JSON "
     "object instead of the summary (with or without --out).",
 )
-@_docx_template_option
+@docx_template_option
 @click.option(
     "--combined", is_flag=True, help="With --format pdf: one PDF of all the letters, for printing."
 )
@@ -170,8 +110,8 @@ def _page(paper: str | None, window_envelope: bool | None, duplex: bool | None) 
     metavar="YYYY-MM-DD",
     help="The letters' date, as templates and checks see it (default today).",
 )
-@_page_options
-@_templates_option
+@page_options
+@letter_templates_option
 @db_option
 @pass_state
 def generate_cmd(
@@ -202,11 +142,11 @@ def generate_cmd(
     from outreach.letters.generation import generate
 
     formats, as_json = _result_format(formats)
-    fmt_list = _split_formats(formats)
+    fmt_list = split_formats(formats)
     if formats and out is None:
         raise click.UsageError("--format needs --out DIR")
     out_dir = check_out(out, fmt_list, combined) if out is not None else None
-    word = _word_template(docx_template, fmt_list if out is not None else [])
+    word = checked_word_template(docx_template, fmt_list if out is not None else [])
     started = time.monotonic()
     logger.info(
         "%s: generating %s%s", campaign, "reminders" if followup else "letters",
@@ -222,7 +162,7 @@ def generate_cmd(
             followup=followup,
             after=dt.timedelta(days=parse_days(after)),
             progress=progress,
-            date=_parse_date(letter_date),
+            date=parse_letter_date(letter_date),
         )
     logger.info(
         "%s: %d letter(s) rendered and recorded in %.1f s",
@@ -242,7 +182,7 @@ def generate_cmd(
             formats=fmt_list,
             combined=combined,
             name=result.campaign,
-            page=_page(paper, window_envelope, duplex),
+            page=page_choices(paper, window_envelope, duplex),
             docx_template=word,
         )
     if as_json:
@@ -309,17 +249,6 @@ def _generate_data(result: Any, *, followup: bool, channel: str | None) -> dict[
         ],
         "files": [str(f) for f in result.files],
     }
-
-
-def _parse_date(text: str | None):  # type: ignore[no-untyped-def]
-    import datetime as dt
-
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise click.BadParameter(f"{text!r}: use YYYY-MM-DD", param_hint="--date") from None
 
 
 def _say_checks(result: Any) -> None:
@@ -416,11 +345,11 @@ def check_cmd(state: AppState, campaign: str, fmt: str) -> None:
     metavar="FILE",
     help="Write the letter to FILE instead of printing it (still nothing is recorded).",
 )
-@_docx_template_option
+@docx_template_option
 @click.option("--followup", is_flag=True, help="Preview the reminder instead.")
 @click.option("--channel", type=click.Choice(CHANNELS), default="email", show_default=True)
-@_page_options
-@_templates_option
+@page_options
+@letter_templates_option
 @db_option
 @pass_state
 def preview_cmd(
@@ -445,7 +374,7 @@ def preview_cmd(
 
     if fmt in ("pdf", "docx") and out is None:
         raise click.UsageError(f"a {fmt} preview is a file: give --out FILE")
-    word = _word_template(docx_template, [fmt])
+    word = checked_word_template(docx_template, [fmt])
     with state.read() as conn:
         doc, warning = preview(
             conn,
@@ -460,7 +389,7 @@ def preview_cmd(
         echo(f"Note: {warning}", err=True)
     echo(f"Subject: {doc.subject}   [{doc.language}, {doc.template_name}]", err=True)
     echo(f"Reference: {doc.reference}   (the one it gets if generated now)", err=True)
-    data = letter_bytes(doc, fmt, _page(paper, window_envelope, None), docx_template=word)
+    data = letter_bytes(doc, fmt, page_choices(paper, window_envelope, None), docx_template=word)
     if out is not None:
         echo(f"Wrote {write_file(out, data)} (a preview: nothing was recorded)", err=True)
         return
@@ -532,8 +461,8 @@ def show_cmd(state: AppState, letter_id: int, body: bool, fmt: str) -> None:
 @click.option(
     "--combined", is_flag=True, help="With --format pdf: one PDF of the letters, for printing."
 )
-@_page_options
-@_docx_template_option
+@page_options
+@docx_template_option
 @db_option
 @pass_state
 def write_cmd(
@@ -551,9 +480,9 @@ def write_cmd(
     from outreach.letters.files import check_out, write_files
     from outreach.letters.review import get_letter, letter_doc
 
-    fmt_list = _split_formats(formats)
+    fmt_list = split_formats(formats)
     check_out(out, fmt_list, combined)
-    word = _word_template(docx_template, fmt_list)
+    word = checked_word_template(docx_template, fmt_list)
     with state.session() as session:
         docs = [letter_doc(get_letter(session, i)) for i in letter_ids]
     # the session has ended: the files are made holding no lock
@@ -563,7 +492,7 @@ def write_cmd(
         formats=fmt_list,
         combined=combined,
         name=docs[0].campaign if docs else "letters",
-        page=_page(paper, window_envelope, duplex),
+        page=page_choices(paper, window_envelope, duplex),
         docx_template=word,
     )
     echo(f"Wrote {len(files)} files to {out}")
