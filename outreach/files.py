@@ -200,11 +200,11 @@ def write_file(path: str | os.PathLike[str], data: bytes | str, encoding: str = 
 def write_files_together(
     folder: str | os.PathLike[str], files: Iterable[tuple[str, bytes]]
 ) -> list[Path]:
-    """Write many files into *folder*, each all or nothing, made durable
-    together: every one goes to a temporary file first, one flush to disk
-    covers them all (rather than one per file: a thousand letters spent
-    seconds waiting on the disk), then each is renamed into place. A run
-    killed before the renames leaves only temporary files, which
+    """Write many files into *folder*, all or nothing as a batch: every one
+    goes to a temporary file first (on disk before it is renamed: one flush
+    for the whole file system, tried instead, waited on everything the
+    machine had to write), then each is renamed into place. A run killed
+    before the renames leaves only temporary files, which
     :func:`remove_leftovers` takes away."""
     base = Path(folder)
     made: list[tuple[str, Path, int]] = []
@@ -221,13 +221,8 @@ def write_files_together(
             made.append((tmp, target, _mode_for(target)))
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-        if made:
-            if hasattr(os, "sync"):
-                os.sync()
-            else:  # pragma: no cover - Windows
-                for tmp, _target, _keep in made:
-                    with open(tmp, "rb+") as fh:
-                        os.fsync(fh.fileno())
+                fh.flush()
+                os.fsync(fh.fileno())
         for tmp, target, keep in made:
             if keep != PRIVATE_FILE:
                 os.chmod(tmp, keep)
