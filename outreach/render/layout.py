@@ -283,19 +283,6 @@ LINE_PARTS = frozenset(
 )
 
 
-def first_strong(text: str) -> str | None:
-    """ "L" or "R": the direction of the first letter of *text* that has one."""
-    import unicodedata
-
-    for ch in text:
-        kind = unicodedata.bidirectional(ch)
-        if kind == "L":
-            return "L"
-        if kind in ("R", "AL"):
-            return "R"
-    return None
-
-
 def needs_isolate(line: str, rtl: bool) -> bool:
     """Whether a stand-alone *line* runs wholly the other way from its letter:
     an address in Latin letters in an Arabic letter ("708 Third Avenue",

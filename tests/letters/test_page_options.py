@@ -92,3 +92,20 @@ def test_bad_page_settings_stop_before_anything_is_written(
     assert len(refused.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("*.pdf"))
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_the_machine_default_paper_is_read_again_when_its_file_changes(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import os
+
+    from outreach.letters.printing import campaign_page_settings
+
+    monkeypatch.chdir(tmp_path)
+    assert campaign_page_settings({}).paper == "a4"
+    (tmp_path / "outreach.toml").write_text('[letters]\npaper = "letter"\n')
+    assert campaign_page_settings({}).paper == "letter"
+    assert campaign_page_settings({"letter_paper": "a4"}).paper == "a4"
+    (tmp_path / "outreach.toml").write_text('[letters]\npaper = "a4"\n')
+    os.utime(tmp_path / "outreach.toml", ns=(1, 1))  # another stamp, whatever the clock
+    assert campaign_page_settings({}).paper == "a4"
