@@ -436,12 +436,20 @@ class Database:
     def check_schema(self) -> None:
         """Raise :class:`SchemaError` unless the schema is exactly what this code expects."""
         with self.connect() as conn:
-            inspector = sa.inspect(conn)
-            if not inspector.has_table("alembic_version"):
+            # The stamp is read first: every command checks it, and asking the
+            # catalogue whether the table exists costs a second round trip.
+            try:
+                rev = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+            except sa.exc.DBAPIError:
+                conn.rollback()
+                inspector = sa.inspect(conn)
+                if inspector.has_table("alembic_version"):
+                    raise
                 if inspector.get_table_names():
-                    raise _not_an_outreach_database(self.safe_url)
-                raise SchemaError(f"{self.safe_url} has no outreach schema yet", hint="init")
-            rev = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+                    raise _not_an_outreach_database(self.safe_url) from None
+                raise SchemaError(
+                    f"{self.safe_url} has no outreach schema yet", hint="init"
+                ) from None
         head = migrations.head_revision()
         if rev == head:
             self._schema_checked = True

@@ -7,11 +7,13 @@ folders."""
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.bccache import Bucket
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from outreach.templating.context import Localized, Record
@@ -49,11 +51,53 @@ class _FolderLoader(jinja2.FileSystemLoader):
         return source, filename, uptodate
 
 
+class _CompiledCache(jinja2.BytecodeCache):
+    """The compiled code of every template this process has read, shared by
+    all its environments: a command compiles the same letter template for
+    generating, for the stale-letter check and for sending, and a long
+    process (the tests, a server) makes many environments.
+
+    Jinja keys each entry by template name and file and checks it against a
+    checksum of the source, so an edited template is compiled again. The
+    generated code does not depend on the limits (they are read when the
+    letter renders) and every environment is made by :func:`make_environment`
+    with the same options, so one compiled form serves them all. Bounded: the
+    oldest entries go first."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._entries: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        with self._lock:
+            data = self._entries.get(bucket.key)
+        if data is not None:
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        data = bucket.bytecode_to_string()
+        with self._lock:
+            self._entries.pop(bucket.key, None)
+            while len(self._entries) >= self.size:
+                del self._entries[next(iter(self._entries))]
+            self._entries[bucket.key] = data
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+#: Shared by every environment of this process (see :class:`_CompiledCache`).
+COMPILED = _CompiledCache()
+
+
 def make_environment(
     dirs: Iterable[Path], limits: RenderLimits | None = None
 ) -> ImmutableSandboxedEnvironment:
     env = LetterSandbox(
         limits=limits,
+        bytecode_cache=COMPILED,
         loader=_FolderLoader([str(d) for d in dirs], encoding="utf-8"),
         undefined=jinja2.StrictUndefined,
         autoescape=_autoescape,

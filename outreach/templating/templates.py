@@ -26,6 +26,10 @@ ENV_TEMPLATES = "OUTREACH_TEMPLATES"
 #: Suffix of the Markdown letter templates.
 SUFFIX = ".md.j2"
 
+#: The templates each template source names, by (file name, source): the
+#: same for every template set, so parsed once per process.
+_REFERENCES: dict[tuple[str, str], tuple[str | None, ...]] = {}
+
 _LANG_RE = re.compile(r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?$")
 
 
@@ -191,6 +195,18 @@ class TemplateSet:
             self._parsed[filename] = found
         return found
 
+    def _references(self, filename: str) -> tuple[str | None, ...]:
+        """The templates *filename* names (None for a computed name), found
+        once per source in this process (see :data:`_REFERENCES`)."""
+        key = (filename, self._source(filename))
+        found = _REFERENCES.get(key)
+        if found is None:
+            found = tuple(meta.find_referenced_templates(self._parse(filename)))
+            if len(_REFERENCES) >= 512:
+                _REFERENCES.clear()
+            _REFERENCES[key] = found
+        return found
+
     def _load(self, filename: str) -> jinja2.Template:
         try:
             return self.env.get_template(filename)
@@ -212,8 +228,7 @@ class TemplateSet:
             if current in seen:
                 continue
             seen.add(current)
-            ast = self._parse(current)
-            refs = list(meta.find_referenced_templates(ast))
+            refs = self._references(current)
             if any(ref is None for ref in refs):
                 # A computed name: hash every template we can see, to be safe.
                 for name in self.env.list_templates(filter_func=lambda n: n.endswith(".j2")):

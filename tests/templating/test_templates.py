@@ -150,6 +150,34 @@ def test_template_hash_covers_the_base(tmp_path: Path) -> None:
     assert first.hash != second.hash
 
 
+def test_an_edited_template_is_what_the_next_letters_say(tmp_path: Path) -> None:
+    """Compiled templates are kept for the whole process: an edit, to the
+    letter or to what it extends or includes, still shows in the next set."""
+    from outreach.templating import render
+
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    (folder / "part.md.j2").write_text("Dear {{ name }},")
+    (folder / "x.md.j2").write_text(
+        "{% block subject %}S{% endblock %}\n{% include 'part.md.j2' %}\nFirst text.\n"
+    )
+
+    def body() -> str:
+        compiled = TemplateSet(folder).compile("x", "en", "en")
+        return render(compiled, {"name": "Amina"}, recipient="Amina").body
+
+    assert "Dear Amina," in body() and "First text." in body()
+    (folder / "x.md.j2").write_text(
+        "{% block subject %}S{% endblock %}\n{% include 'part.md.j2' %}\nSecond text.\n"
+    )
+    assert "Second text." in body() and "First text." not in body()
+    (folder / "part.md.j2").write_text("Madam {{ name }},")
+    assert "Madam Amina," in body()
+    (folder / "x.md.j2").write_text("{% block subject %}S{% endblock %}\n{{ name ")
+    with pytest.raises(TemplateError, match="syntax error"):
+        TemplateSet(folder).compile("x", "en", "en")
+
+
 def test_html_templates_autoescape(tmp_path: Path) -> None:
     from outreach.templating import make_environment
 
