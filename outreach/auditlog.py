@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from outreach.directory.lookup import acronym_suggestion
 from outreach.directory.records import org_by_acronym
 from outreach.errors import NotFoundError, ValidationError
 from outreach.schema.models import Activity, Organization
@@ -158,7 +159,8 @@ def activity_log(
     if org is not None:
         organization = org_by_acronym(session, org)
         if organization is None:
-            raise NotFoundError(f"no organization with acronym {org!r}", hint="orgs list")
+            near = acronym_suggestion(session, org)
+            raise NotFoundError(f"no organization with acronym {org!r}{near}", hint="orgs list")
         found = organization.id
         query = query.where(
             sa.or_(

@@ -30,9 +30,19 @@ def reference_clauses(columns: Any, ref: str | int) -> list[sa.ColumnElement[boo
     return clauses
 
 
-def not_found(what: str, ref: str | int) -> NotFoundError:
-    """The error for a *what* (``"campaign"``, ``"dialogue"``) that *ref* does not name."""
-    return NotFoundError(f"no {what} {ref!r}", hint=f"{what}s list")
+def slug_suggestion(conn: Any, slugs: Any, ref: str | int) -> str:
+    """``" (did you mean third-pillar?)"`` for a *ref* no row has, from the
+    column *slugs* (one query, made once the lookup has failed), or ``""``.
+    *conn* is a Core connection or an ORM session."""
+    from outreach.suggest import suggestion
+
+    return suggestion(str(ref), conn.execute(sa.select(slugs)).scalars())
+
+
+def not_found(what: str, ref: str | int, near: str = "") -> NotFoundError:
+    """The error for a *what* (``"campaign"``, ``"dialogue"``) that *ref* does
+    not name; *near* ends it (a :func:`slug_suggestion`)."""
+    return NotFoundError(f"no {what} {ref!r}{near}", hint=f"{what}s list")
 
 
 def find_row(conn: sa.Connection, table: sa.Table, ref: str | int, what: str) -> sa.Row[Any]:
@@ -41,7 +51,7 @@ def find_row(conn: sa.Connection, table: sa.Table, ref: str | int, what: str) ->
         row = conn.execute(sa.select(table).where(clause)).first()
         if row is not None:
             return row
-    raise not_found(what, ref)
+    raise not_found(what, ref, slug_suggestion(conn, table.c.slug, ref))
 
 
 def find_object(session: Session, model: type, ref: str | int, what: str) -> Any:
@@ -51,7 +61,7 @@ def find_object(session: Session, model: type, ref: str | int, what: str) -> Any
         found = session.scalar(sa.select(model).where(clause))
         if found is not None:
             return found
-    raise not_found(what, ref)
+    raise not_found(what, ref, slug_suggestion(session, model.slug, ref))
 
 
 def find_campaign_row(conn: sa.Connection, ref: str | int) -> sa.Row[Any]:

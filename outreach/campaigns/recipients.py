@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from outreach.campaigns.campaigns import get_campaign
 from outreach.db.activity import record_activity
+from outreach.directory.lookup import no_organization
 from outreach.errors import ConflictError, NotFoundError, ValidationError
 from outreach.schema.enums import CampaignStatus, OrgKind, RecipientRole, Region
 from outreach.schema.models import Campaign, CampaignRecipient, Contact, Organization
@@ -52,10 +53,7 @@ def _by_acronym(session: Session, acronyms: Sequence[str]) -> list[Organization]
     ).all()
     missing = set(keys) - {o.acronym_key for o in orgs}
     if missing:
-        raise NotFoundError(
-            "no organization " + ", ".join(repr(keys[m]) for m in sorted(missing)),
-            hint="orgs list",
-        )
+        raise no_organization(session, [keys[m] for m in sorted(missing)])
     return list(orgs)
 
 

@@ -17,6 +17,7 @@ from outreach.directory.cleaning import checked_values, clean_organization, pars
 from outreach.directory.codes import parse_language, parse_region
 from outreach.directory.fields import ORG_FIELDS, ORG_REQUIRED, parse_org_kind
 from outreach.directory.i18n import merge_i18n
+from outreach.directory.lookup import acronym_suggestion
 from outreach.directory.records import (
     apply_changes,
     contact_record,
@@ -139,7 +140,8 @@ def _parent_of(session: Session, org: Organization, ref: str) -> Organization:
     parent = find_organization(session, ref)
     if parent is None:
         raise ValidationError(
-            f"organization {org.acronym}: no organization {ref!r} to be its parent",
+            f"organization {org.acronym}: no organization {ref!r} to be its parent"
+            + acronym_suggestion(session, ref),
             [f"parent: no organization {ref!r}: add it first"],
             field="parent",
         )

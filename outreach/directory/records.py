@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from outreach.db.activity import record_activity
 from outreach.directory.fields import BOOL_FIELDS, LIST_FIELDS
-from outreach.directory.lookup import acronym_key
+from outreach.directory.lookup import acronym_key, acronym_suggestion
 from outreach.errors import NotFoundError
 from outreach.schema.models import Contact, Organization
 from outreach.schema.types import json_value
@@ -58,7 +58,8 @@ def get_organization(session: Session, ref: str | int) -> Organization:
     """Like :func:`find_organization` but raises :class:`NotFoundError`."""
     org = find_organization(session, ref)
     if org is None:
-        raise NotFoundError(f"no organization {ref!r}", hint="orgs list --search ...")
+        near = "" if isinstance(ref, int) else acronym_suggestion(session, ref)
+        raise NotFoundError(f"no organization {ref!r}{near}", hint="orgs list --search ...")
     return org
 
 

@@ -26,8 +26,8 @@ from outreach.batch import gc_paused
 from outreach.campaigns.activation import activate
 from outreach.db.activity import actor_of, record_activity
 from outreach.db.bulk import row_writer
-from outreach.directory.lookup import find_org_row
-from outreach.errors import ConflictError, NotFoundError, ValidationError
+from outreach.directory.lookup import find_org_row, no_organization
+from outreach.errors import ConflictError, ValidationError
 from outreach.letters.basis import basis
 from outreach.letters.checks import checker
 from outreach.letters.jobs import (
@@ -222,7 +222,7 @@ def _organization_ids(conn: sa.Connection, acronyms: Sequence[str]) -> list[int]
     for acronym in acronyms:
         row = find_org_row(conn, acronym, tables.organizations.c.id)
         if row is None:
-            raise NotFoundError(f"no organization {acronym!r}", field="org", hint="orgs list")
+            raise no_organization(conn, [acronym], field="org")
         ids.append(row.id)
     return ids
 

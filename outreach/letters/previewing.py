@@ -12,8 +12,8 @@ import os
 
 import sqlalchemy as sa
 
-from outreach.directory.lookup import find_org_row
-from outreach.errors import NotFoundError, ValidationError
+from outreach.directory.lookup import find_org_row, no_organization
+from outreach.errors import ValidationError
 from outreach.letters.jobs import (
     _CONTACT,
     _ORG,
@@ -50,7 +50,7 @@ def preview(
     camp, dialogue = load_campaign(conn, campaign)
     org = find_org_row(conn, organization, _ORG.id)
     if org is None:
-        raise NotFoundError(f"no organization {organization!r}", hint="orgs list")
+        raise no_organization(conn, [organization])
     org_id = org.id
     jobs = recipient_jobs(conn, camp, only_org=org_id)
     warning = None

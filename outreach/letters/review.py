@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from outreach.campaigns.campaigns import get_campaign
 from outreach.db.activity import record_activity
+from outreach.directory.lookup import check_acronyms
 from outreach.errors import NotFoundError, ValidationError
 from outreach.letters.jobs import UNSENT
 from outreach.letters.printing import campaign_page_settings
@@ -45,8 +46,10 @@ def _letter_query(
             raise ValidationError(
                 f"use {', '.join(s.value for s in LetterStatus)}", field="status"
             ) from None
+    organizations = list(organizations)
     orgs = [o.strip().casefold() for o in organizations]
     if orgs:
+        check_acronyms(session, organizations, field="org")  # a misspelt one matches nothing
         stmt = stmt.where(Organization.acronym_key.in_(orgs))
     langs = list(languages)
     if langs:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from outreach.directory.lookup import find_org_row
+from outreach.directory.lookup import acronym_suggestion, find_org_row
 from outreach.errors import NotFoundError
 from outreach.reports.i18n import check_language, local_names
 from outreach.reports.labels import region_label
@@ -82,7 +82,8 @@ def find_organization(session: Session, acronym: str) -> sa.Row[Any]:
         session, acronym, ORGS.id, ORGS.acronym, ORGS.name, ORGS.region, ORGS.kind, ORGS.i18n
     )
     if org is None:
-        raise NotFoundError(f"no organization with acronym {acronym!r}", hint="orgs list")
+        near = acronym_suggestion(session, acronym)
+        raise NotFoundError(f"no organization with acronym {acronym!r}{near}", hint="orgs list")
     return org
 
 

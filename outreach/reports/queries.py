@@ -74,9 +74,14 @@ def campaign_query() -> sa.Select[Any]:
 
 def unknown_slug(session: Session, column: Any, what: str, slug: str) -> NotFoundError:
     """The error for a *what* (campaign, dialogue) called *slug* that does not
-    exist, naming a few that do (the values of *column*)."""
-    known = session.scalars(sa.select(column).order_by(column).limit(6)).all()
-    hint = f" (known: {', '.join(known)})" if known else f" (there are no {what}s yet)"
+    exist, naming a few that do (the values of *column*), and those nearest
+    to *slug* (:mod:`outreach.suggest`): one query of them all."""
+    from outreach.suggest import did_you_mean
+
+    slugs = session.scalars(sa.select(column).order_by(column)).all()
+    near = did_you_mean(slug, slugs)
+    near = f"{near} " if near else ""
+    hint = f" ({near}known: {', '.join(slugs[:6])})" if slugs else f" (there are no {what}s yet)"
     return NotFoundError(f"no {what} {slug!r}{hint}")
 
 

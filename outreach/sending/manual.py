@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from outreach.db.activity import record_activity
+from outreach.directory.lookup import no_organization
 from outreach.directory.records import org_by_acronym
 from outreach.errors import ConflictError, NotFoundError, ValidationError
 from outreach.schema.models import (
@@ -126,7 +127,7 @@ def organization_ids(session: Session, acronyms: Sequence[str]) -> list[int]:
     for acronym in acronyms:
         org = org_by_acronym(session, acronym)
         if org is None:
-            raise NotFoundError(f"no organization {acronym!r}", hint="orgs list")
+            raise no_organization(session, [acronym])
         ids.append(org.id)
     return ids
 

@@ -17,7 +17,7 @@ from jinja2 import meta, nodes
 from jinja2.sandbox import SecurityError
 
 from outreach.resources import letters_path
-from outreach.safetext import text_problem
+from outreach.safetext import for_terminal, text_problem
 from outreach.templating.errors import TemplateError, _error_line, _explain
 from outreach.templating.limits import _STATE, RenderLimits, _Budget, _joined
 from outreach.templating.sandbox import make_environment
@@ -94,7 +94,10 @@ class TemplateSet:
 
     def exists(self, filename: str) -> bool:
         if filename not in self._exists:
-            self._exists[filename] = any((d / filename).is_file() for d in self.dirs)
+            try:
+                self._exists[filename] = any((d / filename).is_file() for d in self.dirs)
+            except OSError:  # a name too long for a file name, and the like
+                self._exists[filename] = False
         return self._exists[filename]
 
     @staticmethod
@@ -106,12 +109,29 @@ class TemplateSet:
         if not name or "/" in name or "\\" in name or name.startswith("."):
             raise TemplateError(f"{name!r} is not a template name (e.g. third-pillar)")
         if not self.exists(self.filename(name)):
+            from outreach.suggest import suggestion
+
             where = ", ".join(str(d) for d in self.dirs)
+            shown = for_terminal(name)  # one line, whatever the name holds
             raise TemplateError(
-                f"no template {self.filename(name)} in {where}; "
+                f"no template {self.filename(shown)} in {where}"
+                f"{suggestion(name, self.names())}; "
                 f"check the name or the template folder (${ENV_TEMPLATES})",
-                template=name,
+                template=shown,
             )
+
+    def names(self) -> list[str]:
+        """The templates in the folders: each ``NAME.md.j2`` but the language
+        variants (``NAME.LANG.md.j2``), sorted."""
+        found: set[str] = set()
+        for d in self.dirs:
+            for path in d.glob(f"*{SUFFIX}"):
+                name = path.name[: -len(SUFFIX)]
+                base, dot, lang = name.rpartition(".")
+                variant = dot and base and _LANG_RE.match(lang)
+                if name and not name.startswith(".") and not variant:
+                    found.add(name)
+        return sorted(found)
 
     def variants(self, name: str) -> list[str]:
         """Languages with a ``NAME.LANG.md.j2`` variant."""

@@ -14,6 +14,7 @@ from outreach.directory.cleaning import clean_contact, clean_organization
 from outreach.directory.fields import BOOL_FIELDS, CONTACT_FIELDS, LIST_FIELDS, ORG_FIELDS
 from outreach.directory.i18n import merge_i18n
 from outreach.directory.importing.columns import Record
+from outreach.directory.lookup import acronym_spellings, acronym_suggestion
 from outreach.schema.models import Contact, Organization, OrgKind
 
 # --- results --------------------------------------------------------------------
@@ -73,6 +74,8 @@ class ImportResult:
 #: folded keys (``organization`` is the contact's organization's acronym).
 MATCH_ORG_COLUMNS = ("id", "acronym", "acronym_key", *ORG_FIELDS[1:], "i18n", "parent_id")
 _AFTER_EMAIL = CONTACT_FIELDS.index("email") + 1
+#: Acronyms no organization has that an import suggests others for (the rest get none).
+NEAR_AT_MOST = 100
 MATCH_CONTACT_COLUMNS = (
     "id",
     "organization_id",
@@ -153,6 +156,8 @@ class Planner:
         self.seen_names: dict[tuple[Any, str], int] = {}
         self.rejected_orgs: set[str] = set()
         self.quiet_created = 0
+        #: Suggestions for acronyms no organization has, by folded acronym.
+        self.near: dict[str, str] = {}
 
     def finish(self) -> None:
         """Add the contacts created without a line in ``actions`` to the counts."""
@@ -306,7 +311,8 @@ class Planner:
             issues.append(
                 (
                     "parent",
-                    f"no organization {ref!r}: add it first, or put its row before its organs",
+                    f"no organization {ref!r}{self._near(ref)}: add it first, "
+                    "or put its row before its organs",
                 )
             )
             return None
@@ -321,6 +327,18 @@ class Planner:
                 return None
             chain = chain.values.get("_parent")
         return parent
+
+    def _near(self, ref: str) -> str:
+        """``" (did you mean AU?)"`` for an acronym no organization has, from
+        those stored and those the file adds; worked out for the first
+        :data:`NEAR_AT_MOST` such names only, so a file of them costs no more."""
+        key = ref.strip().casefold()
+        if key not in self.near:
+            if len(self.near) >= NEAR_AT_MOST:
+                return ""
+            known = ((o.values["acronym"], o.values.get("i18n")) for o in self.orgs_by_key.values())
+            self.near[key] = acronym_suggestion(None, ref, acronym_spellings(known))
+        return self.near[key]
 
     def _reject_children(self, record: Record, why: str) -> None:
         for child in record.contacts:
@@ -354,8 +372,8 @@ class Planner:
             org = _Org(None, org_values)
             return org, None
         return None, (
-            f"no organization {ref!r}: add it first (`outreach orgs add`), or give its "
-            "full name in an organization_name column to create it"
+            f"no organization {ref!r}{self._near(ref)}: add it first (`outreach orgs add`), "
+            "or give its full name in an organization_name column to create it"
         )
 
     def contact(self, record: Record) -> None:
