@@ -10,7 +10,7 @@ So every file outreach *creates* is readable and writable by its owner only
 folder it creates is ``0700``, whatever the umask. Files are written through a
 temporary file in the same folder and renamed, so a reader never sees half a
 file. A file or folder that already exists keeps its permissions: when outreach
-replaces a file you have (``--overwrite``, a report written again), the new
+replaces a file you have (``backup --force``, a report written again), the new
 file gets that file's permission bits, so a ``chmod`` you chose stays.
 
 **Names.** :func:`portable_filename` makes a file name from untrusted text

@@ -21,7 +21,7 @@ def _demo(*args: str) -> tuple[int, str, str]:
 
 def test_demo_builds_a_complete_campaign_and_can_run_again(tmp_path: Path) -> None:
     folder = tmp_path / "demo"
-    code, out, err = _demo("--folder", str(folder))
+    code, out, err = _demo("--out", str(folder))
     assert code == 0, err
     db = folder / "demo.db"
     with sqlite3.connect(db) as conn:
@@ -42,7 +42,7 @@ def test_demo_builds_a_complete_campaign_and_can_run_again(tmp_path: Path) -> No
     assert "ORG" in out and "Overdue" in out and str(folder / "status.html") in out
     assert "Replies: 1 by post" in err
     # Again: the same result from a fresh start, nothing doubled.
-    code, out2, err2 = _demo("--folder", str(folder))
+    code, out2, err2 = _demo("--out", str(folder))
     assert code == 0, err2
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM campaigns").fetchone()[0] == 1
@@ -63,7 +63,7 @@ def test_demo_refuses_a_database_that_is_not_a_demo(tmp_path: Path) -> None:
             " '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
         )
     before = precious.read_bytes()
-    code, _out, err = _demo("--db", str(precious), "--folder", str(tmp_path / "out"))
+    code, _out, err = _demo("--db", str(precious), "--out", str(tmp_path / "out"))
     assert code == 1
     assert "is not an outreach demo database" in err
     assert precious.read_bytes() == before
@@ -71,7 +71,7 @@ def test_demo_refuses_a_database_that_is_not_a_demo(tmp_path: Path) -> None:
     mine = tmp_path / "mine"
     (mine / "letters").mkdir(parents=True)
     (mine / "letters" / "keep.md.j2").write_text("mine", encoding="utf-8")
-    code, _out, err = _demo("--folder", str(mine))
+    code, _out, err = _demo("--out", str(mine))
     assert code == 1 and "was not made by `outreach demo`" in err
     assert (mine / "letters" / "keep.md.j2").read_text(encoding="utf-8") == "mine"
 
@@ -94,7 +94,7 @@ def test_the_demo_writes_every_language_in_its_own_words(tmp_path: Path) -> None
     from outreach.letters.checks import check_text
 
     folder = tmp_path / "demo"
-    code, _out, err = _demo("--folder", str(folder))
+    code, _out, err = _demo("--out", str(folder))
     assert code == 0, err
     with sqlite3.connect(folder / "demo.db") as conn:
         letters = conn.execute(

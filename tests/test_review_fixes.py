@@ -249,7 +249,7 @@ def test_forget_erases_replies_matched_by_thread(db, tmp_path, run):
         assert reply.sender is None and "sg@oas.org" not in (reply.summary or "")
         senders = s.scalars(sa.select(InboundMessage.from_address)).all()
         assert not any(a and "sg@oas.org" in a for a in senders)
-    queue = run("responses", "unmatched", "--all", "--format", "csv").stdout
+    queue = run("responses", "unmatched", "--ignored", "--format", "csv").stdout
     assert "sg@oas.org" not in queue
 
 
@@ -276,7 +276,7 @@ def test_unmatched_all_shows_which_were_set_aside(db, tmp_path, run):
     run("responses", "import", box)
     queue = json.loads(run("responses", "unmatched", "--format", "json").stdout)
     run("responses", "ignore", next(r["msg"] for r in queue if r["subject"] == "Offer"))
-    table = run("responses", "unmatched", "--all").stdout
+    table = run("responses", "unmatched", "--ignored").stdout
     assert "STATUS" in table
     offer = next(line for line in table.splitlines() if "Offer" in line)
     hello = next(line for line in table.splitlines() if "Hello" in line)

@@ -160,7 +160,7 @@ def test_a_file_that_exists_keeps_its_permissions(db, run, tmp_path: Path) -> No
         backup = tmp_path / "b.zip"
         run("backup", backup)
         assert _mode(backup) == PRIVATE_FILE
-        run("backup", backup, "--overwrite")
+        run("backup", backup, "--force")
         assert _mode(backup) == PRIVATE_FILE
         folder = tmp_path / "existing"
         folder.mkdir(mode=0o755)

@@ -137,7 +137,7 @@ def backup(
         target = target / _default_name()
     if target.exists() and not overwrite:
         raise ConflictError(
-            f"{target} already exists: choose another name or overwrite it", field="overwrite"
+            f"{target} already exists: choose another name or replace it", field="overwrite"
         )
     if not target.parent.is_dir():
         raise ConfigurationError(f"{target}: folder {target.parent} does not exist")

@@ -272,11 +272,15 @@ def edit_campaign(
             variables.pop(name)
         variables.update(variable_updates or {})
         values["variables"] = variables
-    if templates is not None:
-        values["templates_folder"] = templates_folder(templates)
-    clean = _campaign_values(
-        session, values, templates if templates is not None else campaign.templates_folder
-    )
+    if templates is not None and not str(templates).strip():
+        # --templates "": back to the shipped letters only (not the current folder)
+        values["templates_folder"] = None
+        folder = None
+    elif templates is not None:
+        values["templates_folder"] = folder = templates_folder(templates)
+    else:
+        folder = campaign.templates_folder
+    clean = _campaign_values(session, values, folder)
     changes = apply_changes(campaign, clean)
     if changes:
         record_activity(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from outreach.cli.options import renamed
 from outreach.cli.output import echo
 from outreach.cli.progress import progress_bar
 from outreach.cli.state import AppState, db_option, pass_state
@@ -21,7 +22,8 @@ def _size(n: int) -> str:
 @click.command("backup")
 @db_option
 @click.argument("file", type=click.Path(dir_okay=True, writable=True))
-@click.option("--overwrite", is_flag=True, help="Replace FILE if it already exists.")
+@click.option("--force", "overwrite", is_flag=True, help="Replace FILE if it already exists.")
+@renamed("--overwrite", to="overwrite", new="--force", is_flag=True)
 @click.option(
     "--allow-missing",
     is_flag=True,

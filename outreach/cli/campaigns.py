@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from outreach.cli.options import given, option_group, output_options, templates_option
+from outreach.cli.options import Day, given, option_group, output_options, templates_option
 from outreach.cli.output import echo, emit, emit_record
 from outreach.cli.state import AppState, db_option, pass_state
 
@@ -79,8 +79,8 @@ _details = option_group(
         metavar="NAME=VALUE",
         help="A template variable (repeatable).",
     ),
-    click.option("--starts-on", help="YYYY-MM-DD"),
-    click.option("--ends-on", help="YYYY-MM-DD"),
+    click.option("--starts-on", type=Day(), help="The campaign's first day."),
+    click.option("--ends-on", type=Day(), help="Its last day."),
     click.option(
         "--reference-pattern",
         metavar="PATTERN",
@@ -284,6 +284,13 @@ def recipients_cmd(state: AppState, campaign: str, fmt: str) -> None:
 @campaigns_group.command("add-recipients")
 @click.argument("campaign")
 @click.argument("acronyms", nargs=-1)
+@click.option(
+    "--org",
+    "org_options",
+    multiple=True,
+    metavar="ACRONYM",
+    help="Also this organization (repeatable).",
+)
 @_recipient_filters
 @click.option(
     "--parent",
@@ -292,9 +299,7 @@ def recipients_cmd(state: AppState, campaign: str, fmt: str) -> None:
     metavar="ACRONYM",
     help="The organs of this organization (repeatable; with other filters, all must match).",
 )
-@click.option(
-    "--with-organs", is_flag=True, help="Also the organs of every organization chosen."
-)
+@click.option("--with-organs", is_flag=True, help="Also the organs of every organization chosen.")
 @click.option(
     "--contact",
     "contacts",
@@ -315,6 +320,7 @@ def add_recipients_cmd(
     state: AppState,
     campaign: str,
     acronyms: tuple[str, ...],
+    org_options: tuple[str, ...],
     kinds: tuple[str, ...],
     regions: tuple[str, ...],
     tags: tuple[str, ...],
@@ -324,8 +330,10 @@ def add_recipients_cmd(
     cc: tuple[str, ...],
     replace: bool,
 ) -> None:
-    """Add recipients by ACRONYMS and/or filters (all filters must match)."""
+    """Add recipients by ACRONYMS (or --org) and/or filters (all filters must match)."""
     from outreach.campaigns import add_recipients
+
+    acronyms = (*acronyms, *org_options)
 
     with state.session(immediate=True) as session:
         change = add_recipients(
@@ -352,6 +360,13 @@ def add_recipients_cmd(
 @click.argument("campaign")
 @click.argument("acronyms", nargs=-1)
 @click.option(
+    "--org",
+    "org_options",
+    multiple=True,
+    metavar="ACRONYM",
+    help="Also this organization (repeatable).",
+)
+@click.option(
     "--contact",
     "contacts",
     multiple=True,
@@ -360,10 +375,17 @@ def add_recipients_cmd(
 @db_option
 @pass_state
 def remove_recipients_cmd(
-    state: AppState, campaign: str, acronyms: tuple[str, ...], contacts: tuple[str, ...]
+    state: AppState,
+    campaign: str,
+    acronyms: tuple[str, ...],
+    org_options: tuple[str, ...],
+    contacts: tuple[str, ...],
 ) -> None:
-    """Remove recipients by acronym, or single contacts (letters already made are kept)."""
+    """Remove recipients by acronym (or --org), or single contacts (letters
+    already made are kept)."""
     from outreach.campaigns import remove_recipients
+
+    acronyms = (*acronyms, *org_options)
 
     if not (acronyms or contacts):
         raise click.UsageError("give acronyms or --contact ID")

@@ -126,6 +126,7 @@ ARGUMENTS: dict[tuple[str | None, str], Lookup] = {
     (None, "acronyms"): ORGANIZATIONS,
     (None, "dialogue"): DIALOGUES,
     ("contacts", "organization"): ORGANIZATIONS,
+    ("contacts", "_org_words"): ORGANIZATIONS,  # contacts add [ORGANIZATION] NAME
     ("orgs", "acronym"): ORGANIZATIONS,
     ("orgs", "keep"): ORGANIZATIONS,
     ("orgs", "duplicate"): ORGANIZATIONS,

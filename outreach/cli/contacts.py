@@ -28,6 +28,7 @@ from outreach.cli.options import (
     force_option,
     given,
     option_group,
+    org_argument,
     output_file_option,
     output_options,
     split_values,
@@ -94,8 +95,7 @@ def contacts_group() -> None:
 
 @contacts_group.command("add")
 @db_option
-@click.argument("organization")
-@click.argument("name")
+@org_argument("organization", before="name")
 @contact_field_options
 @tag_option
 @pass_state
@@ -103,7 +103,8 @@ def contacts_add(
     state: AppState, organization: str, name: str, tags: tuple[str, ...], **fields: Any
 ) -> None:
     """Add a contact NAME (a person, or an office such as "Office of the
-    Secretary-General") at the organization ORGANIZATION (its acronym)."""
+    Secretary-General") at the organization ORGANIZATION (its acronym, also
+    accepted as --org)."""
     from outreach.directory import add_contact, get_organization
 
     values = _values(fields)

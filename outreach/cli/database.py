@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from outreach.cli.options import output_options
+from outreach.cli.options import output_options, yes_option
 from outreach.cli.output import echo, emit, emit_record
 from outreach.cli.state import AppState, db_option, pass_state
 
@@ -125,7 +125,7 @@ def db_upgrade(state: AppState, revision: str) -> None:
 @db_group.command("downgrade")
 @db_option
 @click.argument("revision")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 @pass_state
 def db_downgrade(state: AppState, revision: str, yes: bool) -> None:
     """Downgrade the schema to REVISION (`base` removes every table and its data)."""

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from outreach.cli.options import renamed
 from outreach.cli.state import AppState, pass_state
 
 
@@ -17,11 +18,13 @@ from outreach.cli.state import AppState, pass_state
     help="The demo's SQLite file.  [default: outreach-demo/demo.db]",
 )
 @click.option(
-    "--folder",
+    "--out",
+    "folder",
     type=click.Path(file_okay=False, path_type=Path),
     help="Where the letters, mailboxes and HTML report go.  "
     "[default: ./outreach-demo, or NAME-demo beside --db NAME.db]",
 )
+@renamed("--folder", to="folder", new="--out", type=click.Path(file_okay=False, path_type=Path))
 @pass_state
 def demo_cmd(state: AppState, db_path: Path | None, folder: Path | None) -> None:
     """Build a complete sample campaign on a fresh SQLite database.

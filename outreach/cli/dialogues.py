@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from outreach.cli.options import given, option_group, output_options
+from outreach.cli.options import Day, given, option_group, output_options, renamed
 from outreach.cli.output import echo, emit, emit_record
 from outreach.cli.state import AppState, db_option, pass_state
 
@@ -17,9 +17,10 @@ def dialogues_group() -> None:
 
 
 _fields = option_group(
-    click.option("--body", type=click.Choice(BODIES), help="The UN body holding it."),
+    click.option("--un-body", "body", type=click.Choice(BODIES), help="The UN body holding it."),
+    renamed("--body", to="body", new="--un-body", type=click.Choice(BODIES)),
     click.option("--theme", help="The theme of the dialogue."),
-    click.option("--date", help='YYYY-MM-DD, or "tba" while it is not announced.'),
+    click.option("--date", type=Day("tba"), help='Its day, or "tba" while it is not announced.'),
     click.option("--report-symbol", help="The Secretary-General's report, e.g. A/66/874."),
     click.option("--states-spoke", type=click.IntRange(min=0)),
     click.option("--regional-orgs-spoke", type=click.IntRange(min=0)),

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from outreach.cli.options import edited_values, option_group, report_changes
+from outreach.cli.options import edited_values, option_group, renamed, report_changes
 from outreach.cli.output import echo, emit_record, safe
 from outreach.cli.progress import progress_bar
 from outreach.cli.state import AppState, db_option
@@ -75,10 +75,18 @@ tag_option = click.option("--tag", "tags", multiple=True, help="A tag (repeat fo
 
 
 def tag_edit_options(example: str) -> Callable[[Any], Any]:
-    """``--tags`` (replace; *example* shown in its help), ``--add-tag`` and
-    ``--remove-tag``, for ``edit``."""
+    """``--tag`` (repeatable: the whole list, replacing the tags; *example*
+    shown in its help), ``--add-tag`` and ``--remove-tag``, for ``edit``."""
+    first, _, second = example.partition(",")
     return option_group(
-        click.option("--tags", help=f'Replace the tags, e.g. "{example}".'),
+        click.option(
+            "--tag",
+            "tags",
+            multiple=True,
+            help=f"The tags, replacing them all: --tag {first} --tag {second}; "
+            '--tag "" clears them.',
+        ),
+        renamed("--tags", to="tags", new="--tag", convert=lambda text: (text,)),
         click.option("--add-tag", multiple=True, help="Add a tag (repeatable)."),
         click.option("--remove-tag", multiple=True, help="Remove a tag (repeatable)."),
     )
@@ -207,10 +215,16 @@ import_options = option_group(
     click.argument("file", type=click.Path(dir_okay=False, path_type=Path)),
     db_option,
     click.option(
-        "--from",
+        "--input-format",
         "fmt",
         type=click.Choice(["csv", "json", "vcard", "xlsx"]),
-        help="File format  [default: from the file name]",
+        help="FILE's format  [default: from the file name]",
+    ),
+    renamed(
+        "--from",
+        to="fmt",
+        new="--input-format",
+        type=click.Choice(["csv", "json", "vcard", "xlsx"]),
     ),
     click.option(
         "--sheet",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import click
 
-from outreach.cli.options import output_options, parse_days
+from outreach.cli.options import Duration, output_options
 from outreach.cli.output import echo, emit
 from outreach.cli.state import AppState, db_option, pass_state
 
@@ -13,26 +15,23 @@ from outreach.cli.state import AppState, db_option, pass_state
 @click.option("--campaign", "campaign_slug", required=True, metavar="SLUG")
 @click.option(
     "--after",
+    type=Duration(whole_days=True),
     default="14d",
     show_default=True,
-    metavar="DAYS",
     help="Only recipients whose latest letter is at least this old (14d, 3w).",
 )
 @output_options
 @db_option
 @pass_state
-def followups_cmd(state: AppState, campaign_slug: str, after: str, fmt: str) -> None:
+def followups_cmd(state: AppState, campaign_slug: str, after: dt.timedelta, fmt: str) -> None:
     """List recipients whose letter went out and who have not answered, oldest first.
 
     `outreach letters generate --campaign C --followup` makes reminders for them.
     """
-    import datetime as dt
-
     from outreach.letters.followups import bounced_letters, due_followups
 
-    days = parse_days(after)
     with state.read() as conn:
-        due = due_followups(conn, campaign=campaign_slug, after=dt.timedelta(days=days))
+        due = due_followups(conn, campaign=campaign_slug, after=after)
         bounced = bounced_letters(conn, campaign=campaign_slug)
     rows = [
         {
@@ -55,7 +54,7 @@ def followups_cmd(state: AppState, campaign_slug: str, after: str, fmt: str) -> 
     )
     if fmt == "table" and rows:
         click.echo(
-            f"{len(rows)} recipient(s) to follow up (no answer after {days} days).", err=True
+            f"{len(rows)} recipient(s) to follow up (no answer after {after.days} days).", err=True
         )
     if fmt == "table" and bounced:
         # not chased: the letter never arrived; correct the address, then resend

@@ -31,17 +31,6 @@ def split_formats(values: tuple[str, ...]) -> list[str]:
     return out or ["md"]
 
 
-def parse_letter_date(text: str | None):  # type: ignore[no-untyped-def]
-    import datetime as dt
-
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise click.BadParameter(f"{text!r}: use YYYY-MM-DD", param_hint="--date") from None
-
-
 docx_template_option = click.option(
     "--docx-template",
     type=click.Path(dir_okay=False),

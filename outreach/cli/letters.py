@@ -14,10 +14,9 @@ from outreach.cli.letter_options import (
     letter_templates_option,
     page_choices,
     page_options,
-    parse_letter_date,
     split_formats,
 )
-from outreach.cli.options import option_group, output_options, parse_days
+from outreach.cli.options import Day, Duration, option_group, output_options, renamed
 from outreach.cli.output import echo, emit, emit_record
 from outreach.cli.progress import progress_bar
 from outreach.cli.state import AppState, db_option, pass_state
@@ -99,15 +98,15 @@ _filters = option_group(
 )
 @click.option(
     "--after",
+    type=Duration(whole_days=True),
     default="14d",
     show_default=True,
-    metavar="DAYS",
     help="With --followup: silence before a reminder is due (14d, 3w).",
 )
 @click.option(
     "--date",
     "letter_date",
-    metavar="YYYY-MM-DD",
+    type=Day(),
     help="The letters' date, as templates and checks see it (default today).",
 )
 @page_options
@@ -136,7 +135,6 @@ def generate_cmd(
     With --format json the result (counts, each letter, the recipients
     skipped and why, the files written) is one JSON object on standard output.
     """
-    import datetime as dt
 
     from outreach.letters.files import check_out, write_files
     from outreach.letters.generation import generate
@@ -160,9 +158,9 @@ def generate_cmd(
             organizations=organizations,
             templates=templates,
             followup=followup,
-            after=dt.timedelta(days=parse_days(after)),
+            after=after,
             progress=progress,
-            date=parse_letter_date(letter_date),
+            date=letter_date,
         )
     logger.info(
         "%s: %d letter(s) rendered and recorded in %.1f s",
@@ -398,7 +396,10 @@ def preview_cmd(
 
 @letters_group.command("list")
 @_filters
-@click.option("--all", "include_superseded", is_flag=True, help="Include superseded versions.")
+@click.option(
+    "--superseded", "include_superseded", is_flag=True, help="Include superseded versions."
+)
+@renamed("--all", to="include_superseded", new="--superseded", is_flag=True)
 @output_options
 @db_option
 @pass_state

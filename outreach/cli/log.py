@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from outreach.cli.options import output_options
+from outreach.cli.options import Moment, output_options
 from outreach.cli.output import emit
 from outreach.cli.state import AppState, db_option, pass_state
+from outreach.cli.when import MOMENT_FORMS
 
 DEFAULT_LIMIT = 50
 
@@ -16,11 +19,10 @@ DEFAULT_LIMIT = 50
 @click.option("--org", metavar="ACRONYM", help="Only changes concerning this organization.")
 @click.option(
     "--since",
-    metavar="WHEN",
-    help="Only changes at or after WHEN: 2024-03-01, 2024-03-01T09:30 (UTC unless a zone "
-    "is given), or a span back from now such as 7d, 12h, 2w.",
+    type=Moment(),
+    help=f"Only changes at or after WHEN: {MOMENT_FORMS}.",
 )
-@click.option("--until", metavar="WHEN", help="Only changes before WHEN (same forms as --since).")
+@click.option("--until", type=Moment(), help="Only changes before WHEN (same forms as --since).")
 @click.option(
     "--entity",
     metavar="ENTITY[:ID]",
@@ -41,8 +43,8 @@ DEFAULT_LIMIT = 50
 def log_cmd(
     state: AppState,
     org: str | None,
-    since: str | None,
-    until: str | None,
+    since: Any,
+    until: Any,
     entity: str | None,
     actor: str | None,
     action: str | None,
@@ -58,10 +60,9 @@ def log_cmd(
       outreach log --entity letter:42
       outreach log --actor amina --since 7d --format csv > changes.csv
     """
-    from outreach.auditlog import activity_log, parse_since
+    from outreach.auditlog import activity_log
 
-    since_at = parse_since(since) if since else None
-    until_at = parse_since(until) if until else None
+    since_at, until_at = since, until
     with state.session() as session:
         entries = activity_log(
             session,

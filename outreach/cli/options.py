@@ -8,8 +8,7 @@ reference is generated from them).
 
 from __future__ import annotations
 
-import datetime as dt
-import re
+import functools
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -19,11 +18,13 @@ import click
 
 from outreach.cli.output import echo, to_text
 from outreach.cli.state import db_option
+from outreach.cli.when import Day, Duration, Moment, WhenError, parse_span
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = [
     "FORMATS",
+    "Day",
     "Duration",
     "Moment",
     "db_option",
@@ -36,9 +37,11 @@ __all__ = [
     "format_option",
     "given",
     "option_group",
+    "org_argument",
     "output_file_option",
     "output_options",
     "parse_days",
+    "renamed",
     "report_changes",
     "split_values",
     "templates_option",
@@ -59,6 +62,114 @@ def option_group(*decorators: Callable[[Any], Any]) -> Callable[[F], F]:
         return fn
 
     return apply
+
+
+#: The old spellings kept working: hidden parameter name -> (old, new spelling).
+RENAMED: dict[str, tuple[str, str]] = {}
+
+
+def renamed(
+    *old: str,
+    to: str,
+    new: str,
+    convert: Callable[[Any], Any] | None = None,
+    **attrs: Any,
+) -> Callable[[F], F]:
+    """Keep the spellings *old* of the option now called *new* (its
+    parameter *to*) working, hidden from ``--help``, with a note on stderr
+    saying what to write instead. *attrs* are the old option's own (a flag,
+    a type); *convert* turns its value into the new option's. Giving both
+    spellings is a usage error."""
+    key = "_renamed_{}_as_{}".format(*(n.lstrip("-").replace("-", "_") for n in (old[0], new)))
+    RENAMED.setdefault(key, (old[0], new))
+
+    def decorator(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            value = kwargs.pop(key)
+            ctx = click.get_current_context()
+            source = ctx.get_parameter_source(key)
+            if source in (
+                click.core.ParameterSource.COMMANDLINE,
+                click.core.ParameterSource.ENVIRONMENT,
+            ):
+                current = ctx.get_parameter_source(to)
+                if current in (
+                    click.core.ParameterSource.COMMANDLINE,
+                    click.core.ParameterSource.ENVIRONMENT,
+                ):
+                    raise click.UsageError(
+                        f"{old[0]} is the old spelling of {new}: give only {new}"
+                    )
+                echo(
+                    f"note: {old[0]} is now {new}; the old spelling still works "
+                    "but will go in a later release",
+                    err=True,
+                )
+                kwargs[to] = convert(value) if convert else value
+            return fn(*args, **kwargs)
+
+        return click.option(*old, key, hidden=True, **attrs)(wrapper)  # type: ignore[return-value]
+
+    return decorator
+
+
+def org_argument(name: str = "acronym", *, before: str | None = None) -> Callable[[F], F]:
+    """The organization a command is about, as its first argument or as
+    ``--org`` (both spellings accepted; the function gets it as *name*).
+
+    *before* names a required argument that follows it (``contacts add
+    [ORGANIZATION] NAME``): the arguments are then read as one list, since an
+    optional argument cannot come before a required one."""
+    metavar = name.upper()
+
+    def decorator(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            by_option = kwargs.pop("_org_option")
+            if before is not None:
+                words = list(kwargs.pop("_org_words"))
+                wanted = 1 if by_option is not None else 2
+                if len(words) > wanted:
+                    extra = " ".join(repr(w) for w in words[wanted:])
+                    raise click.UsageError(
+                        f"unexpected {extra}: give {metavar} {before.upper()}, "
+                        f"or --org {metavar} and {before.upper()} alone"
+                    )
+                if len(words) < wanted:
+                    raise click.UsageError(
+                        f"missing {before.upper()}: give {metavar} {before.upper()}"
+                        f" (or --org {metavar} {before.upper()})"
+                    )
+                kwargs[before] = words[-1]
+                positional = words[0] if wanted == 2 else None
+            else:
+                positional = kwargs.pop(name)
+            if positional is not None and by_option is not None and positional != by_option:
+                raise click.UsageError(
+                    f"two organizations given ({positional} and --org {by_option}): give one"
+                )
+            value = positional if positional is not None else by_option
+            if value is None:
+                raise click.UsageError(f"give the organization: {metavar} or --org {metavar}")
+            kwargs[name] = value
+            return fn(*args, **kwargs)
+
+        option = click.option(
+            "--org",
+            "_org_option",
+            metavar="ACRONYM",
+            help=f"The organization (its acronym), if not given as {metavar}.",
+        )
+        if before is not None:
+            argument = click.argument(
+                "_org_words", nargs=-1, metavar=f"[{metavar}] {before.upper()}"
+            )
+        else:
+            argument = click.argument(name, required=False, metavar=f"[{metavar}]")
+        return argument(option(wrapper))  # type: ignore[return-value]
+
+    return decorator
 
 
 def format_option(choices: tuple[str, ...]) -> Callable[[F], F]:
@@ -118,8 +229,9 @@ def edited_tags(
     add: tuple[str, ...],
     remove: tuple[str, ...],
 ) -> list[str]:
-    """The tags after ``--tags`` (in *values*), ``--add-tag`` and ``--remove-tag``."""
-    tags = split_values((values["tags"],)) if "tags" in values else list(current or [])
+    """The tags after ``--tag`` (in *values*: the whole list), ``--add-tag``
+    and ``--remove-tag``."""
+    tags = split_values(values["tags"]) if "tags" in values else list(current or [])
     tags += [t for t in split_values(add) if t not in tags]
     drop = {t.casefold() for t in split_values(remove)}
     return [t for t in tags if t.casefold() not in drop]
@@ -132,7 +244,12 @@ def edited_values(
     remove_tag: tuple[str, ...],
 ) -> dict[str, Any]:
     """An edit's *values*, with the tags after ``--add-tag``/``--remove-tag``;
-    a usage error when nothing is to change."""
+    a usage error when nothing is to change. ``--tag`` gives the whole list
+    (``--tag ""`` clears it); not given, it is an empty tuple."""
+    if values.get("tags") == ():
+        del values["tags"]
+    if "tags" in values and not isinstance(values["tags"], str):
+        values["tags"] = split_values(values["tags"])
     if add_tag or remove_tag:
         values["tags"] = edited_tags(current_tags, values, add_tag, remove_tag)
     if not values:
@@ -154,7 +271,9 @@ def report_changes(label: str, changes: dict[str, list[Any]]) -> None:
 filter_options = option_group(
     click.option("--region", help="africa, americas, asia-pacific, europe, mena, global."),
     click.option("--kind", help="Kind of organization (or of contact, for contacts)."),
-    click.option("--tag", help="Only records with this tag."),
+    click.option(
+        "--tag", multiple=True, help="Only records with this tag (repeat: with any of them)."
+    ),
     click.option("--language", help="Only records working in this language (ISO 639-1)."),
     click.option(
         "--search",
@@ -165,11 +284,15 @@ filter_options = option_group(
 )
 """``--region --kind --tag --language --search --archived`` for lists and exports."""
 
-_output_file_option = click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to this file instead of standard output.",
+_output_file_option = option_group(
+    click.option(
+        "--out",
+        "-o",
+        "output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Write to this file instead of standard output.",
+    ),
+    renamed("--output", to="output", new="--out", type=click.Path(dir_okay=False, path_type=Path)),
 )
 
 export_options = option_group(
@@ -178,19 +301,19 @@ export_options = option_group(
         "--format",
         "fmt",
         type=click.Choice(["csv", "json", "vcard", "xlsx"]),
-        help="File format  [default: from --output's name, else csv]",
+        help="File format  [default: from --out's name, else csv]",
     ),
     _output_file_option,
 )
 
 
 def output_file_option(fn: F) -> F:
-    """``--output``/``-o FILE`` instead of standard output."""
+    """``--out``/``-o FILE`` instead of standard output."""
     return _output_file_option(fn)
 
 
 def export_format(fmt: str | None, output: Path | None) -> str:
-    """The export format: ``--format``, else from ``--output``'s name, else csv."""
+    """The export format: ``--format``, else from ``--out``'s name, else csv."""
     if fmt:
         return fmt
     if output is not None:
@@ -215,7 +338,7 @@ def write_export(text: str | bytes, output: Path | None, what: str) -> None:
 
                 raise ConfigurationError(
                     "an XLSX workbook is not for the terminal: give a file to write it to",
-                    field="output",
+                    field="out",
                 )
             sys.stdout.flush()
             sys.stdout.buffer.write(text)
@@ -232,59 +355,17 @@ def write_export(text: str | bytes, output: Path | None, what: str) -> None:
         from outreach.errors import ValidationError
 
         raise ValidationError(
-            f"{output}: cannot write it ({exc.strerror or exc}); choose another file with -o"
+            f"{output}: cannot write it ({exc.strerror or exc}); choose another file with --out"
         ) from None
     echo(f"Exported {what} to {output}.", err=True)
 
 
-# --- dates and durations ----------------------------------------------------------
-
-_DAYS = re.compile(r"^\s*(\d+)\s*(d|day|days|w|week|weeks)?\s*$", re.IGNORECASE)
+# --- dates and durations: one type each, in outreach.cli.when -------------------------
 
 
 def parse_days(text: str) -> int:
-    """``14d``, ``2w`` or ``14`` -> days."""
-    m = _DAYS.match(text)
-    if not m:
-        raise click.BadParameter(f"{text!r}: write a number of days (14d) or weeks (2w)")
-    n = int(m[1])
-    return n * 7 if (m[2] or "d").lower().startswith("w") else n
-
-
-_DURATION = re.compile(r"^\s*(\d+)\s*([dwh]?)\s*$", re.IGNORECASE)
-
-
-class Duration(click.ParamType):
-    """``21d``, ``3w``, ``36h`` or a bare number of days."""
-
-    name = "DURATION"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> dt.timedelta:
-        if isinstance(value, dt.timedelta):
-            return value
-        match = _DURATION.match(str(value))
-        if not match:
-            self.fail(f"{value!r} is not a duration: write e.g. 21d, 3w or 36h", param, ctx)
-        n, unit = int(match.group(1)), (match.group(2) or "d").lower()
-        return {"d": dt.timedelta(days=n), "w": dt.timedelta(weeks=n), "h": dt.timedelta(hours=n)}[
-            unit
-        ]
-
-
-class Moment(click.ParamType):
-    """An ISO date or date-time; taken as UTC when no offset is given."""
-
-    name = "DATE"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> dt.datetime:
-        if isinstance(value, dt.datetime):
-            return value
-        try:
-            moment = dt.datetime.fromisoformat(str(value).strip())
-        except ValueError:
-            self.fail(
-                f"{value!r} is not a date: write e.g. 2012-06-30 or 2012-06-30T12:00", param, ctx
-            )
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.UTC)
-        return moment.astimezone(dt.UTC)
+    """``14d``, ``2w`` or ``14`` -> days (the error names the forms)."""
+    try:
+        return parse_span(text, whole_days=True).days
+    except WhenError as exc:
+        raise click.BadParameter(str(exc)) from None

@@ -29,6 +29,7 @@ from outreach.cli.options import (
     force_option,
     given,
     option_group,
+    org_argument,
     output_options,
     split_values,
     write_export,
@@ -107,7 +108,7 @@ def orgs_list(state: AppState, fmt: str, **filters: Any) -> None:
 
 @orgs_group.command("show")
 @db_option
-@click.argument("acronym")
+@org_argument()
 @output_options
 @pass_state
 def orgs_show(state: AppState, acronym: str, fmt: str) -> None:
@@ -150,7 +151,7 @@ def orgs_show(state: AppState, acronym: str, fmt: str) -> None:
 
 @orgs_group.command("edit")
 @db_option
-@click.argument("acronym")
+@org_argument()
 @click.option("--acronym", "new_acronym", help="New acronym.")
 @click.option("--name", help="New full name.")
 @org_field_options
@@ -187,7 +188,7 @@ def orgs_edit(
 
 @orgs_group.command("remove")
 @db_option
-@click.argument("acronym")
+@org_argument()
 @force_option
 @yes_option
 @pass_state

@@ -7,14 +7,13 @@ from typing import Any
 
 import click
 
-from outreach.cli.options import output_options
+from outreach.cli.options import Moment, output_options, renamed
 from outreach.cli.output import echo, emit, emit_record, safe
 from outreach.cli.progress import progress_bar
 from outreach.cli.responses_common import (
     _message_rows,
     _show,
     _store,
-    _utc,
     messages_result,
     own_option,
 )
@@ -23,7 +22,6 @@ from outreach.cli.state import AppState, db_option, pass_state
 
 CHANNELS = ("email", "post", "fax", "hand", "phone", "other")
 STANCES = ("commitment", "supportive", "acknowledgement", "neutral", "decline", "other")
-DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 
 
 @click.group("responses")
@@ -41,9 +39,8 @@ def responses_group() -> None:
 @click.option("--campaign", "campaign_slug", metavar="SLUG", help="[default: the latest letter's]")
 @click.option(
     "--received",
-    type=click.DateTime(DATE_FORMATS),
-    metavar="DATE",
-    help="When it arrived, YYYY-MM-DD [HH:MM] UTC.  [default: now]",
+    type=Moment(bare_day="noon"),
+    help="When it arrived: a day, or a day and a time (your local time).  [default: now]",
 )
 @click.option("--channel", type=click.Choice(CHANNELS), default="email", show_default=True)
 @click.option("--from", "sender", metavar="WHO", help="Who signed or sent it.")
@@ -106,7 +103,7 @@ def log_cmd(
             store=store,
             organization_id=org.id,
             campaign_id=campaign.id if campaign else None,
-            received_at=_utc(received),
+            received_at=received,
             channel=channel,
             sender=sender,
             stance=stance,
@@ -140,7 +137,7 @@ def log_cmd(
 @click.option("--campaign", "campaign_slug", metavar="SLUG")
 @click.option("--org", "acronym", metavar="ACRONYM")
 @click.option("--stance", type=click.Choice(STANCES))
-@click.option("--since", type=click.DateTime(DATE_FORMATS), metavar="DATE")
+@click.option("--since", type=Moment(), help="Only responses received at or after WHEN.")
 @output_options
 @db_option
 @pass_state
@@ -165,7 +162,7 @@ def list_cmd(
             campaign_id=get_campaign(session, campaign_slug).id if campaign_slug else None,
             organization_id=get_organization(session, acronym).id if acronym else None,
             stance=stance,
-            since=since.replace(tzinfo=dt.UTC) if since else None,
+            since=since,
         )
     emit(
         [asdict(r) for r in rows],
@@ -177,12 +174,13 @@ def list_cmd(
 @responses_group.command("show")
 @click.argument("response_id", type=int)
 @click.option(
-    "--save",
+    "--out",
     "save_to",
     type=click.Path(file_okay=False),
     metavar="DIR",
     help="Write the response's attachments into DIR (the scans, wherever they are kept).",
 )
+@renamed("--save", to="save_to", new="--out", type=click.Path(file_okay=False))
 @output_options
 @db_option
 @pass_state
@@ -207,7 +205,7 @@ def show_cmd(state: AppState, response_id: int, save_to: str | None, fmt: str) -
 
 @responses_group.command("edit")
 @click.argument("response_id", type=int)
-@click.option("--received", type=click.DateTime(DATE_FORMATS), metavar="DATE")
+@click.option("--received", type=Moment(bare_day="noon"), help="When it arrived.")
 @click.option("--channel", type=click.Choice(CHANNELS))
 @click.option("--from", "sender", metavar="WHO")
 @click.option("--stance", type=click.Choice(STANCES))
@@ -241,7 +239,7 @@ def edit_cmd(
 
     changes: dict[str, Any] = {}
     if received is not None:
-        changes["received_at"] = _utc(received)
+        changes["received_at"] = received
     for key, value in (
         ("channel", channel),
         ("sender", sender),
@@ -309,7 +307,8 @@ def import_cmd(state: AppState, path: str, own_addresses: tuple[str, ...], fmt: 
 
 
 @responses_group.group("unmatched", invoke_without_command=True)
-@click.option("--all", "include_ignored", is_flag=True, help="Include messages set aside.")
+@click.option("--ignored", "include_ignored", is_flag=True, help="Include messages set aside.")
+@renamed("--all", to="include_ignored", new="--ignored", is_flag=True)
 @output_options
 @db_option
 @pass_state

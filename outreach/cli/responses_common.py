@@ -3,22 +3,12 @@ by the user, and how a response and imported messages are printed."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import click
 
 from outreach.cli.output import emit_record, safe
 from outreach.cli.state import AppState
-
-
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    """A date typed by the user, taken as UTC (noon for a bare date)."""
-    if value is None:
-        return None
-    if value.hour == value.minute == value.second == 0:
-        value = value.replace(hour=12)
-    return value.replace(tzinfo=dt.UTC)
 
 
 def _store(state: AppState) -> Any:

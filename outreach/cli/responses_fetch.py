@@ -7,7 +7,7 @@ import datetime as dt
 import click
 
 from outreach.cli.mailbox import imap_login, imap_server_options
-from outreach.cli.options import output_options
+from outreach.cli.options import Day, output_options
 from outreach.cli.output import echo, emit, emit_record
 from outreach.cli.progress import progress_bar
 from outreach.cli.responses_common import (
@@ -25,9 +25,8 @@ from outreach.cli.state import AppState, db_option, pass_state
 @click.option("--folder", metavar="FOLDER", help="[default: imap.folder setting, else INBOX]")
 @click.option(
     "--since",
-    type=click.DateTime(["%Y-%m-%d"]),
-    metavar="DATE",
-    help="Only messages from this day on, YYYY-MM-DD (older new ones are passed over for good).",
+    type=Day(),
+    help="Only messages from this day on (older new ones are passed over for good).",
 )
 @click.option(
     "--move-to",
@@ -45,7 +44,7 @@ def fetch_cmd(
     security: str | None,
     user: str | None,
     folder: str | None,
-    since: dt.datetime | None,
+    since: dt.date | None,
     move_to: str | None,
     password_command: str | None,
     own_addresses: tuple[str, ...],
@@ -72,7 +71,7 @@ def fetch_cmd(
             account,
             password=password,
             store=store,
-            since=since.date() if since else None,
+            since=since,
             move_to=move_to,
             own_addresses=own_addresses,
             progress=progress,

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from outreach.cli.exits import USER_ERROR
-from outreach.cli.options import format_option, output_options
+from outreach.cli.options import Day, format_option, output_options
 from outreach.cli.output import echo as safe_echo
 from outreach.cli.output import emit, emit_record, safe
 from outreach.cli.progress import progress_bar
@@ -412,8 +412,7 @@ def _say_skipped(letter_ids: list[int]) -> None:
 @click.option(
     "--on",
     "on",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    metavar="YYYY-MM-DD",
+    type=Day(),
     help="The day they went out.  [default: today]",
 )
 @click.option(
@@ -446,7 +445,7 @@ def mark_sent_cmd(
         letters = mark_sent(
             session,
             channel=channel,
-            on=on.date() if on is not None else None,
+            on=on,
             letter_ids=letter_ids,
             campaign_id=_campaign_id(session, campaign_slug),
             organization_ids=_org_ids(session, acronyms),

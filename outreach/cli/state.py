@@ -165,6 +165,10 @@ def db_option(fn: F) -> F:
     )(fn)
 
 
+#: Library fields whose option is spelled otherwise on the command line.
+_OPTION_OF_FIELD = {"overwrite": "force", "output": "out", "save_to": "out"}
+
+
 def error_text(exc: OutreachError) -> str:
     """A library error as the command line says it: the option named as it is
     spelled on the command line, then the hint as a command to see or to run
@@ -172,6 +176,7 @@ def error_text(exc: OutreachError) -> str:
     text = str(exc)
     field = getattr(exc, "field", None)
     if field:
+        field = _OPTION_OF_FIELD.get(field, field)
         text = f"--{field.replace('_', '-')}: {text}"
     option = getattr(exc, "option", None)
     if option:

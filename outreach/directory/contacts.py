@@ -6,6 +6,7 @@ argument, never commit, and record every change in the activity log.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,6 +35,7 @@ from outreach.directory.records import (
     record_edit,
     record_removal,
     references,
+    tag_keys_of,
 )
 from outreach.errors import ConflictError, ValidationError
 from outreach.schema.models import (
@@ -170,7 +172,7 @@ def list_contacts(
     organization: str | Organization | None = None,
     region: str | Region | None = None,
     kind: str | ContactKind | None = None,
-    tag: str | None = None,
+    tag: str | Iterable[str] | None = None,
     language: str | None = None,
     search: str | None = None,
     archived: bool = False,
@@ -210,7 +212,7 @@ def list_contacts(
             )
         )
     lang = parse_or_fail(parse_language, language, "language") if language else None
-    tag_key = tag.strip().casefold() if tag else None
+    tag_keys = tag_keys_of(tag)
     stmt = stmt.order_by(Organization.acronym_key, Contact.name, Contact.id)
     out = []
     for contact in session.scalars(stmt):
@@ -220,7 +222,7 @@ def list_contacts(
             and (contact.language or lang not in (contact.organization.languages or []))
         ):
             continue
-        if tag_key and tag_key not in {t.casefold() for t in contact.tags or []}:
+        if tag_keys and not tag_keys & {t.casefold() for t in contact.tags or []}:
             continue
         if needle and not matches_any(
             [contact.name, contact.position, contact.email, contact.organization.acronym], needle

@@ -7,6 +7,7 @@ records an activity row (edits with ``[before, after]`` for each field).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,6 +34,7 @@ from outreach.directory.records import (
     record_edit,
     record_removal,
     references,
+    tag_keys_of,
 )
 from outreach.errors import ConflictError, ValidationError
 from outreach.schema.models import (
@@ -178,7 +180,7 @@ def list_organizations(
     session: Session,
     region: str | Region | None = None,
     kind: str | OrgKind | None = None,
-    tag: str | None = None,
+    tag: str | Iterable[str] | None = None,
     language: str | None = None,
     search: str | None = None,
     archived: bool = False,
@@ -209,7 +211,7 @@ def list_organizations(
         head = parent if isinstance(parent, Organization) else get_organization(session, parent)
         stmt = stmt.where(Organization.parent_id == head.id)
     lang = parse_or_fail(parse_language, language, "language") if language else None
-    tag_key = tag.strip().casefold() if tag else None
+    tag_keys = tag_keys_of(tag)
     needle = search.strip().casefold() if search else None
     via_contacts: set[int] = set()
     if needle:
@@ -223,7 +225,7 @@ def list_organizations(
     for org in session.scalars(stmt.order_by(Organization.acronym_key)):
         if lang and lang not in (org.languages or []):
             continue
-        if tag_key and tag_key not in {t.casefold() for t in org.tags or []}:
+        if tag_keys and not tag_keys & {t.casefold() for t in org.tags or []}:
             continue
         if (
             needle

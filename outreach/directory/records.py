@@ -175,6 +175,13 @@ def matches_any(haystack: Iterable[str | None], needle: str) -> bool:
     return any(needle in h.casefold() for h in haystack if h)
 
 
+def tag_keys_of(tag: str | Iterable[str] | None) -> set[str]:
+    """The tags a list filter asks for (any of them will do), compared
+    without case; an empty set when none is asked for."""
+    tags = [tag] if isinstance(tag, str) else list(tag or ())
+    return {t.strip().casefold() for t in tags if t and t.strip()}
+
+
 # --- merging --------------------------------------------------------------------
 
 

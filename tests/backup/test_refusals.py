@@ -34,9 +34,9 @@ def test_backup_refuses_to_overwrite_and_leaves_no_partial_file(run, tmp_path: P
     archive = tmp_path / "b.zip"
     archive.write_text("keep me")
     result = run("backup", str(archive), expect=1)
-    assert "already exists" in result.stderr and "--overwrite" in result.stderr
+    assert "already exists" in result.stderr and "--force" in result.stderr
     assert archive.read_text() == "keep me"
-    run("backup", str(archive), "--overwrite")
+    run("backup", str(archive), "--force")
     assert zipfile.is_zipfile(archive)
     result = run("backup", str(tmp_path))  # a folder: named after the time
     made = [p for p in tmp_path.iterdir() if p.name.startswith("outreach-backup-")]

@@ -21,5 +21,5 @@ def test_dialogues_add_list_show_edit(run) -> None:
     shown = run("dialogues", "show", "ga-2012", "--format", "json")
     assert '"date": "2012-09-05"' in shown.stdout and '"states_spoke": 56' in shown.stdout
     assert "ga-2012" in run("dialogues", "list").stdout
-    bad = run("dialogues", "edit", "ga-2012", "--date", "5 Sept", expect=1)
+    bad = run("dialogues", "edit", "ga-2012", "--date", "5 Sept", expect=2)
     assert "YYYY-MM-DD" in bad.stderr

@@ -290,7 +290,7 @@ def test_flat_csv_import_and_round_trip(db, db_url, tmp_path, run):
     for group in ("orgs", "contacts"):
         for fmt in ("csv", "json"):
             out = tmp_path / f"{group}.{fmt}"
-            run(group, "export", "--output", str(out))
+            run(group, "export", "--out", str(out))
             before = table_dump(db_url)
             result = run(group, "import", str(out)).stdout
             assert "0 created, 0 updated" in result, (group, fmt, result)

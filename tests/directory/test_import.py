@@ -350,7 +350,7 @@ def test_format_option_and_unknown_suffix(orgs, tmp_path, run):
     path = write(tmp_path, "people.dat", CONTACTS_CSV.replace(",", "\t"))
     result = run("contacts", "import", path, expect=1)
     assert "name it: csv, json, vcard or xlsx (--from)" in result.stderr
-    assert "3 created" in run("contacts", "import", path, "--from", "csv").stdout
+    assert "3 created" in run("contacts", "import", path, "--input-format", "csv").stdout
 
 
 def test_orgs_json_update_and_nested_contacts(orgs, tmp_path, db_url):

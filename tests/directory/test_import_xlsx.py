@@ -223,7 +223,7 @@ def test_files_that_are_not_real_workbooks_are_refused_in_one_line(
 def test_renamed_csv_imports_with_from(orgs, tmp_path, run):
     path = tmp_path / "renamed.xlsx"
     path.write_bytes(b"organization,name\r\nAU,Desk\r\n")
-    assert "1 created" in run("contacts", "import", path, "--from", "csv").stdout
+    assert "1 created" in run("contacts", "import", path, "--input-format", "csv").stdout
     # and a workbook named .csv says what it is
     wrong = tmp_path / "book.csv"
     wrong.write_bytes(GOOD)
@@ -234,7 +234,7 @@ def test_renamed_csv_imports_with_from(orgs, tmp_path, run):
     )
     assert (
         "0 created, 0 updated, 1 unchanged"
-        in run("contacts", "import", wrong, "--from", "xlsx").stdout
+        in run("contacts", "import", wrong, "--input-format", "xlsx").stdout
     )
 
 

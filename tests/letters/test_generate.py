@@ -64,7 +64,9 @@ def test_changed_recipient_gets_a_new_version(db: Database, run) -> None:
     assert rows[0].superseded_at is not None and rows[1].superseded_at is None
     assert "African Union Commission" in rows[1].body
     assert "African Union Commission" not in rows[0].body
-    listed = run("letters", "list", "--campaign", "tp", "--org", "AU", "--all", "--format", "json")
+    listed = run(
+        "letters", "list", "--campaign", "tp", "--org", "AU", "--superseded", "--format", "json"
+    )
     assert listed.stdout.count('"org": "AU"') == 2
 
 

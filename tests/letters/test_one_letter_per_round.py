@@ -97,7 +97,7 @@ def test_new_primary_by_add_supersedes_the_old_approved_letter(db, run, smtp) ->
     # `letters list` shows only the new one; with --all, the old one as superseded.
     au_rows = [r for r in listed(run) if r["org"] == "AU"]
     assert [(r["contact"], r["superseded"]) for r in au_rows] == [("Deputy Chairperson", False)]
-    au_all = [r for r in listed(run, "--all") if r["org"] == "AU"]
+    au_all = [r for r in listed(run, "--superseded") if r["org"] == "AU"]
     assert sorted((r["contact"], r["status"], r["superseded"]) for r in au_all) == [
         ("Deputy Chairperson", "draft", False),
         ("Secretary-General of AU", "approved", True),

@@ -67,7 +67,7 @@ def test_log_show_edit_with_attachments(db, tmp_path, run, monkeypatch):
     assert shown["stance"] == "commitment" and len(shown["attachments"]) == 2
     assert shown["attachments"][0]["path"] == "(in the database)"
     out = tmp_path / "opened"
-    saved = run("responses", "show", "1", "--save", out)
+    saved = run("responses", "show", "1", "--out", out)
     names = sorted(p.name for p in out.iterdir())
     assert names == ["same-scan.pdf", "scan.pdf"] and (out / "scan.pdf").read_bytes() == PDF
     assert f"Saved {out / 'scan.pdf'}" in saved.stderr

@@ -568,7 +568,7 @@ def test_contacts_and_orgs_add_and_edit_refuse_hostile_names(run, db_url, au):
             ("orgs", "add", name, "Evil organization"),
             ("orgs", "edit", "AU", "--name", name),
             ("orgs", "edit", "AU", "--hq-city", name),
-            ("orgs", "edit", "AU", "--tags", f"ok,{name}"),
+            ("orgs", "edit", "AU", "--tag", "ok", "--tag", name),
         ):
             result = run(*argv, expect=1)
             assert ": contains " in result.stderr, (argv, result.stderr)
