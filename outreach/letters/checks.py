@@ -26,13 +26,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
+from outreach.letters.scripts import WORD, foreign_words, script_names
 from outreach.render.markdown import without_markers
 from outreach.schema import tables
 
@@ -45,50 +45,13 @@ PAST_DATE_SEVERITY = WARNING
 
 Finding = dict[str, str]
 
-#: The writing system each non-Latin language is written in; any other
-#: language is taken to be written in Latin script.
-LANGUAGE_SCRIPTS = {
-    "ar": "ARABIC",
-    "fa": "ARABIC",
-    "ur": "ARABIC",
-    "ru": "CYRILLIC",
-    "uk": "CYRILLIC",
-    "be": "CYRILLIC",
-    "bg": "CYRILLIC",
-    "kk": "CYRILLIC",
-    "mk": "CYRILLIC",
-    "zh": "CJK",
-    "ja": "CJK",
-    "ko": "HANGUL",
-    "el": "GREEK",
-    "he": "HEBREW",
-    "hi": "DEVANAGARI",
-}
-_SCRIPT_WORDS = {
-    "LATIN": "Latin",
-    "ARABIC": "Arabic",
-    "CYRILLIC": "Cyrillic",
-    "CJK": "Chinese",
-    "HANGUL": "Korean",
-    "GREEK": "Greek",
-    "HEBREW": "Hebrew",
-    "DEVANAGARI": "Devanagari",
-}
-
-# Each run is tried from its start only (the lookbehind) and never given back
-# (possessive): a letter of one long word is scanned once, not once per letter.
-_LINK = re.compile(
-    r"(?:https?://|www\.)\S++"
-    r"|(?<![\w.+-])[\w.+-]++@[\w-]++(?:\.[\w-]++)+"
-    r"|<[^<>\s]*+>"
-    r"|\]\([^()\[\]\s]*+\)"
-)
-_WORD = re.compile("[^\\W\\d_]+(?:['\u2019-][^\\W\\d_]+)*")
 _UNFILLED = (
     (re.compile(r"\bNone\b"), '"None" where a value was expected'),
     (re.compile(r"\{\{|\}\}|\{%|%\}"), "template braces left in the text"),
     (re.compile(r"\bUndefined\b"), '"Undefined" where a value was expected'),
 )
+#: Text each pattern of _UNFILLED needs: looked for first, as plain text.
+_UNFILLED_MARKS = ("None", "{{", "}}", "{%", "%}", "Undefined")
 _SPACE_BEFORE = re.compile(r"[^\s]( {2,}[,.;:!?)]| [,.)])")
 _ONLY_PUNCT = re.compile("^\\s*[,.;:!?()\\-\u2013\u2014]+\\s*$")
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
@@ -98,63 +61,14 @@ def _finding(code: str, severity: str, message: str) -> Finding:
     return {"code": code, "severity": severity, "message": message}
 
 
-@functools.lru_cache(maxsize=4096)
-def _script(ch: str) -> str | None:
-    if ch.isascii():
-        return "LATIN" if ch.isalpha() else None
-    try:
-        name = unicodedata.name(ch)
-    except ValueError:
-        return None
-    for prefix in ("CJK", "HIRAGANA", "KATAKANA"):
-        if name.startswith(prefix):
-            return "CJK"
-    head = name.split(" ", 1)[0]
-    return head if head in _SCRIPT_WORDS else None
-
-
-@functools.lru_cache(maxsize=65536)
-def _word_script(word: str) -> str | None:
-    """The script of *word*'s first letter that has one (words recur from
-    letter to letter: each is looked up once)."""
-    for ch in word:
-        found = _script(ch)
-        if found is not None:
-            return found
-    return None
-
-
-def _name_words(names: Iterable[str | None]) -> set[str]:
-    words: set[str] = set()
-    for name in names:
-        if name:
-            words.update(w.casefold() for w in _WORD.findall(str(name)))
-    return words
-
-
 def script_findings(language: str, text: str, names: Iterable[str | None] = ()) -> list[Finding]:
     """Words of *text* in another script than *language*'s, except the
     words of *names* (proper names the letter may quote as they are),
     acronyms, e-mail addresses and links."""
-    expected = LANGUAGE_SCRIPTS.get((language or "en").split("-")[0].lower(), "LATIN")
-    allowed = _name_words(names)
-    text = _LINK.sub(" ", text)
-    odd: list[str] = []
-    for word in _WORD.findall(text):
-        script = _word_script(word)
-        if script is None or script == expected:
-            continue
-        if expected == "CJK" and script in ("CJK",):
-            continue
-        if word.casefold() in allowed:
-            continue
-        if script == "LATIN" and (word.isupper() or len(word) == 1):
-            continue  # an acronym (UN, OAS) or a symbol letter
-        if word not in odd:
-            odd.append(word)
+    odd = foreign_words(language, text, names)
     if not odd:
         return []
-    scripts = sorted({_SCRIPT_WORDS[s] for s in map(_word_script, odd) if s})
+    scripts = script_names(odd)
     shown = ", ".join(f'"{w}"' for w in odd[:6]) + (" ..." if len(odd) > 6 else "")
     severity = ERROR if len(odd) > 1 else WARNING
     return [
@@ -174,14 +88,14 @@ def unfilled_findings(subject: str, body: str) -> list[Finding]:
     if not subject.strip():
         out.append(_finding("unfilled", ERROR, "the subject is empty"))
     text = f"{subject}\n{body}"
-    for pattern, what in _UNFILLED:
-        match = pattern.search(text)
-        if match:
-            out.append(_finding("unfilled", ERROR, f"{what}: {_around(text, match)}"))
-    for line in body.splitlines():
-        if line.strip().startswith(("|", "```")):
-            continue
-        match = _SPACE_BEFORE.search(line)
+    if any(mark in text for mark in _UNFILLED_MARKS):  # most letters have none
+        for pattern, what in _UNFILLED:
+            match = pattern.search(text)
+            if match:
+                out.append(_finding("unfilled", ERROR, f"{what}: {_around(text, match)}"))
+    lines = body.splitlines()
+    for line in lines:
+        match = _space_before(line)
         if match:
             out.append(
                 _finding(
@@ -191,8 +105,8 @@ def unfilled_findings(subject: str, body: str) -> list[Finding]:
                 )
             )
             break
-    for line in body.splitlines():
-        if _ONLY_PUNCT.match(line):
+    for line in lines:
+        if _only_punctuation(line):
             out.append(
                 _finding(
                     "unfilled",
@@ -202,6 +116,19 @@ def unfilled_findings(subject: str, body: str) -> list[Finding]:
             )
             break
     return out
+
+
+@functools.lru_cache(maxsize=32768)
+def _space_before(line: str) -> re.Match[str] | None:
+    """A gap before punctuation in *line* (not in a table or a code fence)."""
+    if line.strip().startswith(("|", "```")):
+        return None
+    return _SPACE_BEFORE.search(line)
+
+
+@functools.lru_cache(maxsize=32768)
+def _only_punctuation(line: str) -> bool:
+    return _ONLY_PUNCT.match(line) is not None
 
 
 def _around(text: str, match: re.Match[str]) -> str:
@@ -234,24 +161,35 @@ def date_findings(
                     f"{dated.isoformat()}",
                 )
             )
-    for match in _ISO_DATE.finditer(body):
-        try:
-            value = dt.date(*(int(g) for g in match.groups()))
-        except ValueError:
-            continue
-        if value < dated and value not in seen:
-            seen.add(value)
-            out.append(
-                _finding(
-                    "past-date",
-                    PAST_DATE_SEVERITY,
-                    f"the date {value.isoformat()} is before the letter's date {dated.isoformat()}",
+    for line in body.split("\n"):
+        for value in _iso_dates(line):
+            if value < dated and value not in seen:
+                seen.add(value)
+                out.append(
+                    _finding(
+                        "past-date",
+                        PAST_DATE_SEVERITY,
+                        f"the date {value.isoformat()} is before the letter's date "
+                        f"{dated.isoformat()}",
+                    )
                 )
-            )
     return out
 
 
-def _date_forms(value: dt.date, language: str) -> list[str]:
+@functools.lru_cache(maxsize=32768)
+def _iso_dates(line: str) -> tuple[dt.date, ...]:
+    """The real dates written YYYY-MM-DD in *line* (read once per line)."""
+    found = []
+    for match in _ISO_DATE.finditer(line):
+        try:
+            found.append(dt.date(*(int(g) for g in match.groups())))
+        except ValueError:
+            continue
+    return tuple(found)
+
+
+@functools.lru_cache(maxsize=1024)
+def _date_forms(value: dt.date, language: str) -> tuple[str, ...]:
     forms = [value.isoformat()]
     try:
         from outreach.templating.filters import format_date
@@ -259,7 +197,7 @@ def _date_forms(value: dt.date, language: str) -> list[str]:
         forms.append(format_date(value, language))
     except Exception:  # an unknown locale: the ISO form is still looked for
         pass
-    return forms
+    return tuple(forms)
 
 
 def repeated_line_findings(body: str, to_address: str | None) -> list[Finding]:
@@ -277,12 +215,17 @@ def repeated_line_findings(body: str, to_address: str | None) -> list[Finding]:
             seen.add(key)
     previous = ""
     for line in body.splitlines():
-        key = " ".join(line.split()).casefold()
-        if key and key == previous and _WORD.search(key):
+        key = _line_key(line)
+        if key and key == previous and WORD.search(key):
             out.append(_finding("repeated-line", WARNING, f'line twice in a row: "{line.strip()}"'))
             break
         previous = key
     return out
+
+
+@functools.lru_cache(maxsize=32768)
+def _line_key(line: str) -> str:
+    return " ".join(line.split()).casefold()
 
 
 def fallback_findings(language: str, fallbacks: Iterable[Sequence[str]]) -> list[Finding]:
