@@ -281,16 +281,20 @@ def recipients_cmd(state: AppState, campaign: str, fmt: str) -> None:
     emit(rows, columns, fmt)
 
 
-@campaigns_group.command("add-recipients")
-@click.argument("campaign")
-@click.argument("acronyms", nargs=-1)
-@click.option(
+#: ``--org ACRONYM`` beside the ACRONYMS argument of the recipients commands.
+_org_option = click.option(
     "--org",
     "org_options",
     multiple=True,
     metavar="ACRONYM",
     help="Also this organization (repeatable).",
 )
+
+
+@campaigns_group.command("add-recipients")
+@click.argument("campaign")
+@click.argument("acronyms", nargs=-1)
+@_org_option
 @_recipient_filters
 @click.option(
     "--parent",
@@ -359,13 +363,7 @@ def add_recipients_cmd(
 @campaigns_group.command("remove-recipients")
 @click.argument("campaign")
 @click.argument("acronyms", nargs=-1)
-@click.option(
-    "--org",
-    "org_options",
-    multiple=True,
-    metavar="ACRONYM",
-    help="Also this organization (repeatable).",
-)
+@_org_option
 @click.option(
     "--contact",
     "contacts",
