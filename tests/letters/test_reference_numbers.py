@@ -196,10 +196,11 @@ def test_the_round_can_be_part_of_the_reference(db: Database, run) -> None:
     seed(db)
     run("campaigns", "edit", "tp", "--reference-pattern", "{CAMPAIGN}-{acronym}-{round}/{seq:04}")
     _generate(db)
+    sent_at = utcnow() - dt.timedelta(days=20)  # one moment: the reminders go by acronym
     with db.session() as s:
         for letter in s.scalars(sa.select(Letter)):
             letter.status = LetterStatus.SENT
-            letter.sent_at = utcnow() - dt.timedelta(days=20)
+            letter.sent_at = sent_at
     _generate(db, followup=True)
     refs = {(a, round_): r for a, round_, _v, r, _s in _letters(db)}
     assert refs[("AU", 0)] == "TP-AU-0/0001"
