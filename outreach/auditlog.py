@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,37 +20,13 @@ from outreach.directory.lookup import acronym_suggestion
 from outreach.directory.records import org_by_acronym
 from outreach.errors import NotFoundError, ValidationError
 from outreach.schema.models import Activity, Organization
-from outreach.schema.types import utcnow
-
-_RELATIVE = re.compile(r"^\s*(\d+)\s*([hdw])\s*$", re.IGNORECASE)
-_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+from outreach.when import parse_moment
 
 
 def parse_since(text: str, *, now: dt.datetime | None = None) -> dt.datetime:
-    """A moment from the command line, as aware UTC.
-
-    Accepts a date (``2024-03-01``, midnight UTC), a date and time
-    (``2024-03-01T09:30``, ``2024-03-01 09:30:00+02:00``; no zone means UTC),
-    or a span back from now: ``12h``, ``7d``, ``2w``.
-    """
-    raw = text.strip()
-    match = _RELATIVE.match(raw)
-    if match:
-        amount, unit = int(match.group(1)), match.group(2).lower()
-        return (now or utcnow()) - dt.timedelta(**{_UNITS[unit]: amount})
-    try:
-        if len(raw) == 10:
-            day = dt.date.fromisoformat(raw)
-            return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-        value = dt.datetime.fromisoformat(raw)
-    except ValueError:
-        raise ValidationError(
-            f"--since {text!r}: give a date (2024-03-01), a date and time "
-            "(2024-03-01T09:30) or a span such as 7d, 12h or 2w"
-        ) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+    """A moment, as aware UTC, in the forms of :func:`outreach.when.parse_moment`
+    (``2024-03-01``, ``2024-03-01 09:30`` in local time, ``7d``, ``12h``...)."""
+    return parse_moment(text, now=now)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,7 +18,7 @@ import click
 
 from outreach.cli.output import echo, to_text
 from outreach.cli.state import db_option
-from outreach.cli.when import Day, Duration, Moment, WhenError, parse_span
+from outreach.cli.when import Day, Duration, Moment
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,7 +40,6 @@ __all__ = [
     "org_argument",
     "output_file_option",
     "output_options",
-    "parse_days",
     "renamed",
     "report_changes",
     "split_values",
@@ -358,14 +357,3 @@ def write_export(text: str | bytes, output: Path | None, what: str) -> None:
             f"{output}: cannot write it ({exc.strerror or exc}); choose another file with --out"
         ) from None
     echo(f"Exported {what} to {output}.", err=True)
-
-
-# --- dates and durations: one type each, in outreach.cli.when -------------------------
-
-
-def parse_days(text: str) -> int:
-    """``14d``, ``2w`` or ``14`` -> days (the error names the forms)."""
-    try:
-        return parse_span(text, whole_days=True).days
-    except WhenError as exc:
-        raise click.BadParameter(str(exc)) from None
