@@ -551,6 +551,20 @@ def test_a_russian_position_naming_the_organization_in_another_case_is_not_follo
     union = Record(name="Африканский союз", hq_country="ET")
     chair = Record(kind="office", addressee="Председатель Комиссии Африканского союза")
     assert "Африканский союз" not in address_block(chair, union, "ru").splitlines()
+    # short words (prepositions) in the name stay as they are
+    osce = Record(
+        name="Организация по безопасности и сотрудничеству в Европе",
+        hq_city="Vienna",
+        hq_country="AT",
+    )
+    sg = Record(
+        kind="office",
+        addressee="Генеральный секретарь Организации по безопасности и сотрудничеству в Европе",
+    )
+    assert address_block(sg, osce, "ru").splitlines() == [
+        "Генеральный секретарь Организации по безопасности и сотрудничеству в Европе",
+        "Австрия",
+    ]
     # another organization's name is not taken for this one's
     bank = Record(kind="office", addressee="Президент Азиатского банка развития")
     assert "Африканский союз" in address_block(bank, union, "ru").splitlines()
