@@ -268,14 +268,11 @@ _CYRILLIC = re.compile("[\u0400-\u04ff]")
 
 
 def _declined(a: str, b: str) -> bool:
-    """Whether two Russian words are one word in two cases: an ending of three
-    letters at most after four in common ("африканского", "африканский"); a
-    short word only as itself ("по", "в")."""
-    if a == b:
-        return True
+    """Whether two Russian words are one word in two cases: the same word
+    ("по"), or an ending of three letters at most after four in common."""
     shorter = min(len(a), len(b))
     common = next((i for i in range(shorter) if a[i] != b[i]), shorter)
-    return common >= max(4, shorter - 3) and max(len(a), len(b)) - common <= 3
+    return a == b or (common >= max(4, shorter - 3) and max(len(a), len(b)) - common <= 3)
 
 
 # -- line 1: the addressee ----------------------------------------------------------
